@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The README's test command: installs what the tests need on a fresh Debian machine, then builds and runs every
+# test project of the solution (unit, integration with real processes on loopback). Benchmarks are not run here.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use: ffmpeg + real recorded audio for the audio-descriptor integration test.
+packages=(ffmpeg sound-theme-freedesktop espeak-ng)
+missing=()
+for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing Debian packages: ${missing[*]}"
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; elif command -v sudo >/dev/null; then sudo="sudo"; else
+    echo "error: need root (or sudo) to install ${missing[*]}" >&2; exit 1; fi
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+echo "== building"
+dotnet build Federated.sln -c Release -nologo -v:quiet
+echo "== testing"
+log=$(mktemp)
+status=0
+dotnet test Federated.sln -c Release --no-build -nologo 2>&1 | tee "$log" || status=$?
+
+# One closing line for CI: the totals over all test assemblies.
+passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END{print s+0}')
+failed=$(grep -oE 'Failed: +[0-9]+' "$log" | awk '{s+=$2} END{print s+0}')
+skipped=$(grep -oE 'Skipped: +[0-9]+' "$log" | awk '{s+=$2} END{print s+0}')
+rm -f "$log"
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+if [ "$status" -ne 0 ] || [ "$failed" -ne 0 ]; then exit 1; fi
+if [ "$passed" -eq 0 ]; then echo "error: no test ran" >&2; exit 1; fi
