@@ -34,15 +34,15 @@ public static class DescriptorLayout
         return f * StatisticCount + s;
     }
 
-    // Indices of the frame features in the per-frame feature array.
-    internal const int Rms = 0;
-    internal const int ZeroCrossingRate = 1;
-    internal const int SpectralCentroid = 2;
-    internal const int SpectralBandwidth = 3;
-    internal const int SpectralRolloff = 4;
-    internal const int SpectralFlatness = 5;
-    internal const int SpectralFlux = 6;
-    internal const int FirstMfcc = 7;
+    // Indices of the frame features in the span passed to FrameFeatureExtractor callbacks (Features order).
+    public const int Rms = 0;
+    public const int ZeroCrossingRate = 1;
+    public const int SpectralCentroid = 2;
+    public const int SpectralBandwidth = 3;
+    public const int SpectralRolloff = 4;
+    public const int SpectralFlatness = 5;
+    public const int SpectralFlux = 6;
+    public const int FirstMfcc = 7;
 
     private static string[] BuildFeatures()
     {

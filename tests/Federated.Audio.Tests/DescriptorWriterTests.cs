@@ -1,0 +1,193 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace Federated.Audio.Tests;
+
+public sealed class DescriptorWriterTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("fed-audio-writer-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private string WriteWav(string name, MonoAudio audio)
+    {
+        string path = Path.Combine(_dir, name);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        WavBuilder.WriteMono16(path, audio.Samples, audio.SampleRate);
+        return path;
+    }
+
+    private static List<(string Key, float[] Vector)> ReadTable(string csv)
+    {
+        string[] lines = File.ReadAllLines(csv);
+        Assert.Equal("song_key,audio_descriptor", lines[0]);
+        return lines.Skip(1).Select(l =>
+        {
+            int comma = l.LastIndexOf(',');
+            return (l[..comma], AudioDescriptorWriter.ParseVector(l[(comma + 1)..]));
+        }).ToList();
+    }
+
+    [Fact]
+    public async Task DescribesFolderInKeyOrderWithFiniteVectorsAndSchema()
+    {
+        WriteWav("b_noise.wav", Signals.Noise(0.3, 2.0));
+        WriteWav("a_tone.wav", Signals.Tone(600, 0.5, 6.0, 44100));
+        WriteWav("c_silence.wav", Signals.Silence(1.0, 16000));
+        File.WriteAllText(Path.Combine(_dir, "notes.txt"), "not audio");
+        string csv = Path.Combine(_dir, "out", "song_audio.csv");
+
+        var reports = new List<AudioDescribeProgress>();
+        var progress = new SynchronousProgress<AudioDescribeProgress>(reports.Add);
+        AudioDescribeResult result =
+            await AudioDescriptorWriter.DescribeAsync(AudioInputs.FromFolder(_dir), csv, progress);
+
+        var rows = ReadTable(csv);
+        Assert.Equal(["a_tone", "b_noise", "c_silence"], rows.Select(r => r.Key));
+        Assert.All(rows, r =>
+        {
+            Assert.Equal(DescriptorLayout.Width, r.Vector.Length);
+            Assert.All(r.Vector, v => Assert.True(float.IsFinite(v)));
+        });
+        Assert.Equal(3, result.Songs);
+        Assert.InRange(result.AudioSeconds, 8.99, 9.01);
+        Assert.Equal([1, 2, 3], reports.Select(p => p.Completed));
+        Assert.Equal(["a_tone", "b_noise", "c_silence"], reports.Select(p => p.SongKey));
+
+        // The cell holds exactly what Describe computes (shortest round-trip floats).
+        float[] direct = AudioDescriptor.Describe(WavReader.Read(Path.Combine(_dir, "b_noise.wav")));
+        Assert.Equal(direct, rows[1].Vector);
+
+        using var schema = JsonDocument.Parse(File.ReadAllText(result.SchemaPath));
+        Assert.Equal(Path.Combine(_dir, "out", "song_audio.schema.json"), result.SchemaPath);
+        Assert.Equal("song_key", schema.RootElement.GetProperty("key").GetString());
+        JsonElement vector = schema.RootElement.GetProperty("columns")[1];
+        Assert.Equal("vector", vector.GetProperty("kind").GetString());
+        Assert.Equal(DescriptorLayout.Width, vector.GetProperty("width").GetInt32());
+        Assert.Equal(";", vector.GetProperty("separator").GetString());
+        Assert.Equal(DescriptorLayout.Names, vector.GetProperty("elements").EnumerateArray().Select(e => e.GetString()));
+    }
+
+    [Fact]
+    public async Task ParallelOutputIsIdenticalToSequentialOutput()
+    {
+        var inputs = new List<AudioInput>();
+        for (int i = 0; i < 6; i++)
+        {
+            MonoAudio audio = i % 2 == 0 ? Signals.Tone(300 + 200 * i, 0.4, 1.5 + i) : Signals.Noise(0.2, 1.0 + i, seed: i);
+            inputs.Add(new AudioInput($"song{i}", WriteWav($"s{i}.wav", audio)));
+        }
+
+        string sequential = Path.Combine(_dir, "seq.csv");
+        string parallel = Path.Combine(_dir, "par.csv");
+        await AudioDescriptorWriter.DescribeAsync(inputs, sequential,
+            options: new AudioDescriptorWriterOptions { MaxDegreeOfParallelism = 1 });
+        await AudioDescriptorWriter.DescribeAsync(inputs, parallel,
+            options: new AudioDescriptorWriterOptions { MaxDegreeOfParallelism = 4 });
+        Assert.Equal(File.ReadAllBytes(sequential), File.ReadAllBytes(parallel));
+        Assert.Equal(inputs.Select(i => i.SongKey), ReadTable(parallel).Select(r => r.Key));
+    }
+
+    [Fact]
+    public async Task BrokenFileFailsTheRunNamingSongAndLeavesNoPartialTable()
+    {
+        var inputs = new List<AudioInput>
+        {
+            new("good", WriteWav("good.wav", Signals.Tone(440, 0.5, 1.0))),
+            new("broken", Path.Combine(_dir, "broken.wav")),
+        };
+        File.WriteAllBytes(inputs[1].AudioPath, new WavBuilder { FormatCode = 7, BitsPerSample = 8, Data = [1] }.Build());
+        string csv = Path.Combine(_dir, "table.csv");
+
+        var e = await Assert.ThrowsAsync<AudioDescriptorException>(() =>
+            AudioDescriptorWriter.DescribeAsync(inputs, csv,
+                options: new AudioDescriptorWriterOptions { FfmpegPath = Path.Combine(_dir, "no-ffmpeg") }));
+        Assert.Equal("broken", e.Input.SongKey);
+        Assert.Contains("song 'broken'", e.Message);
+        Assert.Contains(inputs[1].AudioPath, e.Message);
+        Assert.Contains("unsupported WAV format code 7", e.Message);
+        Assert.False(File.Exists(csv));
+        Assert.Empty(Directory.EnumerateFiles(_dir, "*.partial"));
+    }
+
+    [Fact]
+    public async Task NonWavWithoutFfmpegFailsNamingFfmpegAndTheDebianPackage()
+    {
+        string ogg = Path.Combine(_dir, "song.ogg");
+        File.WriteAllBytes(ogg, [0x4F, 0x67, 0x67, 0x53]);
+        var loader = new AudioLoader(ffmpegPath: Path.Combine(_dir, "missing", "ffmpeg"));
+        var e = await Assert.ThrowsAsync<AudioFormatException>(() => loader.LoadAsync(ogg));
+        Assert.Contains("needs ffmpeg, which was not found at", e.Message);
+        Assert.Contains("apt-get install ffmpeg", e.Message);
+        Assert.Null(FfmpegDecoder.TryLocate(searchPath: _dir));
+    }
+
+    [Fact]
+    public void ListFileResolvesRelativePathsAndQuotedKeys()
+    {
+        WriteWav(Path.Combine("audio", "one.wav"), Signals.Tone(440, 0.5, 0.5));
+        string two = WriteWav("two.wav", Signals.Tone(880, 0.5, 0.5));
+        string list = Path.Combine(_dir, "songs.csv");
+        File.WriteAllText(list,
+            $"song_key,audio_path\n# comment\n\n\"key, with comma\",audio/one.wav\nsong-2,{two}\n");
+        var inputs = AudioInputs.FromListFile(list);
+        Assert.Equal(["key, with comma", "song-2"], inputs.Select(i => i.SongKey));
+        Assert.Equal(Path.Combine(_dir, "audio", "one.wav"), inputs[0].AudioPath);
+        Assert.Equal(two, inputs[1].AudioPath);
+    }
+
+    [Fact]
+    public void ListFileErrorsNameTheLine()
+    {
+        string wav = WriteWav("x.wav", Signals.Tone(440, 0.5, 0.5));
+        string list = Path.Combine(_dir, "bad.csv");
+
+        File.WriteAllText(list, $"a,{wav}\nb,{wav}\na,{wav}\n");
+        var dup = Assert.Throws<InvalidDataException>(() => AudioInputs.FromListFile(list));
+        Assert.Contains("line 3: duplicate song key 'a' (first on line 1)", dup.Message);
+
+        File.WriteAllText(list, $"a,{wav}\nb,missing.wav\n");
+        var missing = Assert.Throws<FileNotFoundException>(() => AudioInputs.FromListFile(list));
+        Assert.Contains("line 2: audio file for song 'b' not found", missing.Message);
+
+        File.WriteAllText(list, $"a,{wav},extra\n");
+        var width = Assert.Throws<InvalidDataException>(() => AudioInputs.FromListFile(list));
+        Assert.Contains("line 1: expected 2 fields (song_key,audio_path), found 3", width.Message);
+    }
+
+    [Fact]
+    public void FolderWithTwoFilesForOneKeyIsRejected()
+    {
+        WriteWav("same.wav", Signals.Tone(440, 0.5, 0.5));
+        File.WriteAllBytes(Path.Combine(_dir, "same.ogg"), [1]);
+        var e = Assert.Throws<InvalidDataException>(() => AudioInputs.FromFolder(_dir));
+        Assert.Contains("song key 'same' would come from two files", e.Message);
+    }
+
+    [Fact]
+    public void VectorCellUsesInvariantCultureAndSemicolons()
+    {
+        var previous = CultureInfo.CurrentCulture;
+        try
+        {
+            // A culture with a decimal comma (cloned: named cultures are unavailable in invariant mode).
+            var commaCulture = (CultureInfo)CultureInfo.InvariantCulture.Clone();
+            commaCulture.NumberFormat.NumberDecimalSeparator = ",";
+            CultureInfo.CurrentCulture = commaCulture;
+            Assert.Equal("1,5", 1.5f.ToString(CultureInfo.CurrentCulture));
+            string cell = AudioDescriptorWriter.FormatVector([1.5f, -0.25f, 1e-7f]);
+            Assert.Equal("1.5;-0.25;1E-07", cell);
+            Assert.Equal([1.5f, -0.25f, 1e-7f], AudioDescriptorWriter.ParseVector(cell));
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = previous;
+        }
+    }
+
+    /// <summary>Progress that reports on the calling thread (Progress&lt;T&gt; posts asynchronously).</summary>
+    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+    {
+        public void Report(T value) => report(value);
+    }
+}

@@ -1,0 +1,225 @@
+using System.Buffers.Binary;
+using System.Text;
+
+namespace Federated.Audio.Tests;
+
+public class WavReaderTests
+{
+    private static MonoAudio Read(byte[] bytes) => WavReader.Read(new MemoryStream(bytes), "test.wav");
+
+    private static AudioFormatException Rejects(byte[] bytes) =>
+        Assert.Throws<AudioFormatException>(() => Read(bytes));
+
+    [Fact]
+    public void Reads16BitMonoSamplesAndRate()
+    {
+        var bytes = new WavBuilder { SampleRate = 16000, Data = WavBuilder.Pcm16([0, 16384, -32768, 32767]) }.Build();
+        MonoAudio audio = Read(bytes);
+        Assert.Equal(16000, audio.SampleRate);
+        Assert.Equal([0f, 0.5f, -1f, 32767f / 32768f], audio.Samples);
+    }
+
+    [Fact]
+    public void StereoIsMixedToMonoByAveragingChannels()
+    {
+        // Frames: (L, R) = (16384, 8192) -> 0.375; (16384, -16384) -> 0; (-32768, 0) -> -0.5.
+        var bytes = new WavBuilder
+        {
+            Channels = 2, SampleRate = 44100, Data = WavBuilder.Pcm16([16384, 8192, 16384, -16384, -32768, 0]),
+        }.Build();
+        MonoAudio audio = Read(bytes);
+        Assert.Equal(44100, audio.SampleRate);
+        Assert.Equal([0.375f, 0f, -0.5f], audio.Samples);
+    }
+
+    [Fact]
+    public void Reads24BitPcmIncludingNegativeValues()
+    {
+        // 0x400000 = 0.5 and 0xC00000 = -0.5 in 24-bit two's complement.
+        byte[] data = [0x00, 0x00, 0x40, 0x00, 0x00, 0xC0];
+        var bytes = new WavBuilder { BitsPerSample = 24, Data = data }.Build();
+        Assert.Equal([0.5f, -0.5f], Read(bytes).Samples);
+    }
+
+    [Fact]
+    public void Reads8BitUnsignedPcm()
+    {
+        var bytes = new WavBuilder { BitsPerSample = 8, Data = [128, 192, 0] }.Build();
+        Assert.Equal([0f, 0.5f, -1f], Read(bytes).Samples);
+    }
+
+    [Fact]
+    public void ReadsIeeeFloat32AndExtensibleFormat()
+    {
+        var data = new byte[8];
+        BinaryPrimitives.WriteSingleLittleEndian(data, 0.25f);
+        BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(4), -0.75f);
+        var plain = new WavBuilder { FormatCode = 3, BitsPerSample = 32, Data = data }.Build();
+        var extensible = new WavBuilder { FormatCode = 3, BitsPerSample = 32, Data = data, Extensible = true }.Build();
+        Assert.Equal([0.25f, -0.75f], Read(plain).Samples);
+        Assert.Equal([0.25f, -0.75f], Read(extensible).Samples);
+    }
+
+    [Fact]
+    public void SkipsUnknownChunksBeforeFmtIncludingOddSizedOnes()
+    {
+        var builder = new WavBuilder { Data = WavBuilder.Pcm16([100, -100]) };
+        builder.ChunksBeforeFmt.Add(("LIST", Encoding.ASCII.GetBytes("INFOabc")));
+        Assert.Equal(2, Read(builder.Build()).Samples.Length);
+    }
+
+    [Fact]
+    public void RejectsNonRiffFileNamingWhatWasFound()
+    {
+        var e = Rejects(Encoding.ASCII.GetBytes("OggS\0\0\0\0WAVEfmt "));
+        Assert.Equal(0, e.Offset);
+        Assert.Contains("expected 'RIFF'", e.Message);
+        Assert.Contains("'OggS'", e.Message);
+        Assert.StartsWith("test.wav:", e.Message);
+    }
+
+    [Fact]
+    public void RejectsFileShorterThanHeader()
+    {
+        var e = Rejects([0x52, 0x49]);
+        Assert.Contains("only 2 bytes", e.Message);
+    }
+
+    [Fact]
+    public void RejectsRiffThatIsNotWave()
+    {
+        byte[] bytes = new WavBuilder { Data = WavBuilder.Pcm16([1]) }.Build();
+        Encoding.ASCII.GetBytes("AVI ").CopyTo(bytes, 8);
+        var e = Rejects(bytes);
+        Assert.Equal(8, e.Offset);
+        Assert.Contains("expected form type 'WAVE', found 'AVI '", e.Message);
+    }
+
+    [Fact]
+    public void RejectsUnsupportedFormatCodeAndMarksItConvertible()
+    {
+        var e = Rejects(new WavBuilder { FormatCode = 2, Data = WavBuilder.Pcm16([1, 2]) }.Build());
+        Assert.True(e.IsUnsupportedEncoding);
+        Assert.Contains("unsupported WAV format code 2 (0x0002) (Microsoft ADPCM)", e.Message);
+        Assert.Equal(20, e.Offset); // the fmt chunk body starts after RIFF header (12) + chunk header (8)
+    }
+
+    [Fact]
+    public void RejectsZeroChannels()
+    {
+        var e = Rejects(new WavBuilder { Channels = 0, BlockAlignOverride = 2, Data = WavBuilder.Pcm16([1]) }.Build());
+        Assert.Contains("declares 0 channels", e.Message);
+        Assert.Equal(22, e.Offset);
+    }
+
+    [Fact]
+    public void RejectsSampleRateOutsideSupportedRange()
+    {
+        var e = Rejects(new WavBuilder { SampleRate = 4000, Data = WavBuilder.Pcm16([1]) }.Build());
+        Assert.Contains("unsupported sample rate 4000 Hz: expected 8000 to 192000 Hz", e.Message);
+    }
+
+    [Fact]
+    public void RejectsUnsupportedBitDepth()
+    {
+        var e = Rejects(new WavBuilder { BitsPerSample = 12, BlockAlignOverride = 2, Data = [1, 2] }.Build());
+        Assert.Contains("unsupported bits per sample 12 for PCM", e.Message);
+    }
+
+    [Fact]
+    public void RejectsInconsistentBlockAlign()
+    {
+        var e = Rejects(new WavBuilder { Channels = 2, BlockAlignOverride = 2, Data = [1, 2, 3, 4] }.Build());
+        Assert.Contains("needs 4 bytes per frame, header says 2", e.Message);
+    }
+
+    [Fact]
+    public void RejectsTruncatedDataChunkWithDeclaredAndActualSizes()
+    {
+        byte[] full = new WavBuilder { Data = WavBuilder.Pcm16([1, 2, 3, 4]), DataSizeOverride = 100 }.Build();
+        var e = Rejects(full);
+        Assert.Contains("truncated 'data' chunk: header declares 100 bytes, file ends after 8", e.Message);
+        Assert.Equal(36, e.Offset); // data chunk header after RIFF (12) + fmt chunk (24)
+    }
+
+    [Fact]
+    public void RejectsTruncatedChunkHeader()
+    {
+        byte[] good = new WavBuilder { Data = WavBuilder.Pcm16([1]) }.Build();
+        byte[] cut = good[..40]; // RIFF header + fmt chunk (36 bytes) + 4 bytes of the data chunk header
+        var e = Rejects(cut);
+        Assert.Contains("truncated chunk header: expected 8 bytes, found 4", e.Message);
+        Assert.Equal(36, e.Offset);
+    }
+
+    [Fact]
+    public void RejectsUnknownChunkRunningPastEndOfFile()
+    {
+        var bytes = new List<byte>();
+        bytes.AddRange(Encoding.ASCII.GetBytes("RIFF"));
+        bytes.AddRange(BitConverter.GetBytes(100u));
+        bytes.AddRange(Encoding.ASCII.GetBytes("WAVE"));
+        bytes.AddRange(Encoding.ASCII.GetBytes("junk"));
+        bytes.AddRange(BitConverter.GetBytes(1000u));
+        bytes.AddRange(new byte[10]);
+        var e = Rejects([.. bytes]);
+        Assert.Contains("truncated 'junk' chunk: declares 1000 bytes, only 10 remain", e.Message);
+    }
+
+    [Fact]
+    public void RejectsDataBeforeFmtAndMissingData()
+    {
+        var dataFirst = new List<byte>();
+        dataFirst.AddRange(Encoding.ASCII.GetBytes("RIFF"));
+        dataFirst.AddRange(BitConverter.GetBytes(14u));
+        dataFirst.AddRange(Encoding.ASCII.GetBytes("WAVEdata"));
+        dataFirst.AddRange(BitConverter.GetBytes(2u));
+        dataFirst.AddRange(new byte[2]);
+        Assert.Contains("'data' chunk comes before any 'fmt ' chunk", Rejects([.. dataFirst]).Message);
+
+        byte[] good = new WavBuilder { Data = WavBuilder.Pcm16([1]) }.Build();
+        Assert.Contains("no 'data' chunk before the end of the file", Rejects(good[..36]).Message);
+    }
+
+    [Fact]
+    public void RejectsEmptyAndRaggedDataChunks()
+    {
+        Assert.Contains("contains no audio samples", Rejects(new WavBuilder { Data = [] }.Build()).Message);
+        var ragged = new WavBuilder { Channels = 2, Data = [1, 2, 3, 4, 5, 6] }.Build();
+        Assert.Contains("size 6 is not a whole number of 4-byte sample frames", Rejects(ragged).Message);
+    }
+
+    [Fact]
+    public void RejectsFmtChunkThatIsTooShort()
+    {
+        var bytes = new List<byte>();
+        bytes.AddRange(Encoding.ASCII.GetBytes("RIFF"));
+        bytes.AddRange(BitConverter.GetBytes(20u));
+        bytes.AddRange(Encoding.ASCII.GetBytes("WAVEfmt "));
+        bytes.AddRange(BitConverter.GetBytes(8u));
+        bytes.AddRange(new byte[8]);
+        Assert.Contains("'fmt ' chunk too short: expected at least 16 bytes, found size 8", Rejects([.. bytes]).Message);
+    }
+
+    [Fact]
+    public void ReadsFromDiskAndNamesThePathInErrors()
+    {
+        string dir = Directory.CreateTempSubdirectory("fed-audio-wav-").FullName;
+        try
+        {
+            string good = Path.Combine(dir, "good.wav");
+            WavBuilder.WriteMono16(good, Signals.Tone(440, 0.5, 0.5).Samples, 22050);
+            Assert.Equal(11025, WavReader.Read(good).Samples.Length);
+
+            string bad = Path.Combine(dir, "bad.wav");
+            File.WriteAllText(bad, "not audio at all");
+            var e = Assert.Throws<AudioFormatException>(() => WavReader.Read(bad));
+            Assert.Equal(bad, e.Source);
+            Assert.StartsWith(bad + ":", e.Message);
+        }
+        finally
+        {
+            Directory.Delete(dir, true);
+        }
+    }
+}
