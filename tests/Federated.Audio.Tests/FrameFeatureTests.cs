@@ -13,7 +13,7 @@ public class FrameFeatureTests
         double centroid = Signals.MeanFeature(tone, "spectral_centroid_hz");
         double rolloff = Signals.MeanFeature(tone, "spectral_rolloff85_hz");
         double bandwidth = Signals.MeanFeature(tone, "spectral_bandwidth_hz");
-        Assert.InRange(centroid, hz * 0.98, hz * 1.02);
+        Assert.InRange(centroid, hz * 0.995, hz * 1.005);
         double bin = (double)AnalysisSettings.SampleRate / AnalysisSettings.FrameLength;
         Assert.InRange(rolloff, hz - 2 * bin, hz + 2 * bin);
         Assert.InRange(bandwidth, 0, 0.1 * hz); // energy concentrated in the main lobe
@@ -24,9 +24,9 @@ public class FrameFeatureTests
     {
         double toneFlatness = Signals.MeanFeature(Signals.Tone(1000, 0.5, 2.0), "spectral_flatness");
         double noiseFlatness = Signals.MeanFeature(Signals.Noise(0.5, 2.0), "spectral_flatness");
-        Assert.InRange(toneFlatness, 0, 1e-3);
+        Assert.InRange(toneFlatness, 0, 1e-5);
         // Periodogram bins of white noise are exponential: geometric/arithmetic mean near exp(-0.5772) = 0.56.
-        Assert.InRange(noiseFlatness, 0.4, 0.7);
+        Assert.InRange(noiseFlatness, 0.5, 0.62);
     }
 
     [Fact]

@@ -134,4 +134,46 @@ public sealed class RealAudioTests : IDisposable
         Assert.Equal(4, vectors.Select(v => string.Join(";", v)).Distinct().Count());
         Assert.InRange(result.AudioSeconds, 4.0, 5.5); // 0.14 + 0.87 + 1.09 + 2.88 s
     }
+
+    [Fact]
+    public async Task WavInAnEncodingTheReaderLacksFallsBackToFfmpeg()
+    {
+        FfmpegDecoder ffmpeg = RequireFfmpeg();
+        string mulaw = Path.Combine(_dir, "tone-mulaw.wav");
+        var start = new ProcessStartInfo(ffmpeg.Executable) { RedirectStandardError = true, UseShellExecute = false };
+        foreach (string arg in new[]
+                 {
+                     "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "sine=frequency=1000:duration=2:sample_rate=8000",
+                     "-acodec", "pcm_mulaw", mulaw,
+                 })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using (var process = Process.Start(start)!)
+        {
+            string errors = process.StandardError.ReadToEnd();
+            process.WaitForExit();
+            Assert.True(process.ExitCode == 0, $"ffmpeg could not write the mu-law test file: {errors}");
+        }
+
+        var direct = Assert.Throws<AudioFormatException>(() => WavReader.Read(mulaw));
+        Assert.True(direct.IsUnsupportedEncoding);
+        Assert.Contains("format code 7 (0x0007) (mu-law)", direct.Message);
+
+        MonoAudio audio = await new AudioLoader().LoadAsync(mulaw);
+        Assert.Equal(AnalysisSettings.SampleRate, audio.SampleRate);
+        float[] d = AudioDescriptor.Describe(audio);
+        Assert.InRange(Signals.Element(d, "spectral_centroid_hz", "mean"), 950f, 1050f);
+    }
+
+    [Fact]
+    public async Task GarbageThatFfmpegCannotDecodeIsReportedWithFfmpegsReason()
+    {
+        FfmpegDecoder ffmpeg = RequireFfmpeg();
+        string garbage = Path.Combine(_dir, "garbage.ogg");
+        File.WriteAllBytes(garbage, Enumerable.Range(0, 4096).Select(i => (byte)(i * 37)).ToArray());
+        var e = await Assert.ThrowsAsync<AudioFormatException>(() => ffmpeg.DecodeAsync(garbage));
+        Assert.StartsWith(garbage + ": ffmpeg could not decode the file (exit code", e.Message);
+    }
 }
