@@ -1,0 +1,172 @@
+using System.Runtime.CompilerServices;
+
+namespace Federated.Crypto.Ckks.Arithmetic;
+
+/// <summary>
+/// Negacyclic NTT modulo one prime (Harvey's lazy butterflies with Shoup constants). Forward output index k holds
+/// a(psi^(2*bitrev(k)+1)), where psi is a primitive 2N-th root of unity mod q.
+/// </summary>
+public sealed class NttTables
+{
+    public Modulus Modulus { get; }
+    public int N { get; }
+    public int LogN { get; }
+    /// <summary>The primitive 2N-th root of unity used.</summary>
+    public ulong Psi { get; }
+
+    private readonly ulong[] _rootPowers;      // psi^bitrev(i)
+    private readonly ulong[] _rootPowersShoup;
+    private readonly ulong[] _invRootPowers;   // psi^-bitrev(i)
+    private readonly ulong[] _invRootPowersShoup;
+    private readonly ulong _invN, _invNShoup;
+
+    public NttTables(int n, Modulus modulus)
+    {
+        if (n < 2 || (n & (n - 1)) != 0) throw new ArgumentException($"N must be a power of two, got {n}", nameof(n));
+        ulong q = modulus.Value;
+        if ((q - 1) % (2UL * (ulong)n) != 0)
+            throw new ArgumentException($"prime {q} is not congruent to 1 mod 2N = {2 * n}", nameof(modulus));
+        Modulus = modulus;
+        N = n;
+        LogN = System.Numerics.BitOperations.Log2((uint)n);
+        Psi = FindPrimitiveRoot(2UL * (ulong)n, modulus);
+        ulong psiInv = modulus.Inverse(Psi);
+        _rootPowers = new ulong[n];
+        _invRootPowers = new ulong[n];
+        _rootPowersShoup = new ulong[n];
+        _invRootPowersShoup = new ulong[n];
+        ulong pw = 1, ipw = 1;
+        for (int i = 0; i < n; i++)
+        {
+            int rev = (int)BitReverse((uint)i, LogN);
+            _rootPowers[rev] = pw;
+            _invRootPowers[rev] = ipw;
+            pw = modulus.Multiply(pw, Psi);
+            ipw = modulus.Multiply(ipw, psiInv);
+        }
+        for (int i = 0; i < n; i++)
+        {
+            _rootPowersShoup[i] = modulus.ShoupPrecompute(_rootPowers[i]);
+            _invRootPowersShoup[i] = modulus.ShoupPrecompute(_invRootPowers[i]);
+        }
+        _invN = modulus.Inverse((ulong)n);
+        _invNShoup = modulus.ShoupPrecompute(_invN);
+    }
+
+    public static uint BitReverse(uint x, int bits) => bits == 0 ? 0 : ReverseBits(x) >> (32 - bits);
+
+    private static uint ReverseBits(uint v)
+    {
+        v = ((v >> 1) & 0x55555555u) | ((v & 0x55555555u) << 1);
+        v = ((v >> 2) & 0x33333333u) | ((v & 0x33333333u) << 2);
+        v = ((v >> 4) & 0x0F0F0F0Fu) | ((v & 0x0F0F0F0Fu) << 4);
+        v = ((v >> 8) & 0x00FF00FFu) | ((v & 0x00FF00FFu) << 8);
+        return (v >> 16) | (v << 16);
+    }
+
+    private static ulong FindPrimitiveRoot(ulong order, Modulus modulus)
+    {
+        // g^((q-1)/order) has order dividing `order`; it is primitive iff its (order/2)-th power is -1.
+        ulong q = modulus.Value;
+        ulong exponent = (q - 1) / order;
+        for (ulong g = 2; g < q; g++)
+        {
+            ulong root = modulus.Pow(g, exponent);
+            if (modulus.Pow(root, order / 2) == q - 1)
+            {
+                // Use the smallest primitive root among the powers so the tables are canonical.
+                ulong best = root, gen = root, sq = modulus.Multiply(root, root);
+                for (ulong k = 3; k < order; k += 2)
+                {
+                    gen = modulus.Multiply(gen, sq);
+                    if (gen < best) best = gen;
+                }
+                return best;
+            }
+        }
+        throw new InvalidOperationException($"no primitive {order}-th root of unity modulo {q}");
+    }
+
+    /// <summary>In-place forward negacyclic NTT; input in [0, q), output in [0, q).</summary>
+    public void Forward(Span<ulong> a)
+    {
+        if (a.Length != N) throw new ArgumentException($"expected {N} coefficients, got {a.Length}");
+        ulong q = Modulus.Value, twoQ = 2 * q;
+        ref ulong a0 = ref a[0];
+        ref ulong w0 = ref _rootPowers[0];
+        ref ulong ws0 = ref _rootPowersShoup[0];
+        int t = N;
+        for (int m = 1; m < N; m <<= 1)
+        {
+            t >>= 1;
+            for (int i = 0; i < m; i++)
+            {
+                ulong w = Unsafe.Add(ref w0, m + i);
+                ulong ws = Unsafe.Add(ref ws0, m + i);
+                ref ulong x = ref Unsafe.Add(ref a0, 2 * i * t);
+                ref ulong y = ref Unsafe.Add(ref x, t);
+                for (int j = 0; j < t; j++)
+                {
+                    ulong u = Unsafe.Add(ref x, j);
+                    if (u >= twoQ) u -= twoQ;
+                    ulong v = Unsafe.Add(ref y, j);
+                    ulong qq = Math.BigMul(v, ws, out _);
+                    ulong p = v * w - qq * q; // in [0, 2q)
+                    Unsafe.Add(ref x, j) = u + p;
+                    Unsafe.Add(ref y, j) = u - p + twoQ;
+                }
+            }
+        }
+        for (int i = 0; i < N; i++)
+        {
+            ulong v = Unsafe.Add(ref a0, i);
+            if (v >= twoQ) v -= twoQ;
+            if (v >= q) v -= q;
+            Unsafe.Add(ref a0, i) = v;
+        }
+    }
+
+    /// <summary>In-place inverse negacyclic NTT; input in [0, q), output in [0, q).</summary>
+    public void Inverse(Span<ulong> a)
+    {
+        if (a.Length != N) throw new ArgumentException($"expected {N} coefficients, got {a.Length}");
+        ulong q = Modulus.Value, twoQ = 2 * q;
+        ref ulong a0 = ref a[0];
+        ref ulong w0 = ref _invRootPowers[0];
+        ref ulong ws0 = ref _invRootPowersShoup[0];
+        int t = 1;
+        for (int m = N; m > 1; m >>= 1)
+        {
+            int h = m >> 1;
+            int j1 = 0;
+            for (int i = 0; i < h; i++)
+            {
+                ulong w = Unsafe.Add(ref w0, h + i);
+                ulong ws = Unsafe.Add(ref ws0, h + i);
+                ref ulong x = ref Unsafe.Add(ref a0, j1);
+                ref ulong y = ref Unsafe.Add(ref x, t);
+                for (int j = 0; j < t; j++)
+                {
+                    ulong u = Unsafe.Add(ref x, j);
+                    ulong v = Unsafe.Add(ref y, j);
+                    ulong s = u + v;
+                    if (s >= twoQ) s -= twoQ;
+                    Unsafe.Add(ref x, j) = s;
+                    ulong d = u - v + twoQ;
+                    ulong qq = Math.BigMul(d, ws, out _);
+                    Unsafe.Add(ref y, j) = d * w - qq * q;
+                }
+                j1 += 2 * t;
+            }
+            t <<= 1;
+        }
+        ulong invN = _invN, invNs = _invNShoup;
+        for (int i = 0; i < N; i++)
+        {
+            ulong v = Unsafe.Add(ref a0, i);
+            ulong qq = Math.BigMul(v, invNs, out _);
+            ulong r = v * invN - qq * q;
+            Unsafe.Add(ref a0, i) = r >= q ? r - q : r;
+        }
+    }
+}

@@ -1,0 +1,97 @@
+using System.Buffers;
+
+namespace Federated.Crypto.Ckks.Arithmetic;
+
+/// <summary>RNS polynomial operations shared by rescaling, public-key encryption and key switching.</summary>
+internal static class RnsOps
+{
+    /// <summary>
+    /// poly holds one NTT-form component per entry of primeIndices (N values each). Replaces the first k-1
+    /// components with round(poly / p_last) mod q_i, in NTT form. The last component is left as garbage.
+    /// </summary>
+    public static void DivideRoundByLast(CkksContext ctx, Span<ulong> poly, ReadOnlySpan<int> primeIndices)
+    {
+        int n = ctx.N, k = primeIndices.Length;
+        int last = primeIndices[k - 1];
+        Modulus pl = ctx.Moduli[last];
+        ulong[] tmpArr = ArrayPool<ulong>.Shared.Rent(n);
+        ulong[] bufArr = ArrayPool<ulong>.Shared.Rent(n);
+        try
+        {
+            Span<ulong> tmp = tmpArr.AsSpan(0, n), buf = bufArr.AsSpan(0, n);
+            poly.Slice((k - 1) * n, n).CopyTo(tmp);
+            ctx.Ntt[last].Inverse(tmp);
+            ulong half = pl.Value >> 1;
+            for (int j = 0; j < n; j++) tmp[j] = pl.Add(tmp[j], half);
+            for (int i = 0; i < k - 1; i++)
+            {
+                int idx = primeIndices[i];
+                Modulus qi = ctx.Moduli[idx];
+                ulong q = qi.Value;
+                ulong halfMod = qi.Reduce(half);
+                for (int j = 0; j < n; j++) buf[j] = qi.Sub(qi.Reduce(tmp[j]), halfMod);
+                ctx.Ntt[idx].Forward(buf);
+                ulong inv = ctx.InverseOf[last][idx], invS = ctx.InverseOfShoup[last][idx];
+                Span<ulong> comp = poly.Slice(i * n, n);
+                for (int j = 0; j < n; j++) comp[j] = qi.MultiplyShoup(comp[j] + q - buf[j], inv, invS);
+            }
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(tmpArr);
+            ArrayPool<ulong>.Shared.Return(bufArr);
+        }
+    }
+
+    /// <summary>dst[j] = a[j] * b[j] mod q over one component.</summary>
+    public static void MultiplyPointwise(ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b, Span<ulong> dst, Modulus q)
+    {
+        for (int j = 0; j < dst.Length; j++)
+        {
+            ulong hi = Math.BigMul(a[j], b[j], out ulong lo);
+            dst[j] = q.Reduce(hi, lo);
+        }
+    }
+
+    /// <summary>dst[j] = dst[j] + a[j] * b[j] mod q over one component.</summary>
+    public static void MultiplyAddPointwise(ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b, Span<ulong> dst, Modulus q)
+    {
+        for (int j = 0; j < dst.Length; j++)
+        {
+            ulong hi = Math.BigMul(a[j], b[j], out ulong lo);
+            dst[j] = q.Add(dst[j], q.Reduce(hi, lo));
+        }
+    }
+
+    public static void AddInto(Span<ulong> dst, ReadOnlySpan<ulong> a, Modulus q)
+    {
+        ulong v = q.Value;
+        for (int j = 0; j < dst.Length; j++)
+        {
+            ulong s = dst[j] + a[j];
+            dst[j] = s >= v ? s - v : s;
+        }
+    }
+
+    public static void SubInto(Span<ulong> dst, ReadOnlySpan<ulong> a, Modulus q)
+    {
+        ulong v = q.Value;
+        for (int j = 0; j < dst.Length; j++)
+        {
+            ulong d = dst[j] - a[j];
+            dst[j] = dst[j] >= a[j] ? d : d + v;
+        }
+    }
+
+    public static void NegateInPlace(Span<ulong> dst, Modulus q)
+    {
+        ulong v = q.Value;
+        for (int j = 0; j < dst.Length; j++) dst[j] = dst[j] == 0 ? 0 : v - dst[j];
+    }
+
+    public static void MultiplyScalar(Span<ulong> dst, ulong w, Modulus q)
+    {
+        ulong ws = q.ShoupPrecompute(w);
+        for (int j = 0; j < dst.Length; j++) dst[j] = q.MultiplyShoup(dst[j], w, ws);
+    }
+}

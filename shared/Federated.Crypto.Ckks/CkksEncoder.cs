@@ -1,0 +1,291 @@
+using System.Buffers;
+using System.Numerics;
+using Federated.Crypto.Ckks.Arithmetic;
+
+namespace Federated.Crypto.Ckks;
+
+/// <summary>
+/// CKKS encoding through the canonical embedding: slot j is the evaluation at zeta^(5^j) (zeta = e^(i*pi/N)), so
+/// X -> X^5 rotates the slots left by one. Encoding rounds scale * coefficients to integers and writes them into the
+/// RNS primes exactly, also when they exceed 64 bits (scales near 2^60 and beyond).
+/// </summary>
+public sealed class CkksEncoder
+{
+    private readonly CkksContext _ctx;
+    private readonly int _n;
+    private readonly int[] _slotIndex;     // t with 2t+1 = 5^j mod 2N
+    private readonly int[] _conjIndex;     // t with 2t+1 = -5^j mod 2N
+    private readonly double[] _twistRe, _twistIm;   // zeta^k
+    private readonly double[] _fftCos, _fftSin;     // e^(2 pi i m / N), m < N/2
+    private readonly int[] _bitrev;
+    private readonly ulong[][] _pow2Mod;  // 2^e mod q_i for e in [0, 1024)
+
+    public CkksEncoder(CkksContext context)
+    {
+        _ctx = context ?? throw new ArgumentNullException(nameof(context));
+        _n = context.N;
+        int n = _n, slots = n / 2;
+        _slotIndex = new int[slots];
+        _conjIndex = new int[slots];
+        ulong m = 2UL * (ulong)n, g = 1;
+        for (int j = 0; j < slots; j++)
+        {
+            _slotIndex[j] = (int)((g - 1) / 2);
+            _conjIndex[j] = (int)((m - g - 1) / 2);
+            g = g * 5 % m;
+        }
+        _twistRe = new double[n];
+        _twistIm = new double[n];
+        for (int k = 0; k < n; k++)
+        {
+            (double s, double c) = Math.SinCos(Math.PI * k / n);
+            _twistRe[k] = c;
+            _twistIm[k] = s;
+        }
+        _fftCos = new double[n / 2];
+        _fftSin = new double[n / 2];
+        for (int k = 0; k < n / 2; k++)
+        {
+            (double s, double c) = Math.SinCos(2 * Math.PI * k / n);
+            _fftCos[k] = c;
+            _fftSin[k] = s;
+        }
+        _bitrev = new int[n];
+        for (int k = 0; k < n; k++) _bitrev[k] = (int)NttTables.BitReverse((uint)k, context.LogN);
+        _pow2Mod = new ulong[context.Moduli.Length][];
+        for (int i = 0; i < context.Moduli.Length; i++)
+        {
+            var t = new ulong[1024];
+            Modulus q = context.Moduli[i];
+            t[0] = 1;
+            for (int e = 1; e < 1024; e++) t[e] = q.Add(t[e - 1], t[e - 1]);
+            _pow2Mod[i] = t;
+        }
+    }
+
+    public CkksContext Context => _ctx;
+    public int SlotCount => _n / 2;
+
+    /// <summary>In-place FFT: X_t = sum_k x_k e^(sign * 2 pi i t k / N).</summary>
+    private void Fft(Span<double> re, Span<double> im, int sign)
+    {
+        int n = _n;
+        for (int i = 0; i < n; i++)
+        {
+            int r = _bitrev[i];
+            if (r > i)
+            {
+                (re[i], re[r]) = (re[r], re[i]);
+                (im[i], im[r]) = (im[r], im[i]);
+            }
+        }
+        for (int len = 2; len <= n; len <<= 1)
+        {
+            int half = len >> 1, stride = n / len;
+            for (int start = 0; start < n; start += len)
+            {
+                for (int k = 0; k < half; k++)
+                {
+                    double wr = _fftCos[k * stride], wi = sign * _fftSin[k * stride];
+                    int a = start + k, b = a + half;
+                    double xr = re[b] * wr - im[b] * wi;
+                    double xi = re[b] * wi + im[b] * wr;
+                    re[b] = re[a] - xr; im[b] = im[a] - xi;
+                    re[a] += xr; im[a] += xi;
+                }
+            }
+        }
+    }
+
+    public Plaintext Encode(ReadOnlySpan<double> values, double scale, int? level = null)
+    {
+        var p = new Plaintext(_ctx, level ?? _ctx.MaxLevel, scale);
+        Encode(values, scale, p);
+        return p;
+    }
+
+    public Plaintext Encode(ReadOnlySpan<Complex> values, double scale, int? level = null)
+    {
+        var p = new Plaintext(_ctx, level ?? _ctx.MaxLevel, scale);
+        Encode(values, scale, p);
+        return p;
+    }
+
+    /// <summary>Encodes real slot values into <paramref name="destination"/> at its level (missing slots are 0).</summary>
+    public void Encode(ReadOnlySpan<double> values, double scale, Plaintext destination)
+    {
+        CheckValues(values.Length);
+        double[] re = ArrayPool<double>.Shared.Rent(_n), im = ArrayPool<double>.Shared.Rent(_n);
+        try
+        {
+            Array.Clear(re, 0, _n); Array.Clear(im, 0, _n);
+            for (int j = 0; j < values.Length; j++)
+            {
+                re[_slotIndex[j]] = values[j];
+                re[_conjIndex[j]] = values[j];
+            }
+            FinishEncode(re, im, scale, destination);
+        }
+        finally { ArrayPool<double>.Shared.Return(re); ArrayPool<double>.Shared.Return(im); }
+    }
+
+    public void Encode(ReadOnlySpan<Complex> values, double scale, Plaintext destination)
+    {
+        CheckValues(values.Length);
+        double[] re = ArrayPool<double>.Shared.Rent(_n), im = ArrayPool<double>.Shared.Rent(_n);
+        try
+        {
+            Array.Clear(re, 0, _n); Array.Clear(im, 0, _n);
+            for (int j = 0; j < values.Length; j++)
+            {
+                re[_slotIndex[j]] = values[j].Real; im[_slotIndex[j]] = values[j].Imaginary;
+                re[_conjIndex[j]] = values[j].Real; im[_conjIndex[j]] = -values[j].Imaginary;
+            }
+            FinishEncode(re, im, scale, destination);
+        }
+        finally { ArrayPool<double>.Shared.Return(re); ArrayPool<double>.Shared.Return(im); }
+    }
+
+    /// <summary>A constant in every slot: the constant polynomial round(value * scale).</summary>
+    public Plaintext Encode(double value, double scale, int? level = null)
+    {
+        var p = new Plaintext(_ctx, level ?? _ctx.MaxLevel, scale);
+        Span<double> coeff = [value * scale];
+        CheckScale(scale, p.Level);
+        p.Data.Clear();
+        WriteCoefficients(coeff, p, 1);
+        // A constant polynomial is the same value at every NTT point.
+        for (int i = 0; i < p.PrimeCount; i++) p.Component(i).Fill(p.Component(i)[0]);
+        return p;
+    }
+
+    private void CheckValues(int count)
+    {
+        if (count > SlotCount) throw new ArgumentException($"at most {SlotCount} slot values fit, got {count}");
+    }
+
+    private void CheckScale(double scale, int level)
+    {
+        if (!(scale >= 1.0) || double.IsInfinity(scale))
+            throw new ArgumentOutOfRangeException(nameof(scale), $"scale must be a finite value >= 1, got {scale}");
+        if (Math.Log2(scale) >= _ctx.LogModulusAtLevel(level))
+            throw new ArgumentOutOfRangeException(nameof(scale), $"scale 2^{Math.Log2(scale):F1} does not fit the modulus at level {level} (2^{_ctx.LogModulusAtLevel(level):F1})");
+    }
+
+    private void FinishEncode(double[] re, double[] im, double scale, Plaintext destination)
+    {
+        int n = _n;
+        CheckScale(scale, destination.Level);
+        Fft(re.AsSpan(0, n), im.AsSpan(0, n), -1);
+        // p_k = Re(zeta^-k * a_k) / N, then scaled.
+        double f = scale / n;
+        for (int k = 0; k < n; k++) re[k] = (re[k] * _twistRe[k] + im[k] * _twistIm[k]) * f;
+        destination.Reshape(destination.Level, scale);
+        WriteCoefficients(re.AsSpan(0, n), destination, n);
+        for (int i = 0; i < destination.PrimeCount; i++) _ctx.Ntt[i].Forward(destination.Component(i));
+    }
+
+    /// <summary>Rounds scaled coefficients and writes them into each prime (coefficient domain).</summary>
+    private void WriteCoefficients(ReadOnlySpan<double> scaled, Plaintext destination, int count)
+    {
+        int primes = destination.PrimeCount;
+        double limit = Math.Pow(2, _ctx.LogModulusAtLevel(destination.Level) - 1);
+        for (int k = 0; k < count; k++)
+        {
+            double c = Math.Round(scaled[k]);
+            if (double.IsNaN(c) || Math.Abs(c) >= limit)
+                throw new ArgumentOutOfRangeException(nameof(scaled), $"encoded coefficient {k} (|value * scale| = 2^{Math.Log2(Math.Abs(c)):F1}) does not fit the modulus at level {destination.Level}; use a smaller scale or smaller values");
+            if (Math.Abs(c) < 9.2e18)
+            {
+                long v = (long)c;
+                for (int i = 0; i < primes; i++) destination.Buffer[i * _n + k] = _ctx.Moduli[i].FromSigned(v);
+            }
+            else
+            {
+                // Exact: c = mantissa * 2^exponent (c is an integer-valued double above 2^63).
+                long bits = BitConverter.DoubleToInt64Bits(Math.Abs(c));
+                int exponent = (int)((bits >> 52) & 0x7FF) - 1075;
+                ulong mantissa = ((ulong)bits & ((1UL << 52) - 1)) | (1UL << 52);
+                for (int i = 0; i < primes; i++)
+                {
+                    Modulus q = _ctx.Moduli[i];
+                    ulong r = q.Multiply(q.Reduce(mantissa), _pow2Mod[i][exponent]);
+                    destination.Buffer[i * _n + k] = c < 0 ? q.Negate(r) : r;
+                }
+            }
+        }
+        if (count < _n)
+            for (int i = 0; i < primes; i++) destination.Buffer.AsSpan(i * _n + count, _n - count).Clear();
+    }
+
+    public double[] Decode(Plaintext plaintext)
+    {
+        var result = new double[SlotCount];
+        Decode(plaintext, result);
+        return result;
+    }
+
+    /// <summary>Decodes the real parts of the slots into <paramref name="destination"/> (up to N/2 values).</summary>
+    public void Decode(Plaintext plaintext, Span<double> destination)
+    {
+        double[] re = ArrayPool<double>.Shared.Rent(_n), im = ArrayPool<double>.Shared.Rent(_n);
+        try
+        {
+            DecodeToEvaluations(plaintext, re, im);
+            int count = Math.Min(destination.Length, SlotCount);
+            for (int j = 0; j < count; j++) destination[j] = re[_slotIndex[j]];
+        }
+        finally { ArrayPool<double>.Shared.Return(re); ArrayPool<double>.Shared.Return(im); }
+    }
+
+    public Complex[] DecodeComplex(Plaintext plaintext)
+    {
+        double[] re = ArrayPool<double>.Shared.Rent(_n), im = ArrayPool<double>.Shared.Rent(_n);
+        try
+        {
+            DecodeToEvaluations(plaintext, re, im);
+            var result = new Complex[SlotCount];
+            for (int j = 0; j < result.Length; j++) result[j] = new Complex(re[_slotIndex[j]], im[_slotIndex[j]]);
+            return result;
+        }
+        finally { ArrayPool<double>.Shared.Return(re); ArrayPool<double>.Shared.Return(im); }
+    }
+
+    /// <summary>Centered integer coefficients of a plaintext divided by its scale (coefficient domain).</summary>
+    public void DecodeCoefficients(Plaintext plaintext, Span<double> destination)
+    {
+        ArgumentNullException.ThrowIfNull(plaintext);
+        if (!plaintext.Context.SameParameters(_ctx)) throw new CkksMismatchException("plaintext belongs to different parameters than this encoder");
+        int n = _n, primes = plaintext.PrimeCount;
+        ulong[] coeffs = ArrayPool<ulong>.Shared.Rent(primes * n);
+        try
+        {
+            var c = coeffs.AsSpan(0, primes * n);
+            plaintext.Data.CopyTo(c);
+            for (int i = 0; i < primes; i++) _ctx.Ntt[i].Inverse(c.Slice(i * n, n));
+            var crt = _ctx.Crt(plaintext.Level);
+            Span<ulong> residues = stackalloc ulong[primes];
+            Span<ulong> scratch = stackalloc ulong[primes + 1];
+            double inv = 1.0 / plaintext.Scale;
+            for (int k = 0; k < n; k++)
+            {
+                for (int i = 0; i < primes; i++) residues[i] = c[i * n + k];
+                destination[k] = crt.ComposeCentered(residues, scratch) * inv;
+            }
+        }
+        finally { ArrayPool<ulong>.Shared.Return(coeffs); }
+    }
+
+    private void DecodeToEvaluations(Plaintext plaintext, double[] re, double[] im)
+    {
+        int n = _n;
+        DecodeCoefficients(plaintext, re.AsSpan(0, n));
+        for (int k = 0; k < n; k++)
+        {
+            double p = re[k];
+            re[k] = p * _twistRe[k];
+            im[k] = p * _twistIm[k];
+        }
+        Fft(re.AsSpan(0, n), im.AsSpan(0, n), +1);
+    }
+}

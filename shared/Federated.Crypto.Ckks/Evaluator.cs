@@ -1,0 +1,295 @@
+using System.Buffers;
+using Federated.Crypto.Ckks.Arithmetic;
+using Federated.Crypto.Ckks.Keys;
+
+namespace Federated.Crypto.Ckks;
+
+/// <summary>
+/// Homomorphic operations on ciphertexts in NTT form. Operands must share parameters, level and scale (relative
+/// tolerance <see cref="ScaleTolerance"/>); violations throw <see cref="CkksMismatchException"/> naming both values.
+/// Methods ending in Inplace overwrite their first argument; the others return a new ciphertext. Thread-safe.
+/// </summary>
+public sealed class Evaluator
+{
+    public const double ScaleTolerance = 1e-9;
+    private readonly CkksContext _ctx;
+    private long _rotations;
+
+    public Evaluator(CkksContext context) => _ctx = context ?? throw new ArgumentNullException(nameof(context));
+
+    public CkksContext Context => _ctx;
+    /// <summary>Number of key-switched rotations performed by this evaluator.</summary>
+    public long RotationCount => Interlocked.Read(ref _rotations);
+    public void ResetRotationCount() => Interlocked.Exchange(ref _rotations, 0);
+
+    // ---------------------------------------------------------------- checks
+
+    private void CheckOwn(Ciphertext a, string name)
+    {
+        ArgumentNullException.ThrowIfNull(a, name);
+        if (!a.Context.SameParameters(_ctx)) throw new CkksMismatchException($"{name} belongs to different parameters ({a.Context}) than this evaluator ({_ctx})");
+    }
+
+    private void CheckOwn(Plaintext a, string name)
+    {
+        ArgumentNullException.ThrowIfNull(a, name);
+        if (!a.Context.SameParameters(_ctx)) throw new CkksMismatchException($"{name} belongs to different parameters ({a.Context}) than this evaluator ({_ctx})");
+    }
+
+    private static void CheckLevels(int la, int lb, string what)
+    {
+        if (la != lb) throw new CkksMismatchException($"{what}: level mismatch ({la} vs {lb}); mod-switch the higher operand down first");
+    }
+
+    internal static void CheckScales(double sa, double sb, string what)
+    {
+        if (Math.Abs(sa - sb) > ScaleTolerance * Math.Max(sa, sb))
+            throw new CkksMismatchException($"{what}: scale mismatch (2^{Math.Log2(sa):F4} vs 2^{Math.Log2(sb):F4})");
+    }
+
+    private void CheckScaleFits(double scale, int level, string what)
+    {
+        double logQ = _ctx.LogModulusAtLevel(level);
+        if (Math.Log2(scale) >= logQ - 1)
+            throw new CkksMismatchException($"{what}: resulting scale 2^{Math.Log2(scale):F1} leaves no room in the modulus at level {level} (2^{logQ:F1}); rescale first");
+    }
+
+    // ---------------------------------------------------------------- additive ops
+
+    public Ciphertext Add(Ciphertext a, Ciphertext b) { var r = a.Clone(); AddInplace(r, b); return r; }
+    public Ciphertext Sub(Ciphertext a, Ciphertext b) { var r = a.Clone(); SubInplace(r, b); return r; }
+    public Ciphertext Negate(Ciphertext a) { var r = a.Clone(); NegateInplace(r); return r; }
+    public Ciphertext AddPlain(Ciphertext a, Plaintext p) { var r = a.Clone(); AddPlainInplace(r, p); return r; }
+    public Ciphertext SubPlain(Ciphertext a, Plaintext p) { var r = a.Clone(); SubPlainInplace(r, p); return r; }
+    public Ciphertext MultiplyPlain(Ciphertext a, Plaintext p) { var r = a.Clone(); MultiplyPlainInplace(r, p); return r; }
+
+    public void AddInplace(Ciphertext a, Ciphertext b)
+    {
+        CheckOwn(a, nameof(a)); CheckOwn(b, nameof(b));
+        CheckLevels(a.Level, b.Level, "add"); CheckScales(a.Scale, b.Scale, "add");
+        for (int poly = 0; poly < 2; poly++)
+            for (int i = 0; i <= a.Level; i++) RnsOps.AddInto(a.Component(poly, i), b.Component(poly, i), _ctx.Moduli[i]);
+        a.Seed = null;
+    }
+
+    public void SubInplace(Ciphertext a, Ciphertext b)
+    {
+        CheckOwn(a, nameof(a)); CheckOwn(b, nameof(b));
+        CheckLevels(a.Level, b.Level, "sub"); CheckScales(a.Scale, b.Scale, "sub");
+        for (int poly = 0; poly < 2; poly++)
+            for (int i = 0; i <= a.Level; i++) RnsOps.SubInto(a.Component(poly, i), b.Component(poly, i), _ctx.Moduli[i]);
+        a.Seed = null;
+    }
+
+    public void NegateInplace(Ciphertext a)
+    {
+        CheckOwn(a, nameof(a));
+        for (int poly = 0; poly < 2; poly++)
+            for (int i = 0; i <= a.Level; i++) RnsOps.NegateInPlace(a.Component(poly, i), _ctx.Moduli[i]);
+        a.Seed = null;
+    }
+
+    public void AddPlainInplace(Ciphertext a, Plaintext p)
+    {
+        CheckOwn(a, nameof(a)); CheckOwn(p, nameof(p));
+        CheckLevels(a.Level, p.Level, "add_plain"); CheckScales(a.Scale, p.Scale, "add_plain");
+        for (int i = 0; i <= a.Level; i++) RnsOps.AddInto(a.Component(0, i), p.Component(i), _ctx.Moduli[i]);
+    }
+
+    public void SubPlainInplace(Ciphertext a, Plaintext p)
+    {
+        CheckOwn(a, nameof(a)); CheckOwn(p, nameof(p));
+        CheckLevels(a.Level, p.Level, "sub_plain"); CheckScales(a.Scale, p.Scale, "sub_plain");
+        for (int i = 0; i <= a.Level; i++) RnsOps.SubInto(a.Component(0, i), p.Component(i), _ctx.Moduli[i]);
+    }
+
+    // ---------------------------------------------------------------- multiplicative ops
+
+    /// <summary>Slot-wise product with a plaintext; the scale becomes the product of both scales.</summary>
+    public void MultiplyPlainInplace(Ciphertext a, Plaintext p)
+    {
+        CheckOwn(a, nameof(a)); CheckOwn(p, nameof(p));
+        CheckLevels(a.Level, p.Level, "multiply_plain");
+        double scale = a.Scale * p.Scale;
+        CheckScaleFits(scale, a.Level, "multiply_plain");
+        for (int poly = 0; poly < 2; poly++)
+            for (int i = 0; i <= a.Level; i++)
+            {
+                Span<ulong> c = a.Component(poly, i);
+                RnsOps.MultiplyPointwise(c, p.Component(i), c, _ctx.Moduli[i]);
+            }
+        a.Scale = scale;
+        a.Seed = null;
+    }
+
+    /// <summary>
+    /// Multiplies every slot by w, as the integer round(w * 2^bits) applied directly to the RNS coefficients (no
+    /// encoded plaintext); the scale is multiplied by 2^bits. |w| * 2^bits must stay below 2^62.
+    /// </summary>
+    public void MultiplyScalarInplace(Ciphertext a, double w, int bits)
+    {
+        CheckOwn(a, nameof(a));
+        long integer = ScalarToInteger(w, bits);
+        double scale = a.Scale * Math.Pow(2, bits);
+        CheckScaleFits(scale, a.Level, "multiply_scalar");
+        MultiplyIntegerInplace(a, integer);
+        a.Scale = scale;
+    }
+
+    public Ciphertext MultiplyScalar(Ciphertext a, double w, int bits) { var r = a.Clone(); MultiplyScalarInplace(r, w, bits); return r; }
+
+    /// <summary>round(w * 2^bits) as a signed integer, with a clear error when it does not fit.</summary>
+    public static long ScalarToInteger(double w, int bits)
+    {
+        if (bits < 0 || bits > 61) throw new ArgumentOutOfRangeException(nameof(bits), $"scalar bits must be in [0, 61], got {bits}");
+        double v = Math.Round(w * Math.Pow(2, bits));
+        if (double.IsNaN(v) || Math.Abs(v) >= 4.6e18)
+            throw new ArgumentOutOfRangeException(nameof(w), $"scalar {w} * 2^{bits} does not fit in 62 bits");
+        return (long)v;
+    }
+
+    /// <summary>Multiplies by a signed integer; the scale is unchanged.</summary>
+    public void MultiplyIntegerInplace(Ciphertext a, long integer)
+    {
+        CheckOwn(a, nameof(a));
+        for (int i = 0; i <= a.Level; i++)
+        {
+            Modulus q = _ctx.Moduli[i];
+            ulong w = q.FromSigned(integer);
+            RnsOps.MultiplyScalar(a.Component(0, i), w, q);
+            RnsOps.MultiplyScalar(a.Component(1, i), w, q);
+        }
+        a.Seed = null;
+    }
+
+    // ---------------------------------------------------------------- level management
+
+    /// <summary>Divides by the last prime of the level (rounding) and drops it; the scale is divided by that prime.</summary>
+    public void RescaleToNextInplace(Ciphertext a)
+    {
+        CheckOwn(a, nameof(a));
+        if (a.Level == 0) throw new CkksMismatchException("rescale: the ciphertext is at level 0, no prime left to divide by");
+        int l = a.Level;
+        int[] idx = new int[l + 1];
+        for (int i = 0; i <= l; i++) idx[i] = i;
+        RnsOps.DivideRoundByLast(_ctx, a.C0, idx);
+        RnsOps.DivideRoundByLast(_ctx, a.C1, idx);
+        a.TruncateToLevel(l - 1);
+        a.Scale /= _ctx.Moduli[l].Value;
+        a.Seed = null;
+    }
+
+    public Ciphertext RescaleToNext(Ciphertext a) { var r = a.Clone(); RescaleToNextInplace(r); return r; }
+
+    /// <summary>Drops the last prime without dividing (value and scale unchanged, one level lower).</summary>
+    public void ModSwitchToNextInplace(Ciphertext a)
+    {
+        CheckOwn(a, nameof(a));
+        if (a.Level == 0) throw new CkksMismatchException("mod_switch: the ciphertext is at level 0");
+        a.TruncateToLevel(a.Level - 1);
+    }
+
+    public void ModSwitchToInplace(Ciphertext a, int level)
+    {
+        CheckOwn(a, nameof(a));
+        _ctx.CheckLevel(level);
+        if (level > a.Level) throw new CkksMismatchException($"mod_switch: cannot raise a ciphertext from level {a.Level} to {level}");
+        if (level < a.Level) a.TruncateToLevel(level);
+    }
+
+    public void ModSwitchToInplace(Plaintext p, int level)
+    {
+        CheckOwn(p, nameof(p));
+        p.DropToLevel(level);
+    }
+
+    // ---------------------------------------------------------------- rotation
+
+    /// <summary>Rotates the slots left by <paramref name="step"/> (negative = right) with the matching Galois key.</summary>
+    public Ciphertext Rotate(Ciphertext a, int step, GaloisKeys keys)
+    {
+        var r = new Ciphertext(_ctx, a.Level, a.Scale);
+        Rotate(a, step, keys, r);
+        return r;
+    }
+
+    public void RotateInplace(Ciphertext a, int step, GaloisKeys keys)
+    {
+        var tmp = Rotate(a, step, keys);
+        tmp.CopyTo(a);
+    }
+
+    /// <summary>Rotation into a separate destination (must not be the source).</summary>
+    public void Rotate(Ciphertext a, int step, GaloisKeys keys, Ciphertext destination)
+    {
+        CheckOwn(a, nameof(a));
+        ArgumentNullException.ThrowIfNull(keys);
+        if (ReferenceEquals(a, destination)) throw new ArgumentException("destination must differ from the source; use RotateInplace");
+        if (!keys.Context.SameParameters(_ctx)) throw new CkksMismatchException("Galois keys belong to different parameters");
+        if (step % _ctx.SlotCount == 0) { a.CopyTo(destination); return; }
+        int g = _ctx.GaloisElementForStep(step);
+        if (!keys.Keys.TryGetValue(g, out var ksk))
+            throw new CkksMismatchException($"no Galois key for rotation step {step} (Galois element {g}); generate it with KeyGenerator.CreateGaloisKeys");
+        destination.Reshape(a.Level, a.Scale);
+        int[] perm = _ctx.GaloisPermutation(g);
+        int n = _ctx.N;
+        for (int poly = 0; poly < 2; poly++)
+            for (int i = 0; i <= a.Level; i++)
+            {
+                ReadOnlySpan<ulong> src = a.Component(poly, i);
+                Span<ulong> dst = destination.Component(poly, i);
+                for (int k = 0; k < n; k++) dst[k] = src[perm[k]];
+            }
+        SwitchKeyInplace(destination, ksk);
+        Interlocked.Increment(ref _rotations);
+    }
+
+    /// <summary>Replaces (c0, c1) under s' by (c0 + ks0, ks1) under s, where ks = keyswitch(c1).</summary>
+    internal void SwitchKeyInplace(Ciphertext ct, KeySwitchKey key)
+    {
+        int n = _ctx.N, l = ct.Level, k = l + 1, total = k + 1;
+        int[] primeIdx = new int[total];
+        for (int i = 0; i < k; i++) primeIdx[i] = i;
+        primeIdx[k] = _ctx.SpecialIndex;
+        ulong[] pool = ArrayPool<ulong>.Shared.Rent((k + 2 * total + 1) * n);
+        try
+        {
+            Span<ulong> coeffs = pool.AsSpan(0, k * n);
+            Span<ulong> acc0 = pool.AsSpan(k * n, total * n);
+            Span<ulong> acc1 = pool.AsSpan((k + total) * n, total * n);
+            Span<ulong> buf = pool.AsSpan((k + 2 * total) * n, n);
+            ct.C1.CopyTo(coeffs);
+            for (int j = 0; j < k; j++) _ctx.Ntt[j].Inverse(coeffs.Slice(j * n, n));
+            acc0.Clear(); acc1.Clear();
+            for (int j = 0; j < k; j++)
+            {
+                ulong[] kb = key.B[j], ka = key.A[j];
+                ReadOnlySpan<ulong> dj = coeffs.Slice(j * n, n);
+                for (int t = 0; t < total; t++)
+                {
+                    int idx = primeIdx[t];
+                    Modulus q = _ctx.Moduli[idx];
+                    ReadOnlySpan<ulong> src;
+                    if (idx == j) src = ct.Component(1, j);
+                    else
+                    {
+                        for (int x = 0; x < n; x++) buf[x] = q.Reduce(dj[x]);
+                        _ctx.Ntt[idx].Forward(buf);
+                        src = buf;
+                    }
+                    RnsOps.MultiplyAddPointwise(src, kb.AsSpan(idx * n, n), acc0.Slice(t * n, n), q);
+                    RnsOps.MultiplyAddPointwise(src, ka.AsSpan(idx * n, n), acc1.Slice(t * n, n), q);
+                }
+            }
+            RnsOps.DivideRoundByLast(_ctx, acc0, primeIdx);
+            RnsOps.DivideRoundByLast(_ctx, acc1, primeIdx);
+            for (int i = 0; i < k; i++)
+            {
+                RnsOps.AddInto(ct.Component(0, i), acc0.Slice(i * n, n), _ctx.Moduli[i]);
+                acc1.Slice(i * n, n).CopyTo(ct.Component(1, i));
+            }
+            ct.Seed = null;
+        }
+        finally { ArrayPool<ulong>.Shared.Return(pool); }
+    }
+}
