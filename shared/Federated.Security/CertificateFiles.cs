@@ -76,7 +76,7 @@ public static class CertificateFiles
         if (!File.Exists(keyPath))
             throw new FileNotFoundException($"private key file '{keyPath}' does not exist (needed with '{certPath}')", keyPath);
         try { return X509Certificate2.CreateFromPemFile(certPath, keyPath); }
-        catch (CryptographicException e)
+        catch (Exception e) when (e is CryptographicException or ArgumentException)
         {
             throw new InvalidDataException(
                 $"could not load '{certPath}' with key '{keyPath}': {e.Message} (is the key the one for this certificate?)", e);
