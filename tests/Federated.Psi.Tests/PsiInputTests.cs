@@ -1,0 +1,70 @@
+using Federated.Crypto.Psi;
+
+namespace Federated.Psi.Tests;
+
+public sealed class PsiInputTests
+{
+    [Fact]
+    public async Task Duplicate_ids_are_rejected_with_the_id_and_positions()
+    {
+        using var h = new PsiHarness();
+        var (m, e, _) = PsiHarness.Sets(1000, 1000, 0.5);
+        m[900] = m[5];
+        var outcome = h.Start(m, e, "dup");
+
+        var ex = await Assert.ThrowsAsync<PsiInputException>(() => outcome.Music);
+        Assert.Contains($"duplicate ID '{m[5]}'", ex.Message);
+        Assert.Contains("positions 5 and 900", ex.Message);
+        var peer = await Assert.ThrowsAsync<PsiAbortedByPeerException>(() => outcome.External);
+        Assert.DoesNotContain(m[5], peer.Message); // the peer hears a category, not the ID
+    }
+
+    [Fact]
+    public async Task Duplicates_on_the_external_side_are_rejected_too()
+    {
+        using var h = new PsiHarness();
+        var (m, e, _) = PsiHarness.Sets(200, 200, 0.5);
+        e[199] = e[0];
+        e[198] = e[1];
+        var outcome = h.Start(m, e, "dup-e");
+        var ex = await Assert.ThrowsAsync<PsiInputException>(() => outcome.External);
+        Assert.Contains("2 repeated entries", ex.Message);
+        await Assert.ThrowsAsync<PsiAbortedByPeerException>(() => outcome.Music);
+    }
+
+    [Fact]
+    public async Task Ids_with_line_breaks_or_empty_ids_are_rejected()
+    {
+        using var h = new PsiHarness();
+        var m = new List<string> { "a1", "b2\nc3" };
+        var outcome = h.Start(m, ["x"], "linebreak");
+        var ex = await Assert.ThrowsAsync<PsiInputException>(() => outcome.Music);
+        Assert.Contains("position 1", ex.Message);
+        Assert.Contains("line break", ex.Message);
+        await Assert.ThrowsAsync<PsiAbortedByPeerException>(() => outcome.External);
+
+        var outcome2 = h.Start(["a", ""], ["x"], "empty");
+        Assert.Contains("empty ID at position 1", (await Assert.ThrowsAsync<PsiInputException>(() => outcome2.Music)).Message);
+    }
+
+    [Fact]
+    public async Task Ids_stream_from_a_file_and_the_job_folder_is_not_reused()
+    {
+        using var h = new PsiHarness();
+        var (m, e, common) = PsiHarness.Sets(300, 200, 0.5);
+        string fileM = h.Folder("m.txt"), fileE = h.Folder("e.txt");
+        File.WriteAllText(fileM, string.Join("\r\n", m) + "\r\n");
+        File.WriteAllText(fileE, string.Join("\n", e));
+        var (a, b) = Federated.Core.InMemoryPeerChannel.CreatePair();
+        PsiOptions O(string f) => new() { Domain = "file-job", JobFolder = h.Folder(f) };
+        var tm = PsiParty.RunAsync(PsiRole.Music, a, IdSource.FromFile(fileM), O("fm"));
+        var te = PsiParty.RunAsync(PsiRole.External, b, IdSource.FromFile(fileE), O("fe"));
+        var rm = await tm;
+        await te;
+        Assert.Equal(common.Order(StringComparer.Ordinal), File.ReadAllLines(rm.AlignedKeysPath).Order(StringComparer.Ordinal));
+
+        var (a2, _) = Federated.Core.InMemoryPeerChannel.CreatePair();
+        var again = await Assert.ThrowsAsync<PsiStateException>(() => PsiParty.RunAsync(PsiRole.Music, a2, IdSource.FromFile(fileM), O("fm")));
+        Assert.Contains("already holds a PSI result", again.Message);
+    }
+}
