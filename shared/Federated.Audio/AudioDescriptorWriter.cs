@@ -19,6 +19,9 @@ public sealed record AudioDescriptorWriterOptions
 
     public string VectorColumn { get; init; } = "audio_descriptor";
 
+    /// <summary>Table name in the schema; null uses the CSV file name without extension.</summary>
+    public string? TableName { get; init; }
+
     /// <summary>Songs decoded and analysed at once; each worker holds one song in memory.
     /// Default: the processor count.</summary>
     public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
@@ -133,33 +136,43 @@ public static class AudioDescriptorWriter
             Path.GetFileNameWithoutExtension(csvPath) + ".schema.json");
 
     /// <summary>
-    /// The table schema: the key column and one dense vector column of <see cref="DescriptorLayout.Width"/> floats,
-    /// with the layout version and element names so a reader can check what the numbers mean.
+    /// The table schema in the data library's format (Federated.Data <c>TableSchema</c>, formatVersion 1): a Songs
+    /// table whose key is an Id column and whose descriptor is a Vector column of <see cref="DescriptorLayout.Width"/>
+    /// floats. The vector column's description names the layout version and every element, for auditors.
     /// </summary>
     public static string SchemaJson(string csvFileName, AudioDescriptorWriterOptions? options = null)
     {
+        ArgumentNullException.ThrowIfNull(csvFileName);
         options ??= new AudioDescriptorWriterOptions();
         var schema = new JsonObject
         {
+            ["formatVersion"] = 1,
+            ["table"] = options.TableName ?? Path.GetFileNameWithoutExtension(csvFileName),
+            ["role"] = "Songs",
             ["file"] = csvFileName,
-            ["format"] = "csv",
+            ["format"] = "Csv",
             ["key"] = options.KeyColumn,
             ["columns"] = new JsonArray
             {
-                new JsonObject { ["name"] = options.KeyColumn, ["kind"] = "key" },
+                new JsonObject { ["name"] = options.KeyColumn, ["kind"] = "Id" },
                 new JsonObject
                 {
                     ["name"] = options.VectorColumn,
-                    ["kind"] = "vector",
+                    ["kind"] = "Vector",
                     ["width"] = DescriptorLayout.Width,
-                    ["separator"] = ";",
-                    ["layout"] = DescriptorLayout.Version,
-                    ["elements"] = new JsonArray(DescriptorLayout.Names.Select(n => (JsonNode)n!).ToArray()),
+                    ["description"] = LayoutDescription,
                 },
             },
+            ["description"] = "Audio descriptors written by Federated.Audio (one row per song).",
         };
         return schema.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n";
     }
+
+    /// <summary>The vector column's description: layout version and element names in order.</summary>
+    public static string LayoutDescription { get; } =
+        $"audio descriptor layout {DescriptorLayout.Version} ({DescriptorLayout.FeatureCount} frame features x " +
+        $"{DescriptorLayout.StatisticCount} statistics over 4-second segments); elements in order: " +
+        string.Join(";", DescriptorLayout.Names);
 
     /// <summary>Formats a descriptor as the CSV cell: ';'-separated shortest round-trip invariant floats.</summary>
     public static string FormatVector(ReadOnlySpan<float> values)

@@ -60,12 +60,23 @@ public sealed class DescriptorWriterTests : IDisposable
 
         using var schema = JsonDocument.Parse(File.ReadAllText(result.SchemaPath));
         Assert.Equal(Path.Combine(_dir, "out", "song_audio.schema.json"), result.SchemaPath);
-        Assert.Equal("song_key", schema.RootElement.GetProperty("key").GetString());
-        JsonElement vector = schema.RootElement.GetProperty("columns")[1];
-        Assert.Equal("vector", vector.GetProperty("kind").GetString());
+        JsonElement root = schema.RootElement;
+        Assert.Equal(1, root.GetProperty("formatVersion").GetInt32());
+        Assert.Equal("song_audio", root.GetProperty("table").GetString());
+        Assert.Equal("Songs", root.GetProperty("role").GetString());
+        Assert.Equal("song_audio.csv", root.GetProperty("file").GetString());
+        Assert.Equal("Csv", root.GetProperty("format").GetString());
+        Assert.Equal("song_key", root.GetProperty("key").GetString());
+        JsonElement key = root.GetProperty("columns")[0];
+        Assert.Equal("song_key", key.GetProperty("name").GetString());
+        Assert.Equal("Id", key.GetProperty("kind").GetString());
+        JsonElement vector = root.GetProperty("columns")[1];
+        Assert.Equal("audio_descriptor", vector.GetProperty("name").GetString());
+        Assert.Equal("Vector", vector.GetProperty("kind").GetString());
         Assert.Equal(DescriptorLayout.Width, vector.GetProperty("width").GetInt32());
-        Assert.Equal(";", vector.GetProperty("separator").GetString());
-        Assert.Equal(DescriptorLayout.Names, vector.GetProperty("elements").EnumerateArray().Select(e => e.GetString()));
+        string description = vector.GetProperty("description").GetString()!;
+        Assert.Contains(DescriptorLayout.Version, description);
+        Assert.EndsWith(string.Join(";", DescriptorLayout.Names), description);
     }
 
     [Fact]
