@@ -10,8 +10,8 @@ namespace Federated.Security;
 /// cannot alter any field, and a nonce is never reused under one key as long as each sequence is sealed once.
 /// </summary>
 /// <remarks>
-/// Sequence rules: <see cref="Seal"/> accepts only sequences above the last one it sealed (a re-send after a
-/// reconnect must send the stored sealed bytes again, never seal again); <see cref="Open"/> accepts only sequences
+/// Sequence rules: <see cref="Seal(SealedHeader, ReadOnlySpan{byte})"/> accepts only sequences above the last one it sealed (a re-send after a
+/// reconnect must send the stored sealed bytes again, never seal again); <see cref="Open(SealedHeader, ReadOnlySpan{byte})"/> accepts only sequences
 /// above the last one it opened (replays and reordering fail), so drop duplicates by
 /// <see cref="LastOpenedSequence"/> before opening. Thread-safe.
 /// </remarks>
@@ -53,10 +53,10 @@ public sealed class SessionKey : IDisposable
     /// <summary>The job this session belongs to.</summary>
     public string JobId { get; }
 
-    /// <summary>This party's id (the sender of what <see cref="Seal"/> produces).</summary>
+    /// <summary>This party's id (the sender of what <see cref="Seal(SealedHeader, ReadOnlySpan{byte})"/> produces).</summary>
     public string OwnPartyId { get; }
 
-    /// <summary>The peer's id (the sender of what <see cref="Open"/> accepts).</summary>
+    /// <summary>The peer's id (the sender of what <see cref="Open(SealedHeader, ReadOnlySpan{byte})"/> accepts).</summary>
     public string PeerPartyId { get; }
 
     /// <summary>SHA-256 fingerprint of the certificate the peer signed its offer with (compare with the registry).</summary>
@@ -77,8 +77,24 @@ public sealed class SessionKey : IDisposable
     /// <exception cref="SealingException">Header names another job or pair, or the sequence was already used.</exception>
     public byte[] Seal(SealedHeader header, ReadOnlySpan<byte> plaintext)
     {
+        var sealedPayload = new byte[plaintext.Length + Overhead];
+        Seal(header, plaintext, sealedPayload);
+        return sealedPayload;
+    }
+
+    /// <summary>
+    /// <see cref="Seal(SealedHeader, ReadOnlySpan{byte})"/> into a caller's buffer (for pooled buffers with large
+    /// payloads). <paramref name="destination"/> needs at least plaintext length + <see cref="Overhead"/> bytes
+    /// and must not overlap <paramref name="plaintext"/>.
+    /// </summary>
+    /// <returns>The number of bytes written.</returns>
+    public int Seal(SealedHeader header, ReadOnlySpan<byte> plaintext, Span<byte> destination)
+    {
         ArgumentNullException.ThrowIfNull(header);
         CheckHeader(header, OwnPartyId, PeerPartyId, "seal");
+        var length = plaintext.Length + Overhead;
+        if (destination.Length < length)
+            throw new ArgumentException($"destination holds {destination.Length} bytes; sealing needs {length}", nameof(destination));
         lock (_sendLock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -88,12 +104,11 @@ public sealed class SessionKey : IDisposable
             _lastSealed = header.Sequence;
         }
 
-        var sealedPayload = new byte[plaintext.Length + Overhead];
-        sealedPayload[0] = FormatVersion;
+        destination[0] = FormatVersion;
         Span<byte> nonce = stackalloc byte[12];
         MakeNonce(nonce, _sendDirection, header.Sequence);
-        Algorithm.Encrypt(_send, nonce, header.ToAssociatedData(), plaintext, sealedPayload.AsSpan(1));
-        return sealedPayload;
+        Algorithm.Encrypt(_send, nonce, header.ToAssociatedData(), plaintext, destination.Slice(1, length - 1));
+        return length;
     }
 
     /// <summary>
@@ -103,6 +118,19 @@ public sealed class SessionKey : IDisposable
     /// <exception cref="SealingException">The payload does not authenticate, or the header or sequence is wrong.</exception>
     public byte[] Open(SealedHeader header, ReadOnlySpan<byte> sealedPayload)
     {
+        var plaintext = new byte[Math.Max(0, sealedPayload.Length - Overhead)];
+        Open(header, sealedPayload, plaintext);
+        return plaintext;
+    }
+
+    /// <summary>
+    /// <see cref="Open(SealedHeader, ReadOnlySpan{byte})"/> into a caller's buffer of at least sealed length −
+    /// <see cref="Overhead"/> bytes. If the payload does not authenticate, no plaintext is written (the
+    /// destination may be wiped).
+    /// </summary>
+    /// <returns>The number of plaintext bytes written.</returns>
+    public int Open(SealedHeader header, ReadOnlySpan<byte> sealedPayload, Span<byte> destination)
+    {
         ArgumentNullException.ThrowIfNull(header);
         CheckHeader(header, PeerPartyId, OwnPartyId, "open");
         if (sealedPayload.Length < Overhead)
@@ -111,6 +139,9 @@ public sealed class SessionKey : IDisposable
         if (sealedPayload[0] != FormatVersion)
             throw new SealingException(
                 $"sealed payload of {header.MessageType} #{header.Sequence} has format {sealedPayload[0]}, expected {FormatVersion}");
+        var length = sealedPayload.Length - Overhead;
+        if (destination.Length < length)
+            throw new ArgumentException($"destination holds {destination.Length} bytes; opening needs {length}", nameof(destination));
         lock (_receiveLock)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
@@ -119,9 +150,9 @@ public sealed class SessionKey : IDisposable
                     $"sequence {header.Sequence} of {header.MessageType} from '{header.Sender}' is not above the last opened sequence {last} (replayed or reordered)");
         }
 
-        var plaintext = new byte[sealedPayload.Length - Overhead];
         Span<byte> nonce = stackalloc byte[12];
         MakeNonce(nonce, _receiveDirection, header.Sequence);
+        var plaintext = destination[..length];
         if (!Algorithm.Decrypt(_receive, nonce, header.ToAssociatedData(), sealedPayload[1..], plaintext))
             throw new SealingException(
                 $"authentication failed for {header.MessageType} #{header.Sequence} from '{header.Sender}': the payload or a header field (job, type, sender, receiver, sequence, step) was altered, or it was sealed under another key");
@@ -130,13 +161,13 @@ public sealed class SessionKey : IDisposable
         {
             if (_lastOpened is { } last && header.Sequence <= last)
             {
-                Array.Clear(plaintext);
+                plaintext.Clear();
                 throw new SealingException(
                     $"sequence {header.Sequence} of {header.MessageType} from '{header.Sender}' was opened concurrently (replayed)");
             }
             _lastOpened = header.Sequence;
         }
-        return plaintext;
+        return length;
     }
 
     /// <summary>Wipes both directional keys.</summary>

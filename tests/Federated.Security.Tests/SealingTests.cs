@@ -237,3 +237,48 @@ public sealed class SealingTests(TestCertificates certs) : IClassFixture<TestCer
         }
     }
 }
+
+public sealed class SealingIntoBuffersTests(TestCertificates certs) : IClassFixture<TestCertificates>
+{
+    [Fact]
+    public void Sealing_and_opening_into_caller_buffers_matches_the_array_versions()
+    {
+        var (music, external) = certs.Handshake();
+        using (music)
+        using (external)
+        {
+            var plaintext = new byte[4096];
+            new Random(4).NextBytes(plaintext);
+            var header = new SealedHeader(TestCertificates.JobId, "train.F1", "music", "external", 1, 0);
+            var buffer = new byte[plaintext.Length + SessionKey.Overhead + 10];
+
+            var written = music.Seal(header, plaintext, buffer);
+            Assert.Equal(plaintext.Length + SessionKey.Overhead, written);
+
+            var opened = new byte[plaintext.Length];
+            Assert.Equal(plaintext.Length, external.Open(header, buffer.AsSpan(0, written), opened));
+            Assert.Equal(plaintext, opened);
+            Assert.Throws<ArgumentException>(() =>
+                music.Seal(header with { Sequence = 2 }, plaintext, new byte[plaintext.Length + SessionKey.Overhead - 1]));
+        }
+    }
+
+    [Fact]
+    public void A_failed_open_releases_no_plaintext_into_the_caller_buffer()
+    {
+        var (music, external) = certs.Handshake();
+        using (music)
+        using (external)
+        {
+            var header = new SealedHeader(TestCertificates.JobId, "train.F1", "music", "external", 1, 0);
+            var plaintext = new byte[256];
+            new Random(9).NextBytes(plaintext);
+            var sealedPayload = music.Seal(header, plaintext);
+            sealedPayload[^1] ^= 1;
+            var destination = Enumerable.Repeat((byte)0xAB, 256).ToArray();
+            Assert.Throws<SealingException>(() => external.Open(header, sealedPayload, destination));
+            // Left as it was or wiped, never (partly) decrypted.
+            Assert.True(destination.All(b => b == 0xAB) || destination.All(b => b == 0), "destination holds decrypted bytes");
+        }
+    }
+}
