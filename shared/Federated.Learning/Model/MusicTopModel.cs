@@ -1,0 +1,80 @@
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Federated.Learning.Model;
+
+/// <summary>
+/// M's model above the interactive layer: the user vector from z_E (+ M's own user part), the item tower, both
+/// L2-normalised, score = cosine / temperature, and the recall loss. The same module serves the split roles and the
+/// centralised reference, so the two compute identical functions.
+/// </summary>
+public sealed class MusicTopModel : nn.Module
+{
+    private readonly ItemTower items;
+    private readonly MusicUserPart? users;
+
+    public MusicTopModel(MusicTopOptions options) : base(nameof(MusicTopModel))
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        Options = options;
+        items = new ItemTower(options.Items, options.InteractiveWidth);
+        if (options.Users is not null) users = new MusicUserPart(options.Users, options.InteractiveWidth);
+        RegisterComponents();
+    }
+
+    public MusicTopOptions Options { get; }
+    public ItemTower Items => items;
+
+    /// <summary>L2-normalised user vectors from z_E [B, d] and, when M has a user part, its own features.</summary>
+    public Tensor UserVectors(Tensor zE, MusicBatch batch)
+    {
+        using var scope = NewDisposeScope();
+        var raw = zE;
+        if (users is not null)
+        {
+            int columns = Options.Users!.CategoricalCardinalities.Count;
+            var ids = tensor(batch.UserCategorical!, new long[] { batch.Rows, columns }, ScalarType.Int64);
+            var known = tensor(batch.UserKnown!, ScalarType.Bool);
+            raw = raw + users.forward(ids, known);
+        }
+        return nn.functional.normalize(raw, p: 2, dim: 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>L2-normalised item vectors of the given songs.</summary>
+    public Tensor ItemVectors(Tensor songIds, SongCatalog catalog)
+    {
+        using var scope = NewDisposeScope();
+        return nn.functional.normalize(items.Forward(songIds, catalog), p: 2, dim: 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// The batch loss (mean over rows) for z_E [B, d]. <paramref name="negativeSampler"/> draws the popularity-sampled
+    /// negatives of the BCE option (unused by the in-batch softmax).
+    /// </summary>
+    public Tensor Loss(Tensor zE, MusicBatch batch, SongCatalog catalog, Generator? negativeSampler = null)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        batch.Validate(Options);
+        if (zE.dim() != 2 || zE.shape[0] != batch.Rows || zE.shape[1] != Options.InteractiveWidth)
+            throw new ArgumentException($"z_E: expected shape [{batch.Rows}, {Options.InteractiveWidth}], got [{string.Join(", ", zE.shape)}]");
+        using var scope = NewDisposeScope();
+        var songIds = tensor(batch.SongIds, ScalarType.Int64);
+        var userVectors = UserVectors(zE, batch);
+        var itemVectors = ItemVectors(songIds, catalog);
+        Tensor loss;
+        if (Options.Loss == RecallLossKind.InBatchSoftmax)
+        {
+            loss = RecallLoss.InBatchSoftmax(userVectors, itemVectors, songIds, catalog.LogSamplingProbability.index_select(0, songIds), Options.Temperature);
+        }
+        else
+        {
+            int n = Options.SampledNegatives;
+            var negativeIds = multinomial(catalog.SamplingProbability, batch.Rows * (long)n, replacement: true, generator: negativeSampler)
+                .reshape(batch.Rows, n);
+            var negatives = ItemVectors(negativeIds.flatten(), catalog).reshape(batch.Rows, n, Options.InteractiveWidth);
+            loss = RecallLoss.SampledBinaryCrossEntropy(userVectors, itemVectors, negatives, songIds, negativeIds, Options.Temperature);
+        }
+        return loss.MoveToOuterDisposeScope();
+    }
+}

@@ -1,0 +1,50 @@
+using Federated.Learning.Model;
+using Federated.Learning.Protocol.V1;
+
+namespace Federated.Learning.Split;
+
+/// <summary>Bytes of each message type that crossed the boundary in one step (or setup).</summary>
+public sealed record ExchangeTraffic(IReadOnlyDictionary<string, long> BytesByMessage)
+{
+    public long TotalBytes => BytesByMessage.Values.Sum();
+}
+
+/// <summary>
+/// Runs both roles in one process, passing every message through its transport encoding (protobuf bytes and
+/// <see cref="Federated.Core.PeerMessage"/> type), exactly as the relay would carry it. For tests and benchmarks;
+/// hosts wire the roles to the real transport instead.
+/// </summary>
+public static class InProcessSplitExchange
+{
+    /// <summary>Key announcements of E and M.</summary>
+    public static ExchangeTraffic Setup(ExternalPartyRole external, MusicPartyRole music)
+    {
+        var traffic = new Dictionary<string, long>();
+        var fromM = music.Handle(Carry(external.AnnounceKeys(), traffic));
+        var done = external.Handle(Carry(fromM, traffic));
+        if (done is not null) throw new InvalidOperationException("E answered M's key announcement; the setup should end there");
+        return new ExchangeTraffic(traffic);
+    }
+
+    /// <summary>One full training step F1..B5 on aligned batches.</summary>
+    public static ExchangeTraffic Step(ExternalPartyRole external, MusicPartyRole music, ExternalBatch externalBatch, MusicBatch musicBatch)
+    {
+        var traffic = new Dictionary<string, long>();
+        music.PrepareStep(musicBatch);
+        var f1 = Carry(external.BeginStep(externalBatch), traffic);
+        var f2 = Carry(music.Handle(f1), traffic);
+        var f3 = Carry(external.Handle(f2) ?? throw new InvalidOperationException("E did not answer F2"), traffic);
+        var b2 = Carry(music.Handle(f3), traffic);
+        var b3 = Carry(external.Handle(b2) ?? throw new InvalidOperationException("E did not answer B2"), traffic);
+        var b4 = Carry(music.Handle(b3), traffic);
+        if (external.Handle(b4) is not null) throw new InvalidOperationException("E answered B4; the step should end there");
+        return new ExchangeTraffic(traffic);
+    }
+
+    private static SplitTrainingMessage Carry(SplitTrainingMessage message, Dictionary<string, long> traffic)
+    {
+        var wire = SplitTrainingMessages.ToPeerMessage(message);
+        traffic[wire.MessageType] = traffic.GetValueOrDefault(wire.MessageType) + wire.Payload.Length;
+        return SplitTrainingMessages.FromPeerMessage(wire);
+    }
+}

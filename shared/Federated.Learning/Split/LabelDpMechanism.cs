@@ -1,0 +1,70 @@
+using Federated.Learning.Privacy;
+using static TorchSharp.torch;
+
+namespace Federated.Learning.Split;
+
+/// <summary>
+/// M's label protection on δ = ∂L/∂z_E (L the batch mean loss). Each row's per-example gradient B·δ_r is clipped to
+/// norm C, gets N(0, (σC)²) noise per coordinate from M's seeded generator, and is scaled back by 1/B:
+/// δ̃ = (clip_C(B·δ) + σC·N) / B. The ledger composes the sampled Gaussian mechanism over steps with q = B / N.
+/// </summary>
+public sealed class LabelDpMechanism : IDisposable
+{
+    private readonly LabelDpOptions? _options;
+    private readonly Generator _generator;
+    private readonly long _alignedRows;
+    private readonly Dictionary<double, double[]> _perStepRdp = new();
+    private readonly double[] _composedRdp;
+
+    public LabelDpMechanism(LabelDpOptions? options, long alignedRows, ulong seed)
+    {
+        options?.Validate();
+        _options = options;
+        _alignedRows = alignedRows;
+        _generator = new Generator(seed);
+        _composedRdp = new double[RenyiDpAccountant.DefaultOrders.Count];
+    }
+
+    public bool Enabled => _options is not null;
+    public long Steps { get; private set; }
+
+    /// <summary>δ̃ for δ (float32 [B, d]); returns a new float64 tensor. Records one step in the ledger.</summary>
+    public Tensor Apply(Tensor delta)
+    {
+        using var scope = NewDisposeScope();
+        var d64 = delta.detach().to_type(ScalarType.Float64);
+        if (_options is null) return d64.clone().MoveToOuterDisposeScope();
+        long rows = delta.shape[0];
+        var perExample = d64 * rows;
+        var norms = perExample.norm(1, keepdim: true);
+        var factor = (_options.ClipNorm / norms.clamp_min(1e-300)).clamp_max(1.0);
+        var clipped = perExample * factor;
+        var noise = randn(clipped.shape, ScalarType.Float64, generator: _generator) * (_options.NoiseMultiplier * _options.ClipNorm);
+        Record(rows);
+        return ((clipped + noise) / rows).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>ε spent so far at the configured δ; null when label DP is off.</summary>
+    public PrivacySpent? Spent()
+    {
+        if (_options is null) return null;
+        if (Steps == 0) return new PrivacySpent(0, _options.Delta, double.NaN);
+        return RenyiDpAccountant.EpsilonFromRdp(RenyiDpAccountant.DefaultOrders, _composedRdp, _options.Delta);
+    }
+
+    private void Record(long batchRows)
+    {
+        double q = Math.Min(1.0, (double)batchRows / _alignedRows);
+        if (!_perStepRdp.TryGetValue(q, out var perStep))
+        {
+            var orders = RenyiDpAccountant.DefaultOrders;
+            perStep = new double[orders.Count];
+            for (int i = 0; i < orders.Count; i++) perStep[i] = RenyiDpAccountant.SampledGaussianRdp(q, _options!.NoiseMultiplier, orders[i]);
+            _perStepRdp[q] = perStep;
+        }
+        for (int i = 0; i < perStep.Length; i++) _composedRdp[i] += perStep[i];
+        Steps++;
+    }
+
+    public void Dispose() => _generator.Dispose();
+}

@@ -1,0 +1,196 @@
+using Federated.Core;
+using Federated.Learning.Crypto;
+using Federated.Learning.Model;
+using Federated.Learning.Protocol.V1;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Federated.Learning.Split;
+
+/// <summary>
+/// M, the music party, in the split training of PROTOCOL.md section 2. It owns the labels, the top model (user part,
+/// item tower, loss), the weight half W_M and its crypto session. Per step: <see cref="PrepareStep"/> with M's batch,
+/// then F1 → F2, F3 → B2 (loss, towers updated, label DP on δ), B3 → B4 (W_M updated by plain SGD).
+/// </summary>
+public sealed class MusicPartyRole : IDisposable
+{
+    private enum State { AwaitingPeerKeys, Ready, Prepared, AwaitingF3, AwaitingB3 }
+
+    private readonly SplitTrainingOptions _options;
+    private readonly MusicTopModel _top;
+    private readonly SongCatalog _catalog;
+    private readonly optim.Optimizer _optimiser;
+    private readonly IMusicPartyCryptoSession _crypto;
+    private readonly Generator _generator;
+    private readonly Generator _negativeSampler;
+    private readonly LabelDpMechanism _labelDp;
+    private readonly Tensor _weightHalf;   // W_M, float64 [k, d]
+    private State _state = State.AwaitingPeerKeys;
+    private ulong _step;
+    private MusicBatch? _batch;
+    private Tensor? _deltaTilde;           // δ̃, float64 [B, d]
+    private double _loss;
+
+    /// <param name="topOptimiser">Any optimiser for the top model's parameters (the interactive layer is plain SGD).</param>
+    /// <param name="seed">Seeds W_M's init, the label-DP noise and the sampled negatives; M's own secret randomness.</param>
+    public MusicPartyRole(SplitTrainingOptions options, MusicTopModel top, SongCatalog catalog,
+        Func<IEnumerable<Parameter>, optim.Optimizer> topOptimiser, IMusicPartyCryptoSession crypto, ulong seed)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(top);
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(topOptimiser);
+        ArgumentNullException.ThrowIfNull(crypto);
+        options.Validate();
+        SplitRoleChecks.RequireModeAllowed(options, crypto.Mode);
+        if (top.Options.InteractiveWidth != options.InteractiveWidth)
+            throw new ArgumentException($"M's top model takes z_E of width {top.Options.InteractiveWidth}, the job's d is {options.InteractiveWidth}");
+        if (catalog.Options.SongCount != top.Options.Items.SongCount)
+            throw new ArgumentException($"the song catalog holds {catalog.Options.SongCount} songs, the item tower {top.Options.Items.SongCount}");
+        _options = options;
+        _top = top;
+        _catalog = catalog;
+        _optimiser = topOptimiser(top.parameters());
+        _crypto = crypto;
+        _generator = new Generator(seed);
+        _negativeSampler = new Generator(seed ^ 0x5DEECE66DUL);
+        _labelDp = new LabelDpMechanism(options.LabelDp, options.AlignedRows, seed ^ 0x9E3779B97F4A7C15UL);
+        _weightHalf = randn(new long[] { options.BottomWidth, options.InteractiveWidth }, ScalarType.Float64, generator: _generator)
+            .mul_(Math.Sqrt(options.InitVariance / 2));
+    }
+
+    public CryptoMode Mode => _crypto.Mode;
+    public ulong CompletedSteps { get; private set; }
+    public SplitStepReport? LastReport { get; private set; }
+
+    /// <summary>W_M, M's half of the interactive weight (tests only: it is M's secret).</summary>
+    internal Tensor WeightHalf => _weightHalf;
+    /// <summary>z_E of the last step (tests only).</summary>
+    internal DenseMatrix? LastInteractiveOutput { get; private set; }
+    /// <summary>δ̃ of the last step (tests only).</summary>
+    internal DenseMatrix? LastDeltaTilde { get; private set; }
+    /// <summary>Dec(X1) = αᵀ·δ̃ + Ξ/η of the last step, M's masked view of ∇W (tests only).</summary>
+    internal DenseMatrix? LastMaskedWeightGradient { get; private set; }
+    internal IInteractiveLayerUpdateRule UpdateRule { get; set; } = PlainSgdUpdateRule.Instance;
+    internal MusicTopModel Top => _top;
+
+    /// <summary>Gives M's side of the next batch; F1 for it may then arrive.</summary>
+    public void PrepareStep(MusicBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (_state != State.Ready)
+            throw new ProtocolViolationException($"M cannot prepare a step in state {_state} (expected Ready: keys exchanged and the previous step finished)");
+        batch.Validate(_top.Options);
+        _batch = batch;
+        _state = State.Prepared;
+    }
+
+    /// <summary>Handles the next message from E and returns M's answer (key announcement, F2, B2 or B4).</summary>
+    public SplitTrainingMessage Handle(SplitTrainingMessage message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var expected = _state switch
+        {
+            State.AwaitingPeerKeys => SplitTrainingMessage.BodyOneofCase.KeyAnnouncement,
+            State.Prepared => SplitTrainingMessage.BodyOneofCase.F1,
+            State.AwaitingF3 => SplitTrainingMessage.BodyOneofCase.F3,
+            State.AwaitingB3 => SplitTrainingMessage.BodyOneofCase.B3,
+            _ => SplitTrainingMessage.BodyOneofCase.None,
+        };
+        if (expected == SplitTrainingMessage.BodyOneofCase.None)
+            throw new ProtocolViolationException($"M received {SplitTrainingMessages.StepName(message.BodyCase)} for no prepared step (state {_state}; call PrepareStep with M's batch first)");
+        if (message.BodyCase != expected)
+            throw new ProtocolViolationException($"M expected {SplitTrainingMessages.StepName(expected)} for step {_step}, received {SplitTrainingMessages.StepName(message.BodyCase)}");
+
+        if (expected == SplitTrainingMessage.BodyOneofCase.KeyAnnouncement)
+        {
+            SplitTrainingMessages.CheckHeader(message, _options.JobId, _crypto.Mode, 0, null);
+            SplitRoleChecks.ImportPeerKeys(_options, _crypto, message.KeyAnnouncement, "E");
+            _state = State.Ready;
+            return SplitRoleChecks.KeyAnnouncement(_options, _crypto, 0);
+        }
+        SplitTrainingMessages.CheckHeader(message, _options.JobId, _crypto.Mode, _step, _batch!.Rows);
+        return message.BodyCase switch
+        {
+            SplitTrainingMessage.BodyOneofCase.F1 => OnForwardActivations(message.F1),
+            SplitTrainingMessage.BodyOneofCase.F3 => OnForwardShare(message.F3),
+            _ => OnBackwardProducts(message.B3),
+        };
+    }
+
+    // F2: re-randomised ⟦α·W_M⟧_E + R_F.
+    private SplitTrainingMessage OnForwardActivations(ForwardActivations f1)
+    {
+        var alpha = f1.Alpha ?? throw new ProtocolViolationException("F1: the α block is missing");
+        if (alpha.Rows != _batch!.Rows || alpha.Cols != _options.BottomWidth)
+            throw new ProtocolViolationException($"F1: expected α of {_batch.Rows} x {_options.BottomWidth} (batch rows x k), got {alpha.Rows} x {alpha.Cols}");
+        var weightHalf = DenseMatrix.FromTensor(_weightHalf);
+        var product = SplitRoleChecks.Guard("F2", () => _crypto.ComputeForward(alpha, weightHalf));
+        _state = State.AwaitingF3;
+        return new SplitTrainingMessage { F2 = new ForwardMaskedProduct { Header = NewHeader(), MaskedProduct = product } };
+    }
+
+    // F4 + B1 + B2: z_E, loss, δ, towers updated, δ̃ = label DP(δ), ⟦δ̃⟧_M.
+    private SplitTrainingMessage OnForwardShare(ForwardShare f3)
+    {
+        var zE = SplitRoleChecks.Guard("F4", () => _crypto.CloseForwardShare(f3.Share));
+        zE.RequireShape(_batch!.Rows, _options.InteractiveWidth, "F4 z_E");
+        using (var scope = NewDisposeScope())
+        {
+            var z = zE.ToTensor().to_type(ScalarType.Float32).requires_grad_();
+            _optimiser.zero_grad();
+            var loss = _top.Loss(z, _batch, _catalog, _negativeSampler);
+            loss.backward();
+            _optimiser.step();
+            _loss = loss.item<float>();
+            _deltaTilde = _labelDp.Apply(z.grad!).MoveToOuterDisposeScope();
+        }
+        LastInteractiveOutput = zE;
+        LastDeltaTilde = DenseMatrix.FromTensor(_deltaTilde);
+        var block = _crypto.EncryptGradient(LastDeltaTilde);
+        _state = State.AwaitingB3;
+        return new SplitTrainingMessage { B2 = new BackwardGradient { Header = NewHeader(), Delta = block } };
+    }
+
+    // B4 + B5 (M): release X2's share + Encode(δ̃·W_Mᵀ) with the pre-update W_M, then W_M ← W_M − η·Dec(X1).
+    private SplitTrainingMessage OnBackwardProducts(BackwardProducts b3)
+    {
+        var x1 = b3.WeightGradient ?? throw new ProtocolViolationException("B3: the weight-gradient block X1 is missing");
+        if (x1.Rows != _options.BottomWidth || x1.Cols != _options.InteractiveWidth)
+            throw new ProtocolViolationException($"B3: expected X1 of {_options.BottomWidth} x {_options.InteractiveWidth} (k x d), got {x1.Rows} x {x1.Cols}");
+        var maskedGradient = SplitRoleChecks.Guard("B5", () => _crypto.DecryptWeightGradient(x1));
+        maskedGradient.RequireShape(_options.BottomWidth, _options.InteractiveWidth, "B5 Dec(X1)");
+        DenseMatrix ownProduct;
+        using (var scope = NewDisposeScope())
+            ownProduct = DenseMatrix.FromTensor(_deltaTilde!.mm(_weightHalf.t()));
+        var share = SplitRoleChecks.Guard("B4", () => _crypto.OpenBackwardShare(b3.MaskedInputGradient, ownProduct));
+        using (var scope = NewDisposeScope())
+            UpdateRule.Apply(_weightHalf, maskedGradient.ToTensor(), _options.InteractiveLearningRate);
+        LastMaskedWeightGradient = maskedGradient;
+
+        var answer = new SplitTrainingMessage { B4 = new BackwardShare { Header = NewHeader(), Share = share } };
+        var spent = _labelDp.Spent();
+        LastReport = new SplitStepReport(_options.JobId, "M", _step, _batch!.Rows, _crypto.Mode, _options.Insecure,
+            _loss, spent?.Epsilon, spent?.Delta, _crypto.ReleasesUsed, _crypto.ReleaseBudget);
+        _deltaTilde!.Dispose();
+        _deltaTilde = null;
+        _batch = null;
+        CompletedSteps++;
+        _step++;
+        _state = State.Ready;
+        return answer;
+    }
+
+    private StepHeader NewHeader() => SplitTrainingMessages.NewHeader(_options.JobId, _crypto.Mode, _step, _batch!.Rows);
+
+    public void Dispose()
+    {
+        _deltaTilde?.Dispose();
+        _weightHalf.Dispose();
+        _generator.Dispose();
+        _negativeSampler.Dispose();
+        _labelDp.Dispose();
+        _optimiser.Dispose();
+    }
+}
