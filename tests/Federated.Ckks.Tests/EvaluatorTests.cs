@@ -9,6 +9,9 @@ public class EvaluatorTests
     private static readonly double Scale = Math.Pow(2, 40);
     /// <summary>Stated bound for fresh-noise operations at scale 2^40 (measured errors are around 1e-9..1e-8).</summary>
     private const double FreshBound = 1e-6;
+    /// <summary>Stated bound after one key switch: the digit-times-error term sum_j d_j e_j / P adds coefficient
+    /// noise of a few hundred (q_0 ~ P ~ 2^60); measured max slot errors 7e-8..5e-7, like SEAL's 1.7e-7..1.3e-6.</summary>
+    private const double RotationBound = 4e-6;
 
     private static (double[] Values, Ciphertext Ct) Fresh(int seed, double magnitude = 4)
     {
@@ -127,14 +130,14 @@ public class EvaluatorTests
             var r = k.Evaluator.Rotate(ca, step, gk);
             var expected = new double[slots];
             for (int j = 0; j < slots; j++) expected[j] = a[(((j + step) % slots) + slots) % slots];
-            AssertClose(expected, Dec(r), FreshBound, $"rotate {step}");
+            AssertClose(expected, Dec(r), RotationBound, $"rotate {step}");
         }
         Assert.Equal(steps.Length, k.Evaluator.RotationCount);
         // Rotation at a lower level uses the same keys.
         var low = ca.Clone();
         k.Evaluator.ModSwitchToInplace(low, 0);
         var r0 = k.Evaluator.Rotate(low, -1, gk);
-        AssertClose(Enumerable.Range(0, slots).Select(j => a[(j - 1 + slots) % slots]).ToArray(), Dec(r0), FreshBound, "rotate at level 0");
+        AssertClose(Enumerable.Range(0, slots).Select(j => a[(j - 1 + slots) % slots]).ToArray(), Dec(r0), RotationBound, "rotate at level 0");
         var ex = Assert.Throws<CkksMismatchException>(() => k.Evaluator.Rotate(ca, 2, gk));
         Assert.Contains("no Galois key for rotation step 2", ex.Message);
     }
