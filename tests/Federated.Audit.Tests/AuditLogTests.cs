@@ -72,6 +72,19 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Fact]
+    public void The_read_only_reader_sees_what_the_open_writer_appended_without_changing_the_file()
+    {
+        using var log = AuditLog.Open(DbPath);
+        var appended = Enumerable.Range(1, 12).Select(i => log.Append(Relay(i))).ToList();
+
+        Assert.Equal(appended.Skip(9), AuditReader.Tail(DbPath, 3));
+        Assert.Equal(appended.Skip(4).Take(2), AuditReader.Read(DbPath, 5, 2));
+        Assert.Equal(appended, AuditReader.Tail(DbPath, 100));
+        Assert.Throws<FileNotFoundException>(() => AuditReader.Tail(Path.Combine(_directory, "nope.db"), 1));
+        Assert.False(File.Exists(Path.Combine(_directory, "nope.db")));
+    }
+
+    [Fact]
     public void An_empty_log_verifies()
     {
         AuditLog.Open(DbPath).Dispose();
