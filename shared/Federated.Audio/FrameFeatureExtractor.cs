@@ -1,5 +1,3 @@
-using MathNet.Numerics.IntegralTransforms;
-
 namespace Federated.Audio;
 
 /// <summary>
@@ -10,7 +8,10 @@ namespace Federated.Audio;
 public sealed class FrameFeatureExtractor
 {
     private readonly SpectralTables _tables = SpectralTables.Instance;
-    private readonly double[] _fft = new double[AnalysisSettings.FrameLength + 2];
+    private readonly RealFft _fft = new(AnalysisSettings.FrameLength);
+    private readonly double[] _windowed = new double[AnalysisSettings.FrameLength];
+    private readonly double[] _re = new double[AnalysisSettings.FrameLength / 2 + 1];
+    private readonly double[] _im = new double[AnalysisSettings.FrameLength / 2 + 1];
     private readonly double[] _frame = new double[AnalysisSettings.FrameLength];
     private readonly double[] _magnitude;
     private readonly double[] _previousMagnitude;
@@ -79,16 +80,14 @@ public sealed class FrameFeatureExtractor
         f[DescriptorLayout.Rms] = validSamples > 0 ? Math.Sqrt(sumSquares / validSamples) : 0.0;
         f[DescriptorLayout.ZeroCrossingRate] = validSamples > 1 ? (double)crossings / (validSamples - 1) : 0.0;
 
-        // Spectrum of the Hann-windowed frame; ForwardReal packs bins as (re, im) pairs.
+        // Spectrum of the Hann-windowed frame.
         double[] window = _tables.Window;
         for (int i = 0; i < n; i++)
         {
-            _fft[i] = _frame[i] * window[i];
+            _windowed[i] = _frame[i] * window[i];
         }
 
-        _fft[n] = 0;
-        _fft[n + 1] = 0;
-        Fourier.ForwardReal(_fft, n, FourierOptions.AsymmetricScaling);
+        _fft.Forward(_windowed, _re, _im);
 
         int bins = _tables.Bins;
         double scale = _tables.MagnitudeScale;
@@ -96,7 +95,7 @@ public sealed class FrameFeatureExtractor
         double[] hz = _tables.BinHz;
         for (int k = 0; k < bins; k++)
         {
-            double re = _fft[2 * k], im = _fft[2 * k + 1];
+            double re = _re[k], im = _im[k];
             double mag = Math.Sqrt(re * re + im * im) * scale;
             _magnitude[k] = mag;
             _power[k] = mag * mag;
