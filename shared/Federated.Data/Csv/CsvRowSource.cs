@@ -1,0 +1,94 @@
+using System.Text;
+using Federated.Data.Reading;
+using Federated.Data.Rows;
+using Federated.Data.Schema;
+
+namespace Federated.Data.Csv;
+
+/// <summary>Reads a CSV file with a header row and checks each record against the schema.</summary>
+internal sealed class CsvRowSource : RowSource
+{
+    private readonly TableSchema _schema;
+    private readonly string _file;
+    private readonly CsvRecordReader _records;
+    private readonly CellValidator _validator;
+    private readonly int[] _fieldOfColumn;
+    private readonly int _headerCount;
+
+    public CsvRowSource(TableSchema schema, string path)
+    {
+        _schema = schema;
+        _file = path;
+        _validator = new CellValidator(schema);
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
+        _records = new CsvRecordReader(new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16));
+        if (!_records.Read())
+            throw new DataFileException($"{path}: the file is empty; expected a header naming the columns of table '{schema.Table}'");
+        if (_records.RecordError is not null)
+            throw new DataFileException($"{path}: line {_records.RecordLine} (header): {_records.RecordError}");
+
+        var header = _records.Fields.ToArray();
+        _headerCount = header.Length;
+        var position = new Dictionary<string, int>(StringComparer.Ordinal);
+        var problems = new List<string>();
+        for (var i = 0; i < header.Length; i++)
+            if (!position.TryAdd(header[i], i)) problems.Add($"header names '{header[i]}' twice");
+        _fieldOfColumn = new int[schema.Columns.Count];
+        for (var c = 0; c < schema.Columns.Count; c++)
+        {
+            if (position.TryGetValue(schema.Columns[c].Name, out var f)) _fieldOfColumn[c] = f;
+            else problems.Add($"header lacks column '{schema.Columns[c].Name}'");
+        }
+
+        if (!schema.AllowExtraColumns)
+        {
+            var declared = schema.Columns.Select(c => c.Name).ToHashSet(StringComparer.Ordinal);
+            var extra = header.Where(h => !declared.Contains(h)).ToList();
+            if (extra.Count > 0)
+                problems.Add($"header has columns the schema does not declare: {string.Join(", ", extra.Select(e => $"'{e}'"))} (set allowExtraColumns to ignore them)");
+        }
+
+        if (problems.Count > 0)
+            throw new DataFileException($"{path}: line 1 (header) does not match schema '{schema.Table}': {string.Join("; ", problems)}");
+    }
+
+    public override bool MoveNext()
+    {
+        if (!_records.Read()) return false;
+        var row = new DataRow(_schema) { Location = RowLocation.Csv(_file, _records.RecordLine) };
+        Current = row;
+        Error = null;
+        if (_records.RecordError is not null)
+        {
+            Error = new BadRow(row.Location, null, _records.RecordError);
+            return true;
+        }
+
+        var fields = _records.Fields;
+        if (fields.Count != _headerCount)
+        {
+            Error = new BadRow(row.Location, null, $"wrong column count: {fields.Count} fields, the header has {_headerCount}");
+            return true;
+        }
+
+        for (var c = 0; c < _fieldOfColumn.Length; c++)
+        {
+            var reason = _validator.ParseCsv(c, fields[_fieldOfColumn[c]], row);
+            if (reason is null) continue;
+            Error = new BadRow(row.Location, _schema.Columns[c].Name, reason);
+            break;
+        }
+
+        return true;
+    }
+
+    public override IReadOnlyList<string> RawCells() => _records.Fields;
+
+    public override long Ordinal => _records.RecordLine;
+
+    public override string DescribeOrdinal(long ordinal) => $"line {ordinal}";
+
+    public override long BytesRead => _records.CharsRead;
+
+    public override void Dispose() => _records.Dispose();
+}
