@@ -41,8 +41,6 @@ internal ref struct CanonicalReader(ReadOnlySpan<byte> data, string what)
     private ReadOnlySpan<byte> _rest = data;
     private readonly string _what = what;
 
-    public readonly int Position(ReadOnlySpan<byte> whole) => whole.Length - _rest.Length;
-
     public ReadOnlySpan<byte> Bytes(string field, int maxLength)
     {
         if (_rest.Length < 4)

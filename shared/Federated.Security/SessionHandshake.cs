@@ -31,6 +31,7 @@ public sealed class SessionHandshake : IDisposable
     private readonly byte[] _ephemeralPublic;
     private readonly byte[] _nonce;
     private bool _completed;
+    private bool _disposed;
 
     private SessionHandshake(string jobId, string ownPartyId, string peerPartyId, PartyRole expectedPeerRole,
         Key ephemeral, byte[] nonce, byte[] offer)
@@ -131,7 +132,7 @@ public sealed class SessionHandshake : IDisposable
     internal SessionKey Complete(ReadOnlySpan<byte> peerOffer, CertificateValidator validator, bool verifySignature)
     {
         ArgumentNullException.ThrowIfNull(validator);
-        ObjectDisposedException.ThrowIf(_ephemeral is null && !_completed, this);
+        ObjectDisposedException.ThrowIf(_disposed, this);
         if (_completed || _ephemeral is null)
             throw new InvalidOperationException("this handshake was already completed; start a new one for a new session");
 
@@ -222,7 +223,7 @@ public sealed class SessionHandshake : IDisposable
     {
         _ephemeral?.Dispose();
         _ephemeral = null;
-        _completed = true;
+        _disposed = true;
     }
 
     private static byte[] KeyInfo(string jobId, string sender, string receiver)

@@ -167,6 +167,10 @@ public sealed class HandshakeTests(TestCertificates certs) : IClassFixture<TestC
         using var external = SessionHandshake.Start(certs.External, JobId, "external", "music");
         using var key = music.Complete(external.Offer, certs.Validator);
         Assert.Throws<InvalidOperationException>(() => music.Complete(external.Offer, certs.Validator));
+
+        var disposed = SessionHandshake.Start(certs.Music, JobId, "music", "external");
+        disposed.Dispose();
+        Assert.Throws<ObjectDisposedException>(() => disposed.Complete(external.Offer, certs.Validator));
     }
 
     [Fact]
