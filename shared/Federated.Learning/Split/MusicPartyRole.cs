@@ -54,13 +54,16 @@ public sealed class MusicPartyRole : IDisposable
         _optimiser = topOptimiser(top.parameters());
         _crypto = crypto;
         _generator = new Generator(seed);
-        _negativeSampler = new Generator(seed ^ 0x5DEECE66DUL);
+        _negativeSampler = new Generator(NegativeSamplerSeed(seed));
         _labelDp = new LabelDpMechanism(options.LabelDp, options.AlignedRows, seed ^ 0x9E3779B97F4A7C15UL);
         _weightHalf = randn(new long[] { options.BottomWidth, options.InteractiveWidth }, ScalarType.Float64, generator: _generator)
             .mul_(Math.Sqrt(options.InitVariance / 2));
     }
 
     public CryptoMode Mode => _crypto.Mode;
+
+    /// <summary>The seed of M's negative sampler derived from the role's seed (so a centralised reference can draw the same negatives).</summary>
+    internal static ulong NegativeSamplerSeed(ulong seed) => seed ^ 0x5DEECE66DUL;
     public ulong CompletedSteps { get; private set; }
     public SplitStepReport? LastReport { get; private set; }
 
