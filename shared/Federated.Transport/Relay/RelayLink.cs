@@ -28,6 +28,7 @@ public sealed class RelayLink
     private ulong _generation;
     private ulong _lastAccepted;
     private ulong _acknowledged;
+    private ulong _highestDelivered;
 
     public RelayLink(string jobId, string sender, string receiver, int maxMessages, long maxBytes, AsyncPulse changed)
     {
@@ -56,7 +57,11 @@ public sealed class RelayLink
     /// queue, whatever its size). The caller has checked that the message belongs to this link.
     /// </summary>
     /// <exception cref="RelayProtocolException">A sequence gap, or a generation the coordinator never issued.</exception>
-    public async ValueTask<AcceptOutcome> AcceptAsync(RelayedMessage message, CancellationToken cancellationToken)
+    /// <param name="message">The message.</param>
+    /// <param name="onAccepted">Runs under the link's lock just before the message becomes visible to the receiver
+    /// (the coordinator appends its audit record here, so nothing is delivered unaudited).</param>
+    /// <param name="cancellationToken">Ends the wait for room.</param>
+    public async ValueTask<AcceptOutcome> AcceptAsync(RelayedMessage message, Action<RelayedMessage>? onAccepted, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(message);
         while (true)
@@ -78,6 +83,7 @@ public sealed class RelayLink
                 var fits = _pending.Count == 0 || (_pending.Count < _maxMessages && _pendingBytes + message.Size <= _maxBytes);
                 if (fits)
                 {
+                    onAccepted?.Invoke(message);
                     _pending.AddLast(message);
                     _pendingBytes += message.Size;
                     _lastAccepted = message.Sequence;
@@ -87,6 +93,21 @@ public sealed class RelayLink
                 wait = _changed.Current;
             }
             await wait.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Records a delivery to the receiver; returns false when that sequence was delivered before (a redelivery after
+    /// the receiver reconnected).
+    /// </summary>
+    public bool MarkDelivered(ulong sequence)
+    {
+        lock (_gate)
+        {
+            if (sequence <= _highestDelivered)
+                return false;
+            _highestDelivered = sequence;
+            return true;
         }
     }
 

@@ -1,0 +1,25 @@
+namespace Federated.Coordinator;
+
+/// <summary>The coordinator's settings ("Coordinator" section).</summary>
+public sealed class CoordinatorOptions
+{
+    public const string SectionName = "Coordinator";
+
+    /// <summary>Folder of the registry database (coordinator.db) and the audit log (audit.db).</summary>
+    public string DataDirectory { get; set; } = "data";
+
+    /// <summary>
+    /// Certificate files (PEM) of parties to enrol at startup: party id and role come from each certificate's
+    /// subject (CN, OU), the fingerprint is pinned. An operator can also enrol and revoke at run time.
+    /// </summary>
+    public List<string> EnrollCertificates { get; set; } = [];
+
+    /// <summary>How often parties should send a heartbeat.</summary>
+    public int HeartbeatSeconds { get; set; } = 10;
+
+    /// <summary>A party without a heartbeat for this long is shown offline.</summary>
+    public int OfflineAfterSeconds { get; set; } = 35;
+
+    public string RegistryDatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "coordinator.db");
+    public string AuditDatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "audit.db");
+}

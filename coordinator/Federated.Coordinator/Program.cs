@@ -1,0 +1,29 @@
+using Federated.Coordinator;
+using Federated.Coordinator.Jobs;
+using Federated.Coordinator.Registry;
+using Federated.Coordinator.Relay;
+using Federated.Coordinator.Security;
+using Federated.Coordinator.Services;
+using Federated.Hosting;
+using Federated.Security;
+
+return await FederatedHost.RunAsync(() =>
+{
+    var builder = FederatedHost.CreateBuilder(args, "coordinator", PartyRole.Coordinator);
+    builder.Services.AddOptions<CoordinatorOptions>().Bind(builder.Configuration.GetSection(CoordinatorOptions.SectionName));
+    builder.Services.AddSingleton<PartyRegistry>();
+    builder.Services.AddSingleton<JobStore>();
+    builder.Services.AddSingleton<RelayHub>();
+    builder.Services.AddSingleton<AuditTrail>();
+    builder.Services.AddSingleton<CallerIdentity>();
+
+    var app = builder.Build();
+    // Open the registry (enrols configured certificates) and the audit log before accepting calls.
+    app.Services.GetRequiredService<PartyRegistry>();
+    app.Services.GetRequiredService<AuditTrail>();
+    app.MapGrpcService<RegistryService>();
+    app.MapGrpcService<JobsService>();
+    app.MapGrpcService<RelayService>();
+    app.MapFederatedHealth();
+    return app;
+});

@@ -1,0 +1,163 @@
+using Federated.Coordinator.Jobs;
+using Federated.Coordinator.Registry;
+using Federated.Coordinator.Relay;
+using Federated.Coordinator.Security;
+using Federated.Security;
+using Federated.Transport.V1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+
+namespace Federated.Coordinator.Services;
+
+public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub relay, AuditTrail audit, CallerIdentity caller,
+    ILogger<JobsService> logger) : Transport.V1.Jobs.JobsBase
+{
+    public override Task<JobInfo> CreateJob(CreateJobRequest request, ServerCallContext context)
+    {
+        var op = caller.Require(context, CallerIdentity.Operators);
+        if (string.IsNullOrWhiteSpace(request.Kind))
+            throw new RpcException(new Status(StatusCode.InvalidArgument, "kind is empty"));
+        var music = PickParty(request.MusicPartyId, PartyRole.Music);
+        var external = PickParty(request.ExternalPartyId, PartyRole.External);
+        foreach (var party in new[] { music, external })
+            if (party.SupportedJobKinds.Count > 0 && !party.SupportedJobKinds.Contains(request.Kind))
+                throw new RpcException(new Status(StatusCode.FailedPrecondition,
+                    $"party '{party.PartyId}' does not run job kind '{request.Kind}' (it runs: {string.Join(", ", party.SupportedJobKinds)})"));
+
+        var job = jobs.Create(request.Kind, new Dictionary<string, string>(request.Parameters), music.PartyId, external.PartyId);
+        relay.For(job.JobId, job.MusicPartyId, job.ExternalPartyId);
+        audit.JobEvent(job.JobId, "created", new Dictionary<string, object?>
+        {
+            ["kind"] = job.Kind, ["operator"] = op.PartyId, ["music"] = job.MusicPartyId, ["external"] = job.ExternalPartyId,
+        });
+        logger.LogInformation("Operator {Operator} created job {JobId} ({Kind}) between {Music} and {External}", op.PartyId, job.JobId, job.Kind, music.PartyId, external.PartyId);
+        return Task.FromResult(JobStore.ToProto(job, relay.Stats(job.JobId)));
+    }
+
+    private PartyRecord PickParty(string requested, PartyRole role)
+    {
+        var candidates = registry.List().Where(p => p.Role == role && !p.Revoked).ToList();
+        if (!string.IsNullOrEmpty(requested))
+            return candidates.FirstOrDefault(p => p.PartyId == requested)
+                ?? throw new RpcException(new Status(StatusCode.NotFound, $"no enrolled, unrevoked {role} party '{requested}'"));
+        return candidates.Count switch
+        {
+            1 => candidates[0],
+            0 => throw new RpcException(new Status(StatusCode.FailedPrecondition, $"no {role} party is enrolled")),
+            _ => throw new RpcException(new Status(StatusCode.InvalidArgument, $"{candidates.Count} {role} parties are enrolled; name one")),
+        };
+    }
+
+    public override Task<JobInfo> StopJob(StopJobRequest request, ServerCallContext context)
+    {
+        var op = caller.Require(context, CallerIdentity.Operators);
+        try
+        {
+            var job = jobs.Stop(request.JobId, string.IsNullOrWhiteSpace(request.Reason) ? $"stopped by {op.PartyId}" : request.Reason);
+            audit.JobEvent(job.JobId, "stopped", new Dictionary<string, object?> { ["operator"] = op.PartyId, ["reason"] = job.Reason });
+            relay.Wake(job.JobId);
+            return Task.FromResult(JobStore.ToProto(job, relay.Stats(job.JobId)));
+        }
+        catch (KeyNotFoundException e)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, e.Message));
+        }
+    }
+
+    public override Task<ListJobsReply> ListJobs(ListJobsRequest request, ServerCallContext context)
+    {
+        var who = caller.Require(context, CallerIdentity.Anyone);
+        var reply = new ListJobsReply();
+        reply.Jobs.AddRange(jobs.List(request.Max)
+            .Where(j => who.Role == PartyRole.Operator || j.Involves(who.PartyId))
+            .Select(j => JobStore.ToProto(j, relay.Stats(j.JobId))));
+        return Task.FromResult(reply);
+    }
+
+    public override Task<JobInfo> GetJob(GetJobRequest request, ServerCallContext context) =>
+        Task.FromResult(JobStore.ToProto(Visible(request.JobId, caller.Require(context, CallerIdentity.Anyone)), relay.Stats(request.JobId)));
+
+    private JobRecord Visible(string jobId, PartyRecord who)
+    {
+        var job = jobs.Find(jobId);
+        if (job is null || (who.Role != PartyRole.Operator && !job.Involves(who.PartyId)))
+            throw new RpcException(new Status(StatusCode.NotFound, $"job '{jobId}' does not exist"));
+        return job;
+    }
+
+    public override async Task WatchJobEvents(WatchJobEventsRequest request, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context)
+    {
+        var who = caller.Require(context, CallerIdentity.Anyone);
+        var job = Visible(request.JobId, who);
+        string? last = null;
+        while (!context.CancellationToken.IsCancellationRequested)
+        {
+            var wait = jobs.Changed.Current;
+            job = jobs.Find(request.JobId)!;
+            var fingerprint = $"{job.State}|{string.Join('|', job.Parties.Select(p => $"{p.Key}:{p.Value.State}:{p.Value.Starts}"))}";
+            if (fingerprint != last)
+            {
+                last = fingerprint;
+                await responseStream.WriteAsync(new JobEvent
+                {
+                    JobId = job.JobId, Time = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), Kind = "state", State = job.State,
+                    Detail = string.Join("; ", job.Parties.Select(p => $"{p.Key}: {p.Value.State} {p.Value.Summary}")),
+                }).ConfigureAwait(false);
+            }
+            if (job.IsFinished)
+                return;
+            try { await wait.WaitAsync(context.CancellationToken).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    public override async Task WatchAssignments(WatchAssignmentsRequest request, IServerStreamWriter<JobAssignment> responseStream, ServerCallContext context)
+    {
+        var party = caller.Require(context, CallerIdentity.Parties);
+        var sent = new HashSet<string>(StringComparer.Ordinal);
+        var cancelled = new HashSet<string>(StringComparer.Ordinal);
+        var ct = context.CancellationToken;
+        while (!ct.IsCancellationRequested)
+        {
+            var wait = jobs.Changed.Current;
+            foreach (var job in jobs.List(0).Where(j => j.Involves(party.PartyId)).OrderBy(j => j.Created))
+            {
+                var mine = job.Parties[party.PartyId];
+                var partyDone = mine.State is JobState.Completed or JobState.Failed;
+                if (!job.IsFinished && !partyDone && sent.Add(job.JobId))
+                {
+                    var assignment = new JobAssignment { JobId = job.JobId, Kind = job.Kind, PeerPartyId = job.PeerOf(party.PartyId), PreviousStarts = mine.Starts };
+                    assignment.Parameters.Add(job.Parameters.ToDictionary());
+                    await responseStream.WriteAsync(assignment, ct).ConfigureAwait(false);
+                }
+                else if (job.State is JobState.Stopped or JobState.Failed && !partyDone && sent.Contains(job.JobId) && cancelled.Add(job.JobId))
+                {
+                    await responseStream.WriteAsync(new JobAssignment { JobId = job.JobId, Kind = job.Kind, Cancelled = true, CancelReason = job.Reason }, ct).ConfigureAwait(false);
+                }
+            }
+            try { await wait.WaitAsync(ct).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    public override Task<ReportJobStateReply> ReportJobState(ReportJobStateRequest request, ServerCallContext context)
+    {
+        var party = caller.Require(context, CallerIdentity.Parties);
+        var job = Visible(request.JobId, party);
+        if (request.State is not (JobState.Running or JobState.Completed or JobState.Failed))
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"a party reports Running, Completed or Failed, not {request.State}"));
+        var (before, after) = jobs.Report(job.JobId, party.PartyId, request.State, request.Summary);
+        audit.JobEvent(job.JobId, "party-state", new Dictionary<string, object?>
+        {
+            ["party"] = party.PartyId, ["state"] = request.State.ToString(), ["summary"] = request.Summary,
+        });
+        if (before.State != after.State)
+        {
+            audit.JobEvent(job.JobId, "state", new Dictionary<string, object?> { ["state"] = after.State.ToString() });
+            logger.LogInformation("Job {JobId} is {State}", job.JobId, after.State);
+            if (after.IsFinished)
+                relay.Wake(job.JobId);
+        }
+        return Task.FromResult(new ReportJobStateReply { JobState = after.State });
+    }
+}

@@ -1,0 +1,109 @@
+using Federated.Coordinator.Registry;
+using Federated.Coordinator.Security;
+using Federated.Security;
+using Federated.Transport.V1;
+using Google.Protobuf.WellKnownTypes;
+using Grpc.Core;
+using Microsoft.Extensions.Options;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Federated.Coordinator.Services;
+
+public sealed class RegistryService(PartyRegistry registry, CallerIdentity caller, IOptions<CoordinatorOptions> options,
+    ILogger<RegistryService> logger) : Transport.V1.Registry.RegistryBase
+{
+    public override Task<RegisterReply> Register(RegisterRequest request, ServerCallContext context)
+    {
+        var party = caller.Require(context, CallerIdentity.Parties);
+        registry.MarkSeen(party.PartyId, request.SupportedJobKinds);
+        logger.LogInformation("Party {PartyId} ({Role}) registered; job kinds: {Kinds}", party.PartyId, party.Role, string.Join(", ", request.SupportedJobKinds));
+        return Task.FromResult(new RegisterReply
+        {
+            PartyId = party.PartyId,
+            Role = ToProto(party.Role),
+            HeartbeatIntervalSeconds = options.Value.HeartbeatSeconds,
+        });
+    }
+
+    public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context)
+    {
+        var party = caller.Require(context, CallerIdentity.Parties);
+        registry.MarkSeen(party.PartyId);
+        return Task.FromResult(new HeartbeatReply());
+    }
+
+    public override Task<ListPartiesReply> ListParties(ListPartiesRequest request, ServerCallContext context)
+    {
+        caller.Require(context, CallerIdentity.Operators);
+        var reply = new ListPartiesReply();
+        reply.Parties.AddRange(registry.List().Select(ToProto));
+        return Task.FromResult(reply);
+    }
+
+    public override Task<PartyInfo> EnrollParty(EnrollPartyRequest request, ServerCallContext context)
+    {
+        var op = caller.Require(context, CallerIdentity.Operators);
+        X509Certificate2 certificate;
+        try
+        {
+            certificate = X509Certificate2.CreateFromPem(request.CertificatePem);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            throw new RpcException(new Status(StatusCode.InvalidArgument, $"certificate_pem is not a PEM certificate: {e.Message}"));
+        }
+        using (certificate)
+        {
+            try
+            {
+                var party = registry.Enroll(certificate);
+                logger.LogInformation("Operator {Operator} enrolled {PartyId} ({Role}), fingerprint {Fingerprint}", op.PartyId, party.PartyId, party.Role, party.Fingerprint);
+                return Task.FromResult(ToProto(party));
+            }
+            catch (Exception e) when (e is InvalidOperationException or System.Security.Cryptography.CryptographicException or ArgumentException)
+            {
+                throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message));
+            }
+        }
+    }
+
+    public override Task<PartyInfo> RevokeParty(RevokePartyRequest request, ServerCallContext context)
+    {
+        var op = caller.Require(context, CallerIdentity.Operators);
+        try
+        {
+            var party = registry.Revoke(request.PartyId);
+            logger.LogWarning("Operator {Operator} revoked {PartyId}", op.PartyId, party.PartyId);
+            return Task.FromResult(ToProto(party));
+        }
+        catch (KeyNotFoundException e)
+        {
+            throw new RpcException(new Status(StatusCode.NotFound, e.Message));
+        }
+    }
+
+    private PartyInfo ToProto(PartyRecord party)
+    {
+        var online = party.LastSeen is { } seen && DateTimeOffset.UtcNow - seen < TimeSpan.FromSeconds(options.Value.OfflineAfterSeconds) && !party.Revoked;
+        var info = new PartyInfo
+        {
+            PartyId = party.PartyId,
+            Role = ToProto(party.Role),
+            CertificateFingerprint = party.Fingerprint,
+            Revoked = party.Revoked,
+            Online = online && party.Role is PartyRole.Music or PartyRole.External,
+            LastSeen = party.LastSeen is { } s ? Timestamp.FromDateTimeOffset(s) : null,
+        };
+        info.SupportedJobKinds.AddRange(party.SupportedJobKinds);
+        return info;
+    }
+
+    public static PartyRoleKind ToProto(PartyRole role) => role switch
+    {
+        PartyRole.Music => PartyRoleKind.PartyRoleMusic,
+        PartyRole.External => PartyRoleKind.PartyRoleExternal,
+        PartyRole.Operator => PartyRoleKind.PartyRoleOperator,
+        PartyRole.Coordinator => PartyRoleKind.PartyRoleCoordinator,
+        _ => PartyRoleKind.PartyRoleUnspecified,
+    };
+}

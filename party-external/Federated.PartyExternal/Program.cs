@@ -1,0 +1,14 @@
+using Federated.Hosting;
+using Federated.Hosting.Agent;
+using Federated.Security;
+
+// The external party: runs its side of each job through the handlers registered here; the protocol lives in the
+// shared libraries. Later job kinds (PSI, training) are added with services.AddJobHandler<T>().
+return await FederatedHost.RunAsync(() =>
+{
+    var builder = FederatedHost.CreateBuilder(args, "external", PartyRole.External);
+    builder.Services.AddPartyAgent(builder.Configuration);
+    var app = builder.Build();
+    app.MapFederatedHealth();
+    return app;
+});

@@ -1,0 +1,184 @@
+using System.Net;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using Federated.Security;
+using Federated.Transport.Relay;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using Serilog;
+
+namespace Federated.Hosting;
+
+/// <summary>
+/// The common bootstrap of the coordinator and the two party hosts: configuration (appsettings.json, FEDERATED_*
+/// and plain environment variables, command line), Serilog, Kestrel on HTTP/2 with mutual TLS against the
+/// federation's CA only, gRPC, the standard gRPC health service, the ready file and the parent watchdog.
+/// </summary>
+public static class FederatedHost
+{
+    public static WebApplicationBuilder CreateBuilder(string[] args, string hostName, PartyRole role)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        builder.Configuration.AddEnvironmentVariables("FEDERATED_");
+        builder.Configuration.AddCommandLine(args); // keep the command line on top
+
+        builder.Services.AddOptions<FederatedHostOptions>().Bind(builder.Configuration.GetSection(FederatedHostOptions.SectionName));
+        builder.Services.AddOptions<TlsOptions>().Bind(builder.Configuration.GetSection(TlsOptions.SectionName));
+        builder.Services.AddOptions<RelayLimits>().Bind(builder.Configuration.GetSection(RelayLimits.SectionName))
+            .Validate(l => { l.Validate(); return true; });
+
+        var hostOptions = builder.Configuration.GetSection(FederatedHostOptions.SectionName).Get<FederatedHostOptions>() ?? new();
+        var tlsOptions = builder.Configuration.GetSection(TlsOptions.SectionName).Get<TlsOptions>() ?? new();
+        var limits = builder.Configuration.GetSection(RelayLimits.SectionName).Get<RelayLimits>() ?? new();
+        limits.Validate();
+
+        builder.Services.AddSerilog((_, logger) =>
+        {
+            logger.ReadFrom.Configuration(builder.Configuration)
+                .Enrich.FromLogContext()
+                .Enrich.WithProperty("Host", hostName)
+                .WriteTo.Console(outputTemplate: "[{Timestamp:HH:mm:ss.fff} {Level:u3}] {Host}: {Message:lj}{NewLine}{Exception}");
+            if (!string.IsNullOrWhiteSpace(hostOptions.LogFile))
+                logger.WriteTo.File(hostOptions.LogFile, outputTemplate:
+                    "{Timestamp:yyyy-MM-dd HH:mm:ss.fff zzz} [{Level:u3}] {Host} {SourceContext}: {Message:lj}{NewLine}{Exception}");
+        });
+
+        var identity = TlsIdentity.Load(tlsOptions, role);
+        builder.Services.AddSingleton(identity);
+        builder.Services.AddSingleton(identity.Validator);
+
+        if (!IPAddress.TryParse(hostOptions.Address, out var address))
+            throw new InvalidOperationException($"Host:Address '{hostOptions.Address}' is not an IP address");
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.Http2.InitialConnectionWindowSize = 4 * 1024 * 1024;
+            kestrel.Limits.Http2.InitialStreamWindowSize = 2 * 1024 * 1024;
+            kestrel.Limits.MaxRequestBodySize = null;
+            kestrel.Listen(address, hostOptions.Port, listen =>
+            {
+                listen.Protocols = HttpProtocols.Http2;
+                listen.UseHttps(https =>
+                {
+                    https.ServerCertificate = identity.Certificate;
+                    https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
+                    https.CheckCertificateRevocation = false; // revocation is the registry's pinned fingerprints
+                    https.ClientCertificateValidation = (certificate, _, _) =>
+                    {
+                        var check = identity.Validator.Validate(certificate, CertificatePurpose.Client);
+                        if (!check.IsValid)
+                            Log.Warning("Refused TLS client certificate {Subject} ({Fingerprint}): {Reason}",
+                                certificate.Subject, CertificateFactory.Fingerprint(certificate), check.Reason);
+                        return check.IsValid;
+                    };
+                });
+            });
+        });
+
+        builder.Services.AddGrpc(grpc =>
+        {
+            grpc.MaxReceiveMessageSize = limits.GrpcMessageBytes;
+            grpc.MaxSendMessageSize = limits.GrpcMessageBytes;
+            grpc.EnableDetailedErrors = false;
+        });
+        builder.Services.AddGrpcHealthChecks().AddCheck("self", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
+        builder.Services.AddHostedService<ReadyFileWriter>();
+        builder.Services.AddHostedService<ParentWatchdog>();
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+        return builder;
+    }
+
+    /// <summary>Maps the standard gRPC health service (grpc.health.v1.Health).</summary>
+    public static WebApplication MapFederatedHealth(this WebApplication app)
+    {
+        app.MapGrpcHealthChecksService();
+        return app;
+    }
+
+    /// <summary>Runs a host and turns startup failures into one clear log line and exit code 1.</summary>
+    public static async Task<int> RunAsync(Func<WebApplication> build)
+    {
+        try
+        {
+            var app = build();
+            await app.RunAsync().ConfigureAwait(false);
+            return 0;
+        }
+        catch (Exception e) when (e is InvalidOperationException or IOException or OptionsValidationException)
+        {
+            await Console.Error.WriteLineAsync($"fatal: {e.Message}").ConfigureAwait(false);
+            return 1;
+        }
+        finally
+        {
+            await Log.CloseAndFlushAsync().ConfigureAwait(false);
+        }
+    }
+}
+
+/// <summary>Writes the ready file once Kestrel listens, so launchers learn the actual port (Host:Port=0).</summary>
+internal sealed class ReadyFileWriter(IServer server, IHostApplicationLifetime lifetime, IOptions<FederatedHostOptions> options,
+    TlsIdentity identity, ILogger<ReadyFileWriter> logger) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "";
+            address = address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal);
+            logger.LogInformation("{PartyId} ({Role}) listening on {Address} with mutual TLS", identity.PartyId, identity.Role, address);
+            var path = options.Value.ReadyFile;
+            if (string.IsNullOrWhiteSpace(path))
+                return;
+            var content = JsonSerializer.Serialize(new ReadyFileContent(Environment.ProcessId, address, identity.PartyId, identity.Role.ToString()));
+            var temporary = path + ".tmp";
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            File.WriteAllText(temporary, content);
+            File.Move(temporary, path, overwrite: true);
+        });
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Stops the host when its launching process is gone, so a killed launcher leaves no orphans.</summary>
+internal sealed class ParentWatchdog(IOptions<FederatedHostOptions> options, IHostApplicationLifetime lifetime, ILogger<ParentWatchdog> logger)
+    : BackgroundService
+{
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (options.Value.ParentProcessId is not { } parent)
+            return;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            if (!IsAlive(parent))
+            {
+                logger.LogWarning("Parent process {ParentProcessId} is gone; stopping", parent);
+                lifetime.StopApplication();
+                return;
+            }
+            try { await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return; }
+        }
+    }
+
+    private static bool IsAlive(int processId)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(processId);
+            return !process.HasExited;
+        }
+        catch (ArgumentException) { return false; }
+        catch (InvalidOperationException) { return false; }
+    }
+}

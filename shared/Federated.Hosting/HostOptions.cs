@@ -1,0 +1,40 @@
+namespace Federated.Hosting;
+
+/// <summary>Where a host listens and how it reports itself ("Host" section).</summary>
+public sealed class FederatedHostOptions
+{
+    public const string SectionName = "Host";
+
+    /// <summary>IP address to listen on (default loopback).</summary>
+    public string Address { get; set; } = "127.0.0.1";
+
+    /// <summary>TCP port; 0 picks a free one (the actual port is written to <see cref="ReadyFile"/>).</summary>
+    public int Port { get; set; }
+
+    /// <summary>When set, the host writes its process id and address here once it listens (JSON).</summary>
+    public string? ReadyFile { get; set; }
+
+    /// <summary>When set, the host stops itself when that process is gone (local federations, tests).</summary>
+    public int? ParentProcessId { get; set; }
+
+    /// <summary>Optional log file (Serilog), in addition to the console.</summary>
+    public string? LogFile { get; set; }
+}
+
+/// <summary>This host's certificate and the federation's authority ("Tls" section).</summary>
+public sealed class TlsOptions
+{
+    public const string SectionName = "Tls";
+
+    /// <summary>Folder with &lt;name&gt;.crt.pem and &lt;name&gt;.key.pem.</summary>
+    public string CertificateDirectory { get; set; } = "certs";
+
+    /// <summary>File name stem of this host's certificate, for example "coordinator", "music", "external".</summary>
+    public string CertificateName { get; set; } = "";
+
+    /// <summary>Folder with ca.crt.pem; defaults to <see cref="CertificateDirectory"/>.</summary>
+    public string? AuthorityDirectory { get; set; }
+}
+
+/// <summary>Contents of a host's ready file.</summary>
+public sealed record ReadyFileContent(int ProcessId, string Address, string PartyId, string Role);
