@@ -24,8 +24,11 @@ public sealed class PsiOptions
     /// <summary>Worker threads for hashing and scalar multiplication.</summary>
     public int MaxDegreeOfParallelism { get; init; } = Environment.ProcessorCount;
 
-    /// <summary>Longest wait for the next message from the peer.</summary>
-    public TimeSpan MessageTimeout { get; init; } = TimeSpan.FromMinutes(5);
+    /// <summary>
+    /// Longest wait for the next message from the peer. It must cover the peer's blinding of all its new IDs before
+    /// its first chunk (about 50 us x IDs / cores: 4 min for 10^7 IDs on 2 cores).
+    /// </summary>
+    public TimeSpan MessageTimeout { get; init; } = TimeSpan.FromMinutes(20);
 
     internal void Validate()
     {

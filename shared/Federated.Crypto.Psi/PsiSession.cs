@@ -86,7 +86,7 @@ internal sealed class PsiSession(PsiRole role, IPeerChannel channel, IdSource so
             Shuffle();
             int chunk = Math.Min(options.ChunkPoints, hello.ChunkPoints);
             sender = Task.Run(() => SendBlindedAsync(chunk, token), token);
-            await ExchangeAsync(pump, hello, token);
+            await ExchangeAsync(pump, token);
             await sender;
 
             var (rowSourceIndex, rowsDigest) = role == PsiRole.Music
@@ -295,7 +295,7 @@ internal sealed class PsiSession(PsiRole role, IPeerChannel channel, IdSource so
     }
 
     /// <summary>Raises the peer's points to our scalar (E returns M's); M also collects its own points ^ab.</summary>
-    private async Task ExchangeAsync(MessagePump pump, PsiWire.HelloMessage hello, CancellationToken ct)
+    private async Task ExchangeAsync(MessagePump pump, CancellationToken ct)
     {
         _peerValues = new byte[(long)(_peerPrior + _peerNew) * 32];
         _prior?.PeerValues.CopyTo(_peerValues, 0);
@@ -334,7 +334,6 @@ internal sealed class PsiSession(PsiRole role, IPeerChannel channel, IdSource so
             }
             else throw new ProtocolViolationException($"unexpected message '{message.MessageType}' while exchanging blinded points");
         }
-        _ = hello;
     }
 
     /// <summary>dest[k] = scalar·points[k] on all workers; returns the first invalid position or -1.</summary>

@@ -28,8 +28,8 @@ internal static class PsiWire
     public const int PointEntryBytes = 32;
     public const int MatchEntryBytes = 4 + 32;
 
-    /// <summary>Largest number of points one party may announce (keeps array sizes in range).</summary>
-    public const long MaxPoints = 1L << 28;
+    /// <summary>Most IDs per party and alignment (33.5 M): keeps every 32-byte-per-ID array under 1 GiB.</summary>
+    public const long MaxPoints = 1L << 25;
 
     public sealed record HelloMessage(
         string Protocol, string Role, string DomainHash, int Round, string? PreviousStateId,
