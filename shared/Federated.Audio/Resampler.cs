@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace Federated.Audio;
 
 /// <summary>
@@ -33,7 +35,7 @@ public static class Resampler
         double cutoff = 0.5 * Math.Min(1.0, ratio) * PassbandFraction;
         int half = (int)Math.Ceiling(ZeroCrossings / Math.Min(1.0, ratio));
         int taps = 2 * half;
-        double[] table = BuildTable(phases, taps, half, cutoff);
+        float[] table = BuildTable(phases, taps, half, cutoff);
 
         float[] x = input.Samples;
         long outLength = Math.Max(1, (long)x.Length * targetRate / inRate);
@@ -56,10 +58,7 @@ public static class Resampler
             double acc = 0;
             if (first >= 0 && first + taps <= x.Length)
             {
-                for (int j = 0; j < taps; j++)
-                {
-                    acc += x[first + j] * table[row + j];
-                }
+                acc = Dot(x.AsSpan((int)first, taps), table.AsSpan(row, taps));
             }
             else
             {
@@ -79,9 +78,31 @@ public static class Resampler
         return new MonoAudio(y, targetRate);
     }
 
-    private static double[] BuildTable(int phases, int taps, int half, double cutoff)
+    /// <summary>SIMD dot product; the kernel is short (32 to a few hundred taps), so float accumulation is exact
+    /// enough for audio.</summary>
+    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
-        var table = new double[phases * taps];
+        var sum = Vector<float>.Zero;
+        int i = 0;
+        int lanes = Vector<float>.Count;
+        for (; i <= a.Length - lanes; i += lanes)
+        {
+            sum += new Vector<float>(a.Slice(i, lanes)) * new Vector<float>(b.Slice(i, lanes));
+        }
+
+        float total = Vector.Sum(sum);
+        for (; i < a.Length; i++)
+        {
+            total += a[i] * b[i];
+        }
+
+        return total;
+    }
+
+    private static float[] BuildTable(int phases, int taps, int half, double cutoff)
+    {
+        var table = new float[phases * taps];
+        var kernel = new double[taps];
         for (int p = 0; p < phases; p++)
         {
             double offset = (double)p / phases;
@@ -91,14 +112,14 @@ public static class Resampler
                 // Tap j multiplies input sample n - half + 1 + j; its distance from the output position.
                 double d = offset + half - 1 - j;
                 double v = 2 * cutoff * Sinc(2 * cutoff * d) * Blackman(d / half);
-                table[p * taps + j] = v;
+                kernel[j] = v;
                 sum += v;
             }
 
-            // Unit gain at DC for every phase, so a constant input stays exactly constant.
+            // Unit gain at DC for every phase, so a constant input stays constant.
             for (int j = 0; j < taps; j++)
             {
-                table[p * taps + j] /= sum;
+                table[p * taps + j] = (float)(kernel[j] / sum);
             }
         }
 

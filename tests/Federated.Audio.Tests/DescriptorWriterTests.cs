@@ -134,6 +134,33 @@ public sealed class DescriptorWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task CancelledRunThrowsAndLeavesNoTable()
+    {
+        var inputs = Enumerable.Range(0, 3)
+            .Select(i => new AudioInput($"k{i}", WriteWav($"c{i}.wav", Signals.Tone(440, 0.5, 1.0)))).ToList();
+        string csv = Path.Combine(_dir, "cancelled.csv");
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+            AudioDescriptorWriter.DescribeAsync(inputs, csv, cancellationToken: cts.Token));
+        Assert.False(File.Exists(csv));
+        Assert.Empty(Directory.EnumerateFiles(_dir, "*.partial"));
+    }
+
+    [Fact]
+    public async Task DuplicateOrEmptyKeysInInputsAreRejectedBeforeAnyWork()
+    {
+        string wav = WriteWav("d.wav", Signals.Tone(440, 0.5, 0.5));
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => AudioDescriptorWriter.DescribeAsync(
+            [new AudioInput("x", wav), new AudioInput("x", wav)], Path.Combine(_dir, "dup.csv")));
+        Assert.Contains("song key 'x' appears more than once (input 1)", e.Message);
+        e = await Assert.ThrowsAsync<ArgumentException>(() => AudioDescriptorWriter.DescribeAsync(
+            [new AudioInput(" ", wav)], Path.Combine(_dir, "empty.csv")));
+        Assert.Contains("input 0", e.Message);
+        Assert.Contains("has an empty song key", e.Message);
+    }
+
+    [Fact]
     public void ListFileResolvesRelativePathsAndQuotedKeys()
     {
         WriteWav(Path.Combine("audio", "one.wav"), Signals.Tone(440, 0.5, 0.5));

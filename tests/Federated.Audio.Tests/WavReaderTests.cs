@@ -61,6 +61,17 @@ public class WavReaderTests
     }
 
     [Fact]
+    public void NonFiniteFloatSamplesAreReadAsSilence()
+    {
+        var data = new byte[12];
+        BinaryPrimitives.WriteSingleLittleEndian(data, float.NaN);
+        BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(4), float.PositiveInfinity);
+        BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(8), 0.5f);
+        var bytes = new WavBuilder { FormatCode = 3, BitsPerSample = 32, Data = data }.Build();
+        Assert.Equal([0f, 0f, 0.5f], Read(bytes).Samples);
+    }
+
+    [Fact]
     public void SkipsUnknownChunksBeforeFmtIncludingOddSizedOnes()
     {
         var builder = new WavBuilder { Data = WavBuilder.Pcm16([100, -100]) };
