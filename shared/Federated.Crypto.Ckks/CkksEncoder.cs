@@ -159,6 +159,35 @@ public sealed class CkksEncoder
         return p;
     }
 
+    /// <summary>Real coefficients (scale 1, unrounded) of the polynomial encoding real slot values.</summary>
+    internal void EncodeUnscaledCoefficients(ReadOnlySpan<double> values, Span<double> coefficients)
+    {
+        CheckValues(values.Length);
+        double[] re = ArrayPool<double>.Shared.Rent(_n), im = ArrayPool<double>.Shared.Rent(_n);
+        try
+        {
+            Array.Clear(re, 0, _n); Array.Clear(im, 0, _n);
+            for (int j = 0; j < values.Length; j++)
+            {
+                re[_slotIndex[j]] = values[j];
+                re[_conjIndex[j]] = values[j];
+            }
+            Fft(re.AsSpan(0, _n), im.AsSpan(0, _n), -1);
+            double f = 1.0 / _n;
+            for (int k = 0; k < _n; k++) coefficients[k] = (re[k] * _twistRe[k] + im[k] * _twistIm[k]) * f;
+        }
+        finally { ArrayPool<double>.Shared.Return(re); ArrayPool<double>.Shared.Return(im); }
+    }
+
+    /// <summary>Rounds already-scaled coefficients into <paramref name="destination"/> (its level) and applies the NTT.</summary>
+    internal void EncodeScaledCoefficients(ReadOnlySpan<double> scaledCoefficients, double scale, Plaintext destination)
+    {
+        CheckScale(scale, destination.Level);
+        destination.Reshape(destination.Level, scale);
+        WriteCoefficients(scaledCoefficients, destination, _n);
+        for (int i = 0; i < destination.PrimeCount; i++) _ctx.Ntt[i].Forward(destination.Component(i));
+    }
+
     private void CheckValues(int count)
     {
         if (count > SlotCount) throw new ArgumentException($"at most {SlotCount} slot values fit, got {count}");
