@@ -67,7 +67,9 @@ public sealed class FfmpegDecoder
         };
         foreach (string arg in new[]
                  {
-                     "-nostdin", "-hide_banner", "-loglevel", "error", "-i", audioPath, "-vn", "-ac", "1",
+                     "-nostdin", "-hide_banner", "-loglevel", "error",
+                     // The file: protocol keeps names with ':' or a leading '-' from being read as URLs or options.
+                     "-i", "file:" + Path.GetFullPath(audioPath), "-vn", "-ac", "1",
                      "-ar", AnalysisSettings.SampleRate.ToString(System.Globalization.CultureInfo.InvariantCulture),
                      "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1",
                  })

@@ -176,4 +176,14 @@ public sealed class RealAudioTests : IDisposable
         var e = await Assert.ThrowsAsync<AudioFormatException>(() => ffmpeg.DecodeAsync(garbage));
         Assert.StartsWith(garbage + ": ffmpeg could not decode the file (exit code", e.Message);
     }
+
+    [Fact]
+    public async Task FileNamesThatLookLikeOptionsOrUrlsAreDecodedAsFiles()
+    {
+        FfmpegDecoder ffmpeg = RequireFfmpeg();
+        string odd = Path.Combine(_dir, "-http:odd name.oga");
+        File.Copy(RequireSound("complete.oga"), odd);
+        MonoAudio audio = await ffmpeg.DecodeAsync(odd);
+        Assert.InRange(audio.DurationSeconds, 1.0, 1.2);
+    }
 }

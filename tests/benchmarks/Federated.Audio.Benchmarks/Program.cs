@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using Federated.Audio;
+using MathNet.Numerics.IntegralTransforms;
 
 // Audio descriptor throughput: seconds of audio described per second of wall time.
 //   dotnet run -c Release --project tests/benchmarks/Federated.Audio.Benchmarks -- [--songs N] [--seconds S]
@@ -65,6 +66,8 @@ try
     Console.WriteLine($"one {seconds:F0} s song, stages (best of 3): read WAV {readMs:F1} ms, resample " +
                       $"44.1->22.05 kHz {resampleMs:F1} ms, frame features + statistics {featuresMs:F1} ms");
 
+    CompareFft(resampledForFft: Resampler.Resample(WavReader.Read(inputs[0].AudioPath), AnalysisSettings.SampleRate));
+
     await Measure($"synthetic WAV, {songs} x {seconds:F0} s, 1 worker", inputs, 1);
     await Measure($"synthetic WAV, {songs} x {seconds:F0} s, {Environment.ProcessorCount} workers", inputs,
         Environment.ProcessorCount);
@@ -111,6 +114,44 @@ async Task Measure(string label, IReadOnlyList<AudioInput> inputs, int workers)
     double wall = result.Elapsed.TotalSeconds;
     Console.WriteLine($"{label}: {result.Songs} songs, {result.AudioSeconds:F1} s of audio in {wall:F2} s wall = " +
                       $"{result.AudioSeconds / wall:F0} s of audio per wall second");
+}
+
+// RealFft against MathNet's Fourier.ForwardReal (its default settings, as a library would get them) on the same
+// frames, interleaved rounds so both see the same machine load.
+static void CompareFft(MonoAudio resampledForFft)
+{
+    const int n = AnalysisSettings.FrameLength;
+    float[] x = resampledForFft.Samples;
+    int frames = (x.Length - n) / AnalysisSettings.HopLength + 1;
+    var fft = new RealFft(n);
+    var frame = new double[n];
+    var packed = new double[n + 2];
+    var re = new double[n / 2 + 1];
+    var im = new double[n / 2 + 1];
+    double ours = double.MaxValue, mathNet = double.MaxValue;
+    for (int round = 0; round < 5; round++)
+    {
+        var sw = Stopwatch.StartNew();
+        for (int f = 0; f < frames; f++)
+        {
+            for (int i = 0; i < n; i++) frame[i] = x[f * AnalysisSettings.HopLength + i];
+            fft.Forward(frame, re, im);
+        }
+
+        ours = Math.Min(ours, sw.Elapsed.TotalMicroseconds / frames);
+        sw.Restart();
+        for (int f = 0; f < frames; f++)
+        {
+            for (int i = 0; i < n; i++) packed[i] = x[f * AnalysisSettings.HopLength + i];
+            packed[n] = packed[n + 1] = 0;
+            Fourier.ForwardReal(packed, n, FourierOptions.AsymmetricScaling);
+        }
+
+        mathNet = Math.Min(mathNet, sw.Elapsed.TotalMicroseconds / frames);
+    }
+
+    Console.WriteLine($"{n}-point real FFT (best of 5 rounds of {frames}): RealFft {ours:F1} us, " +
+                      $"MathNet.Numerics ForwardReal {mathNet:F1} us");
 }
 
 static void EncodeOgg(string ffmpeg, string wav, string ogg)
