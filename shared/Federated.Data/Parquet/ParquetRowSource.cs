@@ -74,7 +74,8 @@ internal sealed class ParquetRowSource : RowSource
 
     public override bool MoveNext()
     {
-        while (++_row >= _groupRows)
+        _row++;
+        while (_row >= _groupRows)
         {
             if (_group + 1 >= _reader.RowGroupCount) return false;
             _rowsBefore += _groupRows;

@@ -151,8 +151,17 @@ public sealed record TableSchema
         return (schema ?? throw new SchemaException($"schema file '{path}' is empty")).Validate();
     }
 
-    public static TableSchema Parse(string json) =>
-        (JsonSerializer.Deserialize<TableSchema>(json, JsonOptions) ?? throw new SchemaException("empty schema")).Validate();
+    public static TableSchema Parse(string json)
+    {
+        try
+        {
+            return (JsonSerializer.Deserialize<TableSchema>(json, JsonOptions) ?? throw new SchemaException("empty schema")).Validate();
+        }
+        catch (JsonException e)
+        {
+            throw new SchemaException($"schema is not valid: {e.Message}", e);
+        }
+    }
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
