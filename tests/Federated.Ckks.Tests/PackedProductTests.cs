@@ -53,7 +53,7 @@ public class PackedProductTests
     [Theory]
     [InlineData(2048, 16, 3)]  // kp = 16: n1 = 4, n2 = 4, folds 16..1024
     [InlineData(700, 10, 2)]   // padding of rows and of k (10 -> 16)
-    [InlineData(2048, 2048, 1)] // k = slots: no fold
+    [InlineData(2048, 256, 1)] // n1 = 16, n2 = 16, 3 folds
     [InlineData(64, 5, 2)]
     public void BatchSumProductMatchesThePlainProductWithTheDesignedRotationCount(int rows, int k, int d)
     {
