@@ -1,0 +1,54 @@
+using System.CommandLine;
+using Federated.Transport.V1;
+using Spectre.Console;
+
+namespace Federated.Cli.Commands;
+
+public static class PartiesCommands
+{
+    public static Command Create(CommonOptions common)
+    {
+        var list = new Command("list", "List enrolled parties with role, pinned fingerprint, revoked flag and presence");
+        list.SetAction(async (result, ct) =>
+        {
+            using var connection = common.Connect(result);
+            var reply = await connection.Registry.ListPartiesAsync(new ListPartiesRequest(), cancellationToken: ct);
+            AnsiConsole.Write(Table(reply.Parties));
+            return 0;
+        });
+
+        var certificate = new Option<string>("--cert") { Description = "PEM certificate of the party (CN = party id, OU = role)", Required = true };
+        var enroll = new Command("enroll", "Enrol a party certificate (pins its fingerprint)") { certificate };
+        enroll.SetAction(async (result, ct) =>
+        {
+            using var connection = common.Connect(result);
+            var path = Path.GetFullPath(result.GetValue(certificate)!);
+            if (!File.Exists(path))
+                throw new CliException($"certificate file {path} does not exist");
+            var party = await connection.Registry.EnrollPartyAsync(new EnrollPartyRequest { CertificatePem = await File.ReadAllTextAsync(path, ct) }, cancellationToken: ct);
+            AnsiConsole.Write(Table([party]));
+            return 0;
+        });
+
+        var partyId = new Argument<string>("party-id") { Description = "The party to revoke" };
+        var revoke = new Command("revoke", "Revoke a party: its certificate is refused from now on") { partyId };
+        revoke.SetAction(async (result, ct) =>
+        {
+            using var connection = common.Connect(result);
+            var party = await connection.Registry.RevokePartyAsync(new RevokePartyRequest { PartyId = result.GetValue(partyId)! }, cancellationToken: ct);
+            AnsiConsole.Write(Table([party]));
+            return 0;
+        });
+        return new Command("parties", "The coordinator's party registry") { list, enroll, revoke };
+    }
+
+    public static Table Table(IEnumerable<PartyInfo> parties)
+    {
+        var table = new Table().AddColumns("party", "role", "fingerprint", "revoked", "online", "last seen", "job kinds");
+        foreach (var p in parties)
+            table.AddRow(Markup.Escape(p.PartyId), p.Role.ToString().Replace("PartyRole", "", StringComparison.Ordinal), p.CertificateFingerprint[..16] + "…",
+                p.Revoked ? "[red]yes[/]" : "no", p.Online ? "[green]yes[/]" : "no",
+                p.LastSeen?.ToDateTimeOffset().ToString("u") ?? "-", Markup.Escape(string.Join(", ", p.SupportedJobKinds)));
+        return table;
+    }
+}
