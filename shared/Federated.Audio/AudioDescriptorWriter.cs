@@ -67,16 +67,20 @@ public static class AudioDescriptorWriter
                 await writer.WriteLineAsync($"{Csv(options.KeyColumn)},{Csv(options.VectorColumn)}")
                     .ConfigureAwait(false);
 
-                // Rows finish out of order; they are held until every earlier row is written.
+                // Rows finish out of order; they are held until every earlier row is written. The window caps
+                // how far workers may run ahead of a slow song, so held rows stay bounded; permits are taken in
+                // input order before an item is handed out, so the earliest unwritten song always holds one.
+                int workers = inputs.Count > 1 ? options.MaxDegreeOfParallelism : 1;
+                using var window = new SemaphoreSlim(Math.Max(64, 4 * workers));
                 var pending = new Dictionary<int, (string Row, double Seconds)>();
                 int next = 0;
                 var gate = new object();
                 var parallel = new ParallelOptions
                 {
                     CancellationToken = cancellationToken,
-                    MaxDegreeOfParallelism = inputs.Count > 1 ? options.MaxDegreeOfParallelism : 1,
+                    MaxDegreeOfParallelism = workers,
                 };
-                await Parallel.ForEachAsync(Enumerable.Range(0, inputs.Count), parallel, async (i, ct) =>
+                await Parallel.ForEachAsync(InWindow(inputs.Count, window, cancellationToken), parallel, async (i, ct) =>
                 {
                     AudioInput input = inputs[i];
                     (float[] descriptor, double seconds) = await DescribeOneAsync(loader, input, ct)
@@ -90,6 +94,7 @@ public static class AudioDescriptorWriter
                             writer.WriteLine(ready.Row);
                             audioSeconds += ready.Seconds;
                             next++;
+                            window.Release();
                             progress?.Report(new AudioDescribeProgress(next, inputs.Count, inputs[next - 1].SongKey,
                                 audioSeconds));
                         }
@@ -110,6 +115,16 @@ public static class AudioDescriptorWriter
         }
 
         return new AudioDescribeResult(fullCsv, schemaPath, inputs.Count, audioSeconds, clock.Elapsed);
+    }
+
+    private static async IAsyncEnumerable<int> InWindow(int count, SemaphoreSlim window,
+        [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        for (int i = 0; i < count; i++)
+        {
+            await window.WaitAsync(cancellationToken).ConfigureAwait(false);
+            yield return i;
+        }
     }
 
     /// <summary>Loads and describes one song; errors name the song key and file.</summary>

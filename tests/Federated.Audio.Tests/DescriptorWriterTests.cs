@@ -100,6 +100,28 @@ public sealed class DescriptorWriterTests : IDisposable
     }
 
     [Fact]
+    public async Task ManyMoreSongsThanTheRunAheadWindowKeepInputOrder()
+    {
+        string[] files =
+        [
+            WriteWav("w0.wav", Signals.Tone(300, 0.5, 0.2)),
+            WriteWav("w1.wav", Signals.Noise(0.3, 0.1)),
+            WriteWav("w2.wav", Signals.Tone(2000, 0.2, 0.3)),
+        ];
+        var inputs = Enumerable.Range(0, 150).Select(i => new AudioInput($"k{i:000}", files[i % 3])).ToList();
+        var completed = new List<int>();
+        string csv = Path.Combine(_dir, "many.csv");
+        await AudioDescriptorWriter.DescribeAsync(inputs, csv,
+            new SynchronousProgress<AudioDescribeProgress>(p => completed.Add(p.Completed)),
+            options: new AudioDescriptorWriterOptions { MaxDegreeOfParallelism = 3 });
+        var rows = ReadTable(csv);
+        Assert.Equal(inputs.Select(i => i.SongKey), rows.Select(r => r.Key));
+        Assert.Equal(Enumerable.Range(1, 150), completed);
+        Assert.Equal(rows[0].Vector, rows[3].Vector);
+        Assert.NotEqual(rows[0].Vector, rows[1].Vector);
+    }
+
+    [Fact]
     public async Task BrokenFileFailsTheRunNamingSongAndLeavesNoPartialTable()
     {
         var inputs = new List<AudioInput>
