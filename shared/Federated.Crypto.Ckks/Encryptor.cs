@@ -47,6 +47,14 @@ public sealed class Encryptor
         return ct;
     }
 
+    /// <summary>Public-key encryption into an existing ciphertext (reshaped to the plaintext's level).</summary>
+    public void Encrypt(Plaintext plaintext, Ciphertext destination)
+    {
+        CheckPlaintext(plaintext);
+        EncryptZeroInto(destination, plaintext.Level, plaintext.Scale);
+        AddPlain(destination, plaintext);
+    }
+
     /// <summary>Public-key encryption of zero at a level, e.g. for re-randomisation.</summary>
     public Ciphertext EncryptZero(int level, double scale)
     {

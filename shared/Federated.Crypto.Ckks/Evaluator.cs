@@ -63,6 +63,85 @@ public sealed class Evaluator
     public Ciphertext SubPlain(Ciphertext a, Plaintext p) { var r = a.Clone(); SubPlainInplace(r, p); return r; }
     public Ciphertext MultiplyPlain(Ciphertext a, Plaintext p) { var r = a.Clone(); MultiplyPlainInplace(r, p); return r; }
 
+    /// <summary>destination = a + b (destination may be a or b; no allocation when it is large enough).</summary>
+    public void Add(Ciphertext a, Ciphertext b, Ciphertext destination)
+    {
+        CheckOwn(a, nameof(a)); CheckOwn(b, nameof(b)); CheckOwn(destination, nameof(destination));
+        CheckLevels(a.Level, b.Level, "add"); CheckScales(a.Scale, b.Scale, "add");
+        PrepareDestination(a, destination);
+        for (int poly = 0; poly < 2; poly++)
+            for (int i = 0; i <= a.Level; i++)
+            {
+                Modulus q = _ctx.Moduli[i];
+                ReadOnlySpan<ulong> x = a.Component(poly, i), y = b.Component(poly, i);
+                Span<ulong> d = destination.Component(poly, i);
+                ulong v = q.Value;
+                for (int j = 0; j < d.Length; j++) { ulong s = x[j] + y[j]; d[j] = s >= v ? s - v : s; }
+            }
+    }
+
+    /// <summary>destination = a * p slot-wise (destination may be a).</summary>
+    public void MultiplyPlain(Ciphertext a, Plaintext p, Ciphertext destination)
+    {
+        CheckOwn(a, nameof(a)); CheckOwn(p, nameof(p)); CheckOwn(destination, nameof(destination));
+        CheckLevels(a.Level, p.Level, "multiply_plain");
+        double scale = a.Scale * p.Scale;
+        CheckScaleFits(scale, a.Level, "multiply_plain");
+        PrepareDestination(a, destination);
+        for (int poly = 0; poly < 2; poly++)
+            for (int i = 0; i <= a.Level; i++)
+                RnsOps.MultiplyPointwise(a.Component(poly, i), p.Component(i), destination.Component(poly, i), _ctx.Moduli[i]);
+        destination.Scale = scale;
+    }
+
+    /// <summary>destination = a + p (destination may be a).</summary>
+    public void AddPlain(Ciphertext a, Plaintext p, Ciphertext destination)
+    {
+        CheckOwn(a, nameof(a)); CheckOwn(p, nameof(p)); CheckOwn(destination, nameof(destination));
+        CheckLevels(a.Level, p.Level, "add_plain"); CheckScales(a.Scale, p.Scale, "add_plain");
+        bool same = ReferenceEquals(a, destination);
+        PrepareDestination(a, destination);
+        if (!same) a.C1.CopyTo(destination.C1);
+        for (int i = 0; i <= a.Level; i++)
+        {
+            Modulus q = _ctx.Moduli[i];
+            ReadOnlySpan<ulong> x = a.Component(0, i), y = p.Component(i);
+            Span<ulong> d = destination.Component(0, i);
+            ulong v = q.Value;
+            for (int j = 0; j < d.Length; j++) { ulong s = x[j] + y[j]; d[j] = s >= v ? s - v : s; }
+        }
+        if (!same) destination.Seed = a.Seed;
+    }
+
+    /// <summary>destination = a * round(w * 2^bits), scale * 2^bits (destination may be a).</summary>
+    public void MultiplyScalar(Ciphertext a, double w, int bits, Ciphertext destination)
+    {
+        CheckOwn(a, nameof(a)); CheckOwn(destination, nameof(destination));
+        long integer = ScalarToInteger(w, bits);
+        double scale = a.Scale * Math.Pow(2, bits);
+        CheckScaleFits(scale, a.Level, "multiply_scalar");
+        PrepareDestination(a, destination);
+        for (int i = 0; i <= a.Level; i++)
+        {
+            Modulus q = _ctx.Moduli[i];
+            ulong wq = q.FromSigned(integer), ws = q.ShoupPrecompute(wq);
+            for (int poly = 0; poly < 2; poly++)
+            {
+                ReadOnlySpan<ulong> x = a.Component(poly, i);
+                Span<ulong> d = destination.Component(poly, i);
+                for (int j = 0; j < d.Length; j++) d[j] = q.MultiplyShoup(x[j], wq, ws);
+            }
+        }
+        destination.Scale = scale;
+    }
+
+    /// <summary>Gives destination a's level and scale without touching a when they are the same object.</summary>
+    private static void PrepareDestination(Ciphertext a, Ciphertext destination)
+    {
+        if (ReferenceEquals(a, destination)) { a.Seed = null; return; }
+        destination.Reshape(a.Level, a.Scale);
+    }
+
     public void AddInplace(Ciphertext a, Ciphertext b)
     {
         CheckOwn(a, nameof(a)); CheckOwn(b, nameof(b));

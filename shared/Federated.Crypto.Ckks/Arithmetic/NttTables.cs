@@ -88,85 +88,99 @@ public sealed class NttTables
     }
 
     /// <summary>In-place forward negacyclic NTT; input in [0, q), output in [0, q).</summary>
-    public void Forward(Span<ulong> a)
+    public unsafe void Forward(Span<ulong> a)
     {
         if (a.Length != N) throw new ArgumentException($"expected {N} coefficients, got {a.Length}");
         ulong q = Modulus.Value, twoQ = 2 * q;
-        ref ulong a0 = ref a[0];
-        ref ulong w0 = ref _rootPowers[0];
-        ref ulong ws0 = ref _rootPowersShoup[0];
-        int t = N;
-        for (int m = 1; m < N; m <<= 1)
+        fixed (ulong* pa = a, pw = _rootPowers, pws = _rootPowersShoup)
         {
-            t >>= 1;
-            for (int i = 0; i < m; i++)
+            int t = N;
+            for (int m = 1; m < N; m <<= 1)
             {
-                ulong w = Unsafe.Add(ref w0, m + i);
-                ulong ws = Unsafe.Add(ref ws0, m + i);
-                ref ulong x = ref Unsafe.Add(ref a0, 2 * i * t);
-                ref ulong y = ref Unsafe.Add(ref x, t);
-                for (int j = 0; j < t; j++)
+                t >>= 1;
+                if (t >= 4)
                 {
-                    ulong u = Unsafe.Add(ref x, j);
-                    if (u >= twoQ) u -= twoQ;
-                    ulong v = Unsafe.Add(ref y, j);
-                    ulong qq = Math.BigMul(v, ws, out _);
-                    ulong p = v * w - qq * q; // in [0, 2q)
-                    Unsafe.Add(ref x, j) = u + p;
-                    Unsafe.Add(ref y, j) = u - p + twoQ;
+                    for (int i = 0; i < m; i++)
+                    {
+                        ulong w = pw[m + i], ws = pws[m + i];
+                        ulong* x = pa + 2 * i * t;
+                        ulong* y = x + t;
+                        ulong* end = y;
+                        for (; x < end; x += 2, y += 2)
+                        {
+                            ulong u0 = x[0]; if (u0 >= twoQ) u0 -= twoQ;
+                            ulong u1 = x[1]; if (u1 >= twoQ) u1 -= twoQ;
+                            ulong v0 = y[0], v1 = y[1];
+                            ulong p0 = v0 * w - Math.BigMul(v0, ws, out _) * q;
+                            ulong p1 = v1 * w - Math.BigMul(v1, ws, out _) * q;
+                            x[0] = u0 + p0; y[0] = u0 - p0 + twoQ;
+                            x[1] = u1 + p1; y[1] = u1 - p1 + twoQ;
+                        }
+                    }
+                }
+                else
+                {
+                    for (int i = 0; i < m; i++)
+                    {
+                        ulong w = pw[m + i], ws = pws[m + i];
+                        ulong* x = pa + 2 * i * t;
+                        ulong* y = x + t;
+                        for (int j = 0; j < t; j++)
+                        {
+                            ulong u = x[j]; if (u >= twoQ) u -= twoQ;
+                            ulong v = y[j];
+                            ulong p = v * w - Math.BigMul(v, ws, out _) * q;
+                            x[j] = u + p; y[j] = u - p + twoQ;
+                        }
+                    }
                 }
             }
-        }
-        for (int i = 0; i < N; i++)
-        {
-            ulong v = Unsafe.Add(ref a0, i);
-            if (v >= twoQ) v -= twoQ;
-            if (v >= q) v -= q;
-            Unsafe.Add(ref a0, i) = v;
+            for (int i = 0; i < N; i++)
+            {
+                ulong v = pa[i];
+                if (v >= twoQ) v -= twoQ;
+                if (v >= q) v -= q;
+                pa[i] = v;
+            }
         }
     }
 
     /// <summary>In-place inverse negacyclic NTT; input in [0, q), output in [0, q).</summary>
-    public void Inverse(Span<ulong> a)
+    public unsafe void Inverse(Span<ulong> a)
     {
         if (a.Length != N) throw new ArgumentException($"expected {N} coefficients, got {a.Length}");
         ulong q = Modulus.Value, twoQ = 2 * q;
-        ref ulong a0 = ref a[0];
-        ref ulong w0 = ref _invRootPowers[0];
-        ref ulong ws0 = ref _invRootPowersShoup[0];
-        int t = 1;
-        for (int m = N; m > 1; m >>= 1)
+        fixed (ulong* pa = a, pw = _invRootPowers, pws = _invRootPowersShoup)
         {
-            int h = m >> 1;
-            int j1 = 0;
-            for (int i = 0; i < h; i++)
+            int t = 1;
+            for (int m = N; m > 1; m >>= 1)
             {
-                ulong w = Unsafe.Add(ref w0, h + i);
-                ulong ws = Unsafe.Add(ref ws0, h + i);
-                ref ulong x = ref Unsafe.Add(ref a0, j1);
-                ref ulong y = ref Unsafe.Add(ref x, t);
-                for (int j = 0; j < t; j++)
+                int h = m >> 1;
+                ulong* x = pa;
+                for (int i = 0; i < h; i++)
                 {
-                    ulong u = Unsafe.Add(ref x, j);
-                    ulong v = Unsafe.Add(ref y, j);
-                    ulong s = u + v;
-                    if (s >= twoQ) s -= twoQ;
-                    Unsafe.Add(ref x, j) = s;
-                    ulong d = u - v + twoQ;
-                    ulong qq = Math.BigMul(d, ws, out _);
-                    Unsafe.Add(ref y, j) = d * w - qq * q;
+                    ulong w = pw[h + i], ws = pws[h + i];
+                    ulong* y = x + t;
+                    for (int j = 0; j < t; j++)
+                    {
+                        ulong u = x[j], v = y[j];
+                        ulong s = u + v;
+                        if (s >= twoQ) s -= twoQ;
+                        x[j] = s;
+                        ulong d = u - v + twoQ;
+                        y[j] = d * w - Math.BigMul(d, ws, out _) * q;
+                    }
+                    x += 2 * t;
                 }
-                j1 += 2 * t;
+                t <<= 1;
             }
-            t <<= 1;
-        }
-        ulong invN = _invN, invNs = _invNShoup;
-        for (int i = 0; i < N; i++)
-        {
-            ulong v = Unsafe.Add(ref a0, i);
-            ulong qq = Math.BigMul(v, invNs, out _);
-            ulong r = v * invN - qq * q;
-            Unsafe.Add(ref a0, i) = r >= q ? r - q : r;
+            ulong invN = _invN, invNs = _invNShoup;
+            for (int i = 0; i < N; i++)
+            {
+                ulong v = pa[i];
+                ulong r = v * invN - Math.BigMul(v, invNs, out _) * q;
+                pa[i] = r >= q ? r - q : r;
+            }
         }
     }
 }
