@@ -71,7 +71,7 @@ public sealed class PartyAgentService : BackgroundService
                     try { await heartbeat.ConfigureAwait(false); } catch (OperationCanceledException) { } catch (RpcException) { }
                 }
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (Exception e) when (stoppingToken.IsCancellationRequested && e is OperationCanceledException or RpcException { StatusCode: StatusCode.Cancelled })
             {
                 break;
             }

@@ -1,0 +1,60 @@
+using Federated.Audit;
+using Federated.Security;
+using Federated.Transport.V1;
+
+namespace Federated.Integration.Tests;
+
+[Collection(FederationCollection.Name)]
+public sealed class RelayRoundTripTests(FederationFixture fixture)
+{
+    [Fact]
+    public async Task Sealed_ping_pong_goes_through_the_relay_and_every_message_is_audited_with_the_hash_of_its_sealed_bytes()
+    {
+        using var op = fixture.Connect("operator");
+        var created = await op.Jobs.CreateJobAsync(FederationFixture.NewJob("ping", ("rounds", "4"), ("size", "100")));
+
+        var job = await fixture.WaitForJobAsync(op, created.JobId, TimeSpan.FromSeconds(60));
+
+        Assert.Equal(JobState.Completed, job.State);
+        var external = job.Parties.Single(p => p.PartyId == "external");
+        var music = job.Parties.Single(p => p.PartyId == "music");
+        Assert.Contains("4 sealed ping-pong round trip(s) of 100 bytes verified", external.Summary);
+        Assert.Contains("answered 4 sealed ping(s)", music.Summary);
+        Assert.Equal(8UL, job.Relay.MessagesRelayed);
+        Assert.Equal(0UL, job.Relay.OldSequenceDropped);
+
+        // The coordinator recorded one relay record per message: header fields in clear, the size and hash of the
+        // SEALED payload (plaintext + format byte + 16-byte tag), never the payload itself.
+        using var log = AuditLog.Open(fixture.Federation.AuditDatabasePath);
+        var records = log.Read(1, int.MaxValue).Where(r => r.Entry.JobId == job.JobId && r.Entry.Kind == AuditEntry.RelayKind).ToList();
+        Assert.Equal(8, records.Count);
+        Assert.Equal(4, records.Count(r => r.Entry.Sender == "external" && r.Entry.Receiver == "music" && r.Entry.MessageType == "ping.request"));
+        Assert.Equal(4, records.Count(r => r.Entry.Sender == "music" && r.Entry.Receiver == "external" && r.Entry.MessageType == "ping.response"));
+        Assert.All(records, r => Assert.Equal(100 + SessionKey.Overhead, r.Entry.PayloadBytes));
+        Assert.All(records, r => Assert.Matches("^[0-9a-f]{64}$", r.Entry.PayloadSha256!));
+        Assert.Equal([1UL, 2UL, 3UL, 4UL], records.Where(r => r.Entry.Sender == "external").Select(r => r.Entry.Sequence!.Value).ToArray());
+        // Sealing with fresh nonces: four pings with different nonces never hash alike.
+        Assert.Equal(8, records.Select(r => r.Entry.PayloadSha256).Distinct().Count());
+
+        var verification = AuditVerifier.Verify(fixture.Federation.AuditDatabasePath);
+        Assert.True(verification.IsValid, verification.Problem);
+    }
+
+    [Fact]
+    public async Task Every_host_answers_the_standard_grpc_health_service_over_mutual_tls()
+    {
+        using var op = fixture.Connect("operator");
+        var reply = await op.Health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest());
+        Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, reply.Status);
+
+        foreach (var (name, role) in new[] { ("music", PartyRole.Music), ("external", PartyRole.External) })
+        {
+            var address = fixture.Federation.Hosts[name].Address!;
+            using var connection = Federated.Transport.Client.CoordinatorConnection.Open(address,
+                CertificateFiles.Load(fixture.Certificates, "operator", withPrivateKey: true),
+                new CertificateValidator(CertificateFiles.LoadAuthority(fixture.Certificates)), expectedServerRole: role);
+            var party = await connection.Health.CheckAsync(new Grpc.Health.V1.HealthCheckRequest());
+            Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, party.Status);
+        }
+    }
+}
