@@ -33,7 +33,7 @@ public sealed record SyntheticWorldOptions
     public double ColdSongFraction { get; init; } = 0.1;
 
     /// <summary>0 = E's features are pure noise, 1 = noiseless functions of user taste.</summary>
-    public double ExternalInformativeness { get; init; } = 0.85;
+    public double ExternalInformativeness { get; init; } = 0.9;
 
     /// <summary>0 = audio descriptors are pure noise, 1 = noiseless functions of song style.</summary>
     public double AudioInformativeness { get; init; } = 0.85;
