@@ -103,7 +103,7 @@ internal static class PsiJobStore
 
     public static void WritePeerValues(string folder, ReadOnlySpan<byte> values)
     {
-        using var f = CreateFile(Path.Combine(folder, PeerValuesFile), secret: false);
+        using var f = CreateFile(Path.Combine(folder, PeerValuesFile), secret: true);
         f.Write(PeerMagic);
         Span<byte> u64 = stackalloc byte[8];
         BinaryPrimitives.WriteInt64LittleEndian(u64, values.Length / 32);

@@ -88,6 +88,8 @@ internal sealed class PsiSession(PsiRole role, IPeerChannel channel, IdSource so
             sender = Task.Run(() => SendBlindedAsync(chunk, token), token);
             await ExchangeAsync(pump, token);
             await sender;
+            _ownBlinded = []; // sent and answered: release before the sort-heavy intersection
+            _perm = [];
 
             var (rowSourceIndex, rowsDigest) = role == PsiRole.Music
                 ? await IntersectAndReportAsync(pump, chunk, token)

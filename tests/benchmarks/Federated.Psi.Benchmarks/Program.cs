@@ -68,8 +68,8 @@ internal static class Bench
         Console.WriteLine($"PSI {n:N0} x {n:N0} IDs, overlap {overlap:P0}, chunk {cli.Int("chunk", 65536)} points, cores {Environment.ProcessorCount}, cpus m=[{cli.Get("cpus-m") ?? "all"}] e=[{cli.Get("cpus-e") ?? "all"}]");
         Console.WriteLine($"  intersection {rm.Intersection:N0} (expected {common:N0}), same rows and order on both sides: {ok}");
         foreach (var f in new[] { rm, re })
-            Console.WriteLine($"  {f.Role,-8} wall {f.WallSeconds,7:F2} s  peak RSS {f.PeakWorkingSetMiB,7:F1} MiB  peak GC heap {f.PeakGcHeapMiB,7:F1} MiB  workers {f.Workers}");
-        Console.WriteLine($"  both processes, spawn to exit: {total:F2} s");
+            Console.WriteLine($"  {f.Role,-8} wall {f.WallSeconds,7:F2} s  CPU {f.CpuSeconds,7:F2} s  peak RSS {f.PeakWorkingSetMiB,7:F1} MiB  peak GC heap {f.PeakGcHeapMiB,7:F1} MiB  workers {f.Workers}");
+        Console.WriteLine($"  both processes, spawn to exit: {total:F2} s; CPU of both PSI runs {rm.CpuSeconds + re.CpuSeconds:F1} s");
         Console.WriteLine($"  load average before: {load0}; after: {load1}");
         if (!cli.Has("keep")) Directory.Delete(work, true);
         return ok ? 0 : 1;
@@ -116,14 +116,16 @@ internal static class Bench
         using (channel)
         {
             var clock = Stopwatch.StartNew();
+            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             var result = await PsiParty.RunAsync(role, channel, IdSource.FromFile(cli.Get("ids-file")!),
                 new PsiOptions { Domain = "bench-alignment", JobFolder = cli.Get("job")!, ChunkPoints = cli.Int("chunk", 65536) }, cts.Token);
             double wall = clock.Elapsed.TotalSeconds;
             using var proc = Process.GetCurrentProcess();
             proc.Refresh();
+            double cpu = (proc.TotalProcessorTime - cpu0).TotalSeconds;
             var keysHash = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(result.AlignedKeysPath)));
             Console.WriteLine(JsonSerializer.Serialize(new PartyFigures(
-                role.ToString(), wall, proc.PeakWorkingSet64 / 1048576.0, PeakGcHeapMiB(), Environment.ProcessorCount, result.IntersectionSize, keysHash)));
+                role.ToString(), wall, cpu, proc.PeakWorkingSet64 / 1048576.0, PeakGcHeapMiB(), Environment.ProcessorCount, result.IntersectionSize, keysHash)));
         }
         return 0;
     }
@@ -163,7 +165,7 @@ internal static class Bench
     }
 }
 
-internal sealed record PartyFigures(string Role, double WallSeconds, double PeakWorkingSetMiB, double PeakGcHeapMiB, int Workers, long Intersection, string KeysSha256);
+internal sealed record PartyFigures(string Role, double WallSeconds, double CpuSeconds, double PeakWorkingSetMiB, double PeakGcHeapMiB, int Workers, long Intersection, string KeysSha256);
 
 internal sealed class Args
 {
