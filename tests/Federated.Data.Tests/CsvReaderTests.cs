@@ -38,23 +38,23 @@ public sealed class CsvReaderTests : IDisposable
     }
 
     [Theory]
-    [InlineData(",a,120,,,1;2;3,2026-01-01T00:00:00Z,0", "track", "missing key")]
-    [InlineData("t9,a,120,,,1;2;3,2026-01-01T00:00:00Z", null, "wrong column count: 7 fields, the header has 8")]
-    [InlineData("t9,a,120,,,1;2;3,2026-01-01T00:00:00Z,0,extra", null, "wrong column count: 9 fields, the header has 8")]
-    [InlineData("t9,a,fast,,,1;2;3,2026-01-01T00:00:00Z,0", "bpm", "'fast' is not a number")]
-    [InlineData("t9,a,NaN,,,1;2;3,2026-01-01T00:00:00Z,0", "bpm", "NaN is not allowed")]
-    [InlineData("t9,a,120,Infinity,,1;2;3,2026-01-01T00:00:00Z,0", "loud", "+infinity is not allowed")]
-    [InlineData("t9,a,-1,,,1;2;3,2026-01-01T00:00:00Z,0", "bpm", "-1 is below the minimum 0")]
-    [InlineData("t9,a,120,,,1;2,2026-01-01T00:00:00Z,0", "desc", "vector has 2 components, expected width 3")]
-    [InlineData("t9,a,120,,,1;x;3,2026-01-01T00:00:00Z,0", "desc", "component 2 'x' is not a number")]
-    [InlineData("t9,a,120,,,1;NaN;3,2026-01-01T00:00:00Z,0", "desc", "component 2 is NaN")]
-    [InlineData("t9,zz,120,,,1;2;3,2026-01-01T00:00:00Z,0", "style", "unknown category 'zz' (strict mode")]
-    [InlineData("t9,a,120,,,1;2;3,yesterday,0", "released", "'yesterday' is not an ISO-8601 timestamp")]
-    [InlineData("t9,a,120,,,1;2;3,2026-01-01T00:00:00Z,maybe", "explicit", "'maybe' is not a flag")]
-    [InlineData("t9,a,120,,x||y,1;2;3,2026-01-01T00:00:00Z,0", "tags", "token 2 is empty")]
-    [InlineData("t9,a,,,,1;2;3,2026-01-01T00:00:00Z,0", "bpm", "missing value in a non-nullable column")]
-    [InlineData("t9,\"a\"b,120,,,1;2;3,2026-01-01T00:00:00Z,0", null, "unexpected character 'b' after the closing quote of field 2")]
-    public void Each_kind_of_bad_row_fails_fast_naming_file_line_column_and_reason(string bad, string? column, string reason)
+    [InlineData(",a,120,,,1;2;3,2026-01-01T00:00:00Z,0", "track", "missing key", BadRowKind.MissingKey)]
+    [InlineData("t9,a,120,,,1;2;3,2026-01-01T00:00:00Z", null, "wrong column count: 7 fields, the header has 8", BadRowKind.ColumnCount)]
+    [InlineData("t9,a,120,,,1;2;3,2026-01-01T00:00:00Z,0,extra", null, "wrong column count: 9 fields, the header has 8", BadRowKind.ColumnCount)]
+    [InlineData("t9,a,fast,,,1;2;3,2026-01-01T00:00:00Z,0", "bpm", "'fast' is not a number", BadRowKind.NotANumber)]
+    [InlineData("t9,a,NaN,,,1;2;3,2026-01-01T00:00:00Z,0", "bpm", "NaN is not allowed", BadRowKind.NotFinite)]
+    [InlineData("t9,a,120,Infinity,,1;2;3,2026-01-01T00:00:00Z,0", "loud", "+infinity is not allowed", BadRowKind.NotFinite)]
+    [InlineData("t9,a,-1,,,1;2;3,2026-01-01T00:00:00Z,0", "bpm", "-1 is below the minimum 0", BadRowKind.OutOfRange)]
+    [InlineData("t9,a,120,,,1;2,2026-01-01T00:00:00Z,0", "desc", "vector has 2 components, expected width 3", BadRowKind.VectorWidth)]
+    [InlineData("t9,a,120,,,1;x;3,2026-01-01T00:00:00Z,0", "desc", "component 2 'x' is not a number", BadRowKind.NotANumber)]
+    [InlineData("t9,a,120,,,1;NaN;3,2026-01-01T00:00:00Z,0", "desc", "component 2 is NaN", BadRowKind.NotFinite)]
+    [InlineData("t9,zz,120,,,1;2;3,2026-01-01T00:00:00Z,0", "style", "unknown category 'zz' (strict mode", BadRowKind.UnknownCategory)]
+    [InlineData("t9,a,120,,,1;2;3,yesterday,0", "released", "'yesterday' is not an ISO-8601 timestamp", BadRowKind.BadTimestamp)]
+    [InlineData("t9,a,120,,,1;2;3,2026-01-01T00:00:00Z,maybe", "explicit", "'maybe' is not a flag", BadRowKind.BadFlag)]
+    [InlineData("t9,a,120,,x||y,1;2;3,2026-01-01T00:00:00Z,0", "tags", "token 2 is empty", BadRowKind.EmptyToken)]
+    [InlineData("t9,a,,,,1;2;3,2026-01-01T00:00:00Z,0", "bpm", "missing value in a non-nullable column", BadRowKind.MissingValue)]
+    [InlineData("t9,\"a\"b,120,,,1;2;3,2026-01-01T00:00:00Z,0", null, "unexpected character 'b' after the closing quote of field 2", BadRowKind.Malformed)]
+    public void Each_kind_of_bad_row_fails_fast_naming_file_line_column_and_reason(string bad, string? column, string reason, BadRowKind kind)
     {
         var path = Csv(Good1, bad, Good2);
         using var reader = TableReader.Open(Schemas.Tracks(), path);
@@ -66,6 +66,7 @@ public sealed class CsvReaderTests : IDisposable
         Assert.Equal(3, error.Row.Location.Line);        // header is line 1
         Assert.Equal(column, error.Row.Column);
         Assert.Contains(reason, error.Row.Reason);
+        Assert.Equal(kind, error.Row.Kind);
         Assert.Contains($"{path}: line 3", error.Message);
         if (column is not null) Assert.Contains($"column '{column}'", error.Message);
     }
@@ -134,6 +135,8 @@ public sealed class CsvReaderTests : IDisposable
         Assert.Equal(1, report.BadRowsByColumn["style"]);
         Assert.Equal(1, report.BadRowsByColumn["desc"]);
         Assert.Equal(1, report.BadRowsByColumn["track"]);   // the duplicate t1
+        Assert.Equal(1, report.BadRowsByKind[BadRowKind.DuplicateKey]);
+        Assert.Equal(1, report.BadRowsByKind[BadRowKind.VectorWidth]);
         Assert.True(report.Completed);
 
         var side = File.ReadAllLines(report.QuarantineFile!);

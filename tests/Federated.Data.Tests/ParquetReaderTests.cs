@@ -90,6 +90,7 @@ public sealed class ParquetReaderTests : IDisposable
         using var reader = TableReader.Open(s, path, BadRowPolicy.Quarantine);
         Assert.Equal(["t1", "t3"], reader.Select(r => r.Key));
         Assert.Equal(2, reader.Report.RowsQuarantined);
+        Assert.Equal(1, reader.Report.BadRowsByKind[BadRowKind.UnknownCategory]);
         var side = File.ReadAllLines(reader.Report.QuarantineFile!);
         Assert.Equal(3, side.Length);
         Assert.StartsWith("row group 0 row 1,desc,\"vector has 4 components, expected width 3", side[1]);

@@ -60,22 +60,21 @@ internal sealed class CsvRowSource : RowSource
         Error = null;
         if (_records.RecordError is not null)
         {
-            Error = new BadRow(row.Location, null, _records.RecordError);
+            Error = new BadRow(row.Location, null, _records.RecordError, BadRowKind.Malformed);
             return true;
         }
 
         var fields = _records.Fields;
         if (fields.Count != _headerCount)
         {
-            Error = new BadRow(row.Location, null, $"wrong column count: {fields.Count} fields, the header has {_headerCount}");
+            Error = new BadRow(row.Location, null, $"wrong column count: {fields.Count} fields, the header has {_headerCount}", BadRowKind.ColumnCount);
             return true;
         }
 
         for (var c = 0; c < _fieldOfColumn.Length; c++)
         {
-            var reason = _validator.ParseCsv(c, fields[_fieldOfColumn[c]], row);
-            if (reason is null) continue;
-            Error = new BadRow(row.Location, _schema.Columns[c].Name, reason);
+            if (_validator.ParseCsv(c, fields[_fieldOfColumn[c]], row) is not { } problem) continue;
+            Error = new BadRow(row.Location, _schema.Columns[c].Name, problem.Reason, problem.Kind);
             break;
         }
 

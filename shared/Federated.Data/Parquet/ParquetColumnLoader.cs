@@ -1,4 +1,5 @@
 using System.Globalization;
+using Federated.Data.Reading;
 using Federated.Data.Rows;
 using Federated.Data.Schema;
 using Parquet;
@@ -24,7 +25,7 @@ internal abstract class ParquetColumnLoader
     public abstract Task LoadAsync(ParquetRowGroupReader group, CancellationToken ct);
 
     /// <summary>Null when good, else the reason.</summary>
-    public abstract string? Apply(int row, DataRow target, CellValidator validator);
+    public abstract CellError? Apply(int row, DataRow target, CellValidator validator);
 
     /// <summary>Row i's cell as text, for the quarantine file.</summary>
     public abstract string Render(int row);
@@ -106,7 +107,7 @@ internal abstract class ParquetColumnLoader
             await group.ReadAsync(Field, _values.AsMemory(), null, ct);
         }
 
-        public override string? Apply(int row, DataRow target, CellValidator validator)
+        public override CellError? Apply(int row, DataRow target, CellValidator validator)
         {
             var value = _values[row];
             var spec = target.Schema.Columns[Column];
@@ -135,7 +136,7 @@ internal abstract class ParquetColumnLoader
             await group.ReadAsync<T>(Field, _values.AsMemory(), null, ct);
         }
 
-        public override string? Apply(int row, DataRow target, CellValidator validator)
+        public override CellError? Apply(int row, DataRow target, CellValidator validator)
         {
             var spec = target.Schema.Columns[Column];
             if (_values[row] is not { } value) return spec.Nullable ? null : validator.MissingReason(Column);
@@ -144,7 +145,7 @@ internal abstract class ParquetColumnLoader
             return spec.Kind switch
             {
                 ColumnKind.Flag when number is 0 or 1 => validator.SetFlag(Column, number == 1, target),
-                ColumnKind.Flag => $"{number.ToString(CultureInfo.InvariantCulture)} is not a flag (expected 0 or 1)",
+                ColumnKind.Flag => new CellError(BadRowKind.BadFlag, $"{number.ToString(CultureInfo.InvariantCulture)} is not a flag (expected 0 or 1)"),
                 ColumnKind.Timestamp => validator.SetUnixSeconds(Column, number, target),
                 _ => validator.SetNumber(Column, number, target),
             };
@@ -197,10 +198,10 @@ internal abstract class ParquetColumnLoader
 
     private sealed class VectorLoader<T>(int column, DataField item, Func<T, float> convert) : ListLoader<T>(column, item) where T : struct
     {
-        public override string? Apply(int row, DataRow target, CellValidator validator)
+        public override CellError? Apply(int row, DataRow target, CellValidator validator)
         {
             var spec = target.Schema.Columns[Column];
-            if (Count[row] < 0) return "the vector has a null component";
+            if (Count[row] < 0) return new CellError(BadRowKind.NotFinite, "the vector has a null component");
             if (Count[row] == 0 && spec.Nullable) return null;
             var vector = new float[Count[row]];
             for (var i = 0; i < vector.Length; i++) vector[i] = convert(Values[Start[row] + i]);
@@ -214,9 +215,9 @@ internal abstract class ParquetColumnLoader
 
     private sealed class TokensLoader(int column, DataField item) : ListLoader<ReadOnlyMemory<char>>(column, item)
     {
-        public override string? Apply(int row, DataRow target, CellValidator validator)
+        public override CellError? Apply(int row, DataRow target, CellValidator validator)
         {
-            if (Count[row] < 0) return "the list has a null token";
+            if (Count[row] < 0) return new CellError(BadRowKind.EmptyToken, "the list has a null token");
             var tokens = new string[Count[row]];
             for (var i = 0; i < tokens.Length; i++) tokens[i] = Values[Start[row] + i].ToString();
             return validator.SetTokens(Column, tokens, target);

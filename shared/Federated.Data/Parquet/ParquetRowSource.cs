@@ -87,9 +87,8 @@ internal sealed class ParquetRowSource : RowSource
         Error = null;
         foreach (var loader in _loaders)
         {
-            var reason = loader.Apply((int)_row, row, _validator);
-            if (reason is null) continue;
-            Error = new BadRow(row.Location, _schema.Columns[loader.Column].Name, reason);
+            if (loader.Apply((int)_row, row, _validator) is not { } problem) continue;
+            Error = new BadRow(row.Location, _schema.Columns[loader.Column].Name, problem.Reason, problem.Kind);
             break;
         }
 

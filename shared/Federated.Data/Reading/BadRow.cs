@@ -11,8 +11,12 @@ public enum BadRowPolicy
     Quarantine,
 }
 
-/// <summary>One rejected row: where it is, which column (null for row-level problems) and why.</summary>
-public sealed record BadRow(RowLocation Location, string? Column, string Reason)
+/// <summary>
+/// One rejected row: where it is, which column (null for row-level problems), why, and the value-free kind.
+/// <see cref="Reason"/> may quote the offending cell or key, so it stays with the data's owner (its logs, its
+/// quarantine file); reports that leave the party carry only <see cref="Kind"/>, column and counts.
+/// </summary>
+public sealed record BadRow(RowLocation Location, string? Column, string Reason, BadRowKind Kind)
 {
     public override string ToString() =>
         Column is null ? $"{Location}: {Reason}" : $"{Location}, column '{Column}': {Reason}";
@@ -26,3 +30,24 @@ public sealed class BadRowException(BadRow row) : Exception("bad row: " + row)
 
 /// <summary>A data file that cannot be read at all against its schema (missing columns, wrong types, unreadable).</summary>
 public sealed class DataFileException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Value-free classification of a bad row.</summary>
+public enum BadRowKind
+{
+    /// <summary>CSV structure: unterminated quote, stray quote.</summary>
+    Malformed,
+    ColumnCount,
+    MissingKey,
+    DuplicateKey,
+    MissingValue,
+    NotANumber,
+    /// <summary>NaN or infinity (or a null vector component).</summary>
+    NotFinite,
+    OutOfRange,
+    VectorWidth,
+    UnknownCategory,
+    EmptyToken,
+    TooManyTokens,
+    BadFlag,
+    BadTimestamp,
+}

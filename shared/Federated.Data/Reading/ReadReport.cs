@@ -9,6 +9,7 @@ public sealed class ReadReport
 {
     private readonly List<BadRow> _badRows = new();
     private readonly Dictionary<string, long> _badByColumn = new(StringComparer.Ordinal);
+    private readonly Dictionary<BadRowKind, long> _badByKind = new();
 
     public required string File { get; init; }
     public required string Table { get; init; }
@@ -32,8 +33,12 @@ public sealed class ReadReport
     /// <summary>Quarantined rows per column ("(row)" for row-level problems such as the column count).</summary>
     public IReadOnlyDictionary<string, long> BadRowsByColumn => _badByColumn;
 
+    /// <summary>Quarantined rows per kind: value-free, safe to put in a job report that leaves the party.</summary>
+    public IReadOnlyDictionary<BadRowKind, long> BadRowsByKind => _badByKind;
+
     internal void AddBad(BadRow row, int keep)
     {
+        _badByKind[row.Kind] = _badByKind.GetValueOrDefault(row.Kind) + 1;
         RowsQuarantined++;
         if (_badRows.Count < keep) _badRows.Add(row);
         var column = row.Column ?? "(row)";

@@ -79,7 +79,7 @@ public sealed class TableReader : IEnumerable<DataRow>, IDisposable
             {
                 var key = row.GetText(keyIndex)!;
                 if (!_keys.TryAdd(key, _source.Ordinal))
-                    error = new BadRow(row.Location, Schema.Key, $"duplicate key '{key}' (first at {_source.DescribeOrdinal(_keys[key])})");
+                    error = new BadRow(row.Location, Schema.Key, $"duplicate key '{key}' (first at {_source.DescribeOrdinal(_keys[key])})", BadRowKind.DuplicateKey);
             }
 
             if (error is null)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Federated.Data.Csv;
+using Federated.Data.Reading;
 using Federated.Data.Schema;
 
 namespace Federated.Data.Rows;
@@ -28,7 +29,7 @@ public sealed class CellValidator
     }
 
     /// <summary>Parses a CSV cell into the row.</summary>
-    public string? ParseCsv(int column, string cell, DataRow row)
+    public CellError? ParseCsv(int column, string cell, DataRow row)
     {
         var spec = _schema.Columns[column];
         if (cell.Length == 0 || (spec.Kind is ColumnKind.Id or ColumnKind.Numeric or ColumnKind.Flag or ColumnKind.Timestamp && string.IsNullOrWhiteSpace(cell)))
@@ -44,14 +45,14 @@ public sealed class CellValidator
                 return SetText(column, cell, row);
             case ColumnKind.Numeric:
                 if (!double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out var number))
-                    return $"'{Clip(cell)}' is not a number";
+                    return Fail(BadRowKind.NotANumber, $"'{Clip(cell)}' is not a number");
                 return SetNumber(column, number, row);
             case ColumnKind.Flag:
                 return cell.Trim().ToLowerInvariant() switch
                 {
                     "1" or "true" => SetFlag(column, true, row),
                     "0" or "false" => SetFlag(column, false, row),
-                    _ => $"'{Clip(cell)}' is not a flag (expected 0, 1, true or false)",
+                    _ => Fail(BadRowKind.BadFlag, $"'{Clip(cell)}' is not a flag (expected 0, 1, true or false)"),
                 };
             case ColumnKind.Timestamp:
                 return ParseTimestamp(column, cell.Trim(), spec.TimestampFormat!.Value, row);
@@ -64,107 +65,112 @@ public sealed class CellValidator
         }
     }
 
-    public string MissingReason(int column) =>
-        column == _schema.KeyIndex ? "missing key" : "missing value in a non-nullable column";
+    public CellError MissingReason(int column) =>
+        column == _schema.KeyIndex ? Fail(BadRowKind.MissingKey, "missing key") : Fail(BadRowKind.MissingValue, "missing value in a non-nullable column");
 
-    public string? SetText(int column, string? value, DataRow row)
+    private static CellError Fail(BadRowKind kind, string reason) => new(kind, reason);
+
+    public CellError? SetText(int column, string? value, DataRow row)
     {
         var spec = _schema.Columns[column];
         if (string.IsNullOrEmpty(value) || (spec.Kind == ColumnKind.Id && string.IsNullOrWhiteSpace(value)))
             return spec.Nullable ? null : MissingReason(column);
         if (_allowed[column] is { } allowed && !allowed.Contains(value))
-            return $"unknown category '{Clip(value)}' (strict mode; {allowed.Count} categories declared)";
+            return Fail(BadRowKind.UnknownCategory, $"unknown category '{Clip(value)}' (strict mode; {allowed.Count} categories declared)");
         row.SetText(column, value);
         return null;
     }
 
-    public string? SetNumber(int column, double value, DataRow row)
+    public CellError? SetNumber(int column, double value, DataRow row)
     {
         var spec = _schema.Columns[column];
-        if (double.IsNaN(value)) return "NaN is not allowed (leave the cell empty in a nullable column for a missing value)";
-        if (double.IsInfinity(value)) return $"{(value > 0 ? "+" : "-")}infinity is not allowed";
-        if (value < spec.Min) return $"{value.ToString(CultureInfo.InvariantCulture)} is below the minimum {spec.Min.Value.ToString(CultureInfo.InvariantCulture)}";
-        if (value > spec.Max) return $"{value.ToString(CultureInfo.InvariantCulture)} is above the maximum {spec.Max.Value.ToString(CultureInfo.InvariantCulture)}";
+        if (double.IsNaN(value)) return Fail(BadRowKind.NotFinite, "NaN is not allowed (leave the cell empty in a nullable column for a missing value)");
+        if (double.IsInfinity(value)) return Fail(BadRowKind.NotFinite, $"{(value > 0 ? "+" : "-")}infinity is not allowed");
+        if (value < spec.Min) return Fail(BadRowKind.OutOfRange, $"{value.ToString(CultureInfo.InvariantCulture)} is below the minimum {spec.Min.Value.ToString(CultureInfo.InvariantCulture)}");
+        if (value > spec.Max) return Fail(BadRowKind.OutOfRange, $"{value.ToString(CultureInfo.InvariantCulture)} is above the maximum {spec.Max.Value.ToString(CultureInfo.InvariantCulture)}");
         row.SetNumber(column, value);
         return null;
     }
 
-    public string? SetFlag(int column, bool value, DataRow row)
+    public CellError? SetFlag(int column, bool value, DataRow row)
     {
         row.SetFlag(column, value);
         return null;
     }
 
-    public string? SetTimestamp(int column, DateTimeOffset value, DataRow row)
+    public CellError? SetTimestamp(int column, DateTimeOffset value, DataRow row)
     {
         row.SetTimestamp(column, value);
         return null;
     }
 
-    public string? SetUnixSeconds(int column, double seconds, DataRow row)
+    public CellError? SetUnixSeconds(int column, double seconds, DataRow row)
     {
-        if (!double.IsFinite(seconds)) return "timestamp is not a finite number of seconds";
-        if (Math.Abs(seconds) > 253402300799) return $"{seconds.ToString(CultureInfo.InvariantCulture)} seconds is outside the representable dates";
+        if (!double.IsFinite(seconds)) return Fail(BadRowKind.BadTimestamp, "timestamp is not a finite number of seconds");
+        if (Math.Abs(seconds) > 253402300799) return Fail(BadRowKind.BadTimestamp, $"{seconds.ToString(CultureInfo.InvariantCulture)} seconds is outside the representable dates");
         row.SetNumber(column, seconds);
         return null;
     }
 
-    public string? SetTokens(int column, string[] tokens, DataRow row)
+    public CellError? SetTokens(int column, string[] tokens, DataRow row)
     {
         var spec = _schema.Columns[column];
-        if (spec.MaxTokens is { } max && tokens.Length > max) return $"{tokens.Length} tokens, at most {max} allowed";
+        if (spec.MaxTokens is { } max && tokens.Length > max) return Fail(BadRowKind.TooManyTokens, $"{tokens.Length} tokens, at most {max} allowed");
         for (var i = 0; i < tokens.Length; i++)
         {
-            if (tokens[i].Length == 0) return $"token {i + 1} is empty (tokens are separated by '{CsvText.TokenSeparator}')";
+            if (tokens[i].Length == 0) return Fail(BadRowKind.EmptyToken, $"token {i + 1} is empty (tokens are separated by '{CsvText.TokenSeparator}')");
             if (_allowed[column] is { } allowed && !allowed.Contains(tokens[i]))
-                return $"unknown category '{Clip(tokens[i])}' in token {i + 1} (strict mode; {allowed.Count} categories declared)";
+                return Fail(BadRowKind.UnknownCategory, $"unknown category '{Clip(tokens[i])}' in token {i + 1} (strict mode; {allowed.Count} categories declared)");
         }
 
         row.SetTokens(column, tokens);
         return null;
     }
 
-    public string? SetVector(int column, float[] vector, DataRow row)
+    public CellError? SetVector(int column, float[] vector, DataRow row)
     {
         var width = _schema.Columns[column].Width!.Value;
-        if (vector.Length != width) return $"vector has {vector.Length} components, expected width {width}";
+        if (vector.Length != width) return Fail(BadRowKind.VectorWidth, $"vector has {vector.Length} components, expected width {width}");
         for (var i = 0; i < vector.Length; i++)
             if (!float.IsFinite(vector[i]))
-                return $"component {i + 1} is {(float.IsNaN(vector[i]) ? "NaN" : "infinite")}; vectors must be finite";
+                return Fail(BadRowKind.NotFinite, $"component {i + 1} is {(float.IsNaN(vector[i]) ? "NaN" : "infinite")}; vectors must be finite");
         row.SetVector(column, vector);
         return null;
     }
 
-    private string? ParseVector(int column, string cell, int width, DataRow row)
+    private CellError? ParseVector(int column, string cell, int width, DataRow row)
     {
         var span = cell.AsSpan();
         var parts = span.Count(CsvText.VectorSeparator) + 1;
-        if (parts != width) return $"vector has {parts} components, expected width {width} (components are separated by '{CsvText.VectorSeparator}')";
+        if (parts != width) return Fail(BadRowKind.VectorWidth, $"vector has {parts} components, expected width {width} (components are separated by '{CsvText.VectorSeparator}')");
         var vector = new float[width];
         var i = 0;
         foreach (var range in span.Split(CsvText.VectorSeparator))
         {
             var token = span[range];
             if (!float.TryParse(token, NumberStyles.Float, CultureInfo.InvariantCulture, out vector[i]))
-                return $"component {i + 1} '{Clip(token.ToString())}' is not a number";
+                return Fail(BadRowKind.NotANumber, $"component {i + 1} '{Clip(token.ToString())}' is not a number");
             i++;
         }
 
         return SetVector(column, vector, row);
     }
 
-    private string? ParseTimestamp(int column, string cell, TimestampFormat format, DataRow row)
+    private CellError? ParseTimestamp(int column, string cell, TimestampFormat format, DataRow row)
     {
         if (format == TimestampFormat.UnixSeconds)
             return double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)
                 ? SetUnixSeconds(column, seconds, row)
-                : $"'{Clip(cell)}' is not Unix seconds";
+                : Fail(BadRowKind.BadTimestamp, $"'{Clip(cell)}' is not Unix seconds");
         return DateTimeOffset.TryParseExact(cell, IsoFormats, CultureInfo.InvariantCulture,
             DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var time)
             ? SetTimestamp(column, time, row)
-            : $"'{Clip(cell)}' is not an ISO-8601 timestamp (e.g. 2026-01-31T12:00:00Z)";
+            : Fail(BadRowKind.BadTimestamp, $"'{Clip(cell)}' is not an ISO-8601 timestamp (e.g. 2026-01-31T12:00:00Z)");
     }
 
     // Bad values are echoed to the owner's own report; clip them so a huge cell does not flood it.
     private static string Clip(string s) => s.Length <= 40 ? s : s[..40] + "…";
 }
+
+/// <summary>What is wrong with a cell: a value-free kind (safe for reports that leave the party) and a precise reason.</summary>
+public readonly record struct CellError(BadRowKind Kind, string Reason);
