@@ -14,6 +14,7 @@ namespace Federated.Crypto.Psi;
 /// E->M:  reblinded = M's points ^b, in M's order          M: E's points ^a (kept)
 /// M->E:  matches   = (E ordinal, H^ab) per row in canonical order, then matches-end (count, rows digest)
 /// E->M:  confirm   = E's count and rows digest; M checks they agree
+/// M->E:  done      = M accepted; only now does E persist (a mismatch reaches E as psi.abort)
 /// </code>
 /// </summary>
 internal sealed class PsiSession(PsiRole role, IPeerChannel channel, IdSource source, PsiOptions options)
@@ -67,7 +68,7 @@ internal sealed class PsiSession(PsiRole role, IPeerChannel channel, IdSource so
 
             var nonce = RandomNumberGenerator.GetBytes(32);
             var share = RandomNumberGenerator.GetBytes(JointSeed.ShareBytes);
-            pump = new MessagePump(channel, role == PsiRole.Music ? PsiWire.Confirm : PsiWire.MatchesEnd, options.MessageTimeout, token);
+            pump = new MessagePump(channel, role == PsiRole.Music ? PsiWire.Confirm : PsiWire.Done, options.MessageTimeout, token);
             await SendAsync(PsiWire.Control(PsiWire.Hello, new PsiWire.HelloMessage(
                 PsiWire.Protocol, role.Name(), DomainHash, Round, PreviousStateId, PriorOwnCount, _newIndices.Length,
                 options.ChunkPoints, Convert.ToHexString(JointSeed.Commit(nonce, share)))), token);
@@ -416,6 +417,7 @@ internal sealed class PsiSession(PsiRole role, IPeerChannel channel, IdSource so
         var confirm = PsiWire.ParseControl<PsiWire.RowsSummary>(await pump.ExpectAsync(PsiWire.Confirm, ct).ConfigureAwait(false));
         if (confirm.Count != rows.Count || !string.Equals(confirm.RowsDigest, Convert.ToHexString(digest), StringComparison.OrdinalIgnoreCase))
             throw new ProtocolViolationException($"psi.confirm: the external party derived {confirm.Count} rows with another digest; this party has {rows.Count}");
+        await SendAsync(PsiWire.Control(PsiWire.Done, new PsiWire.RowsSummary(rows.Count, Convert.ToHexString(digest))), ct).ConfigureAwait(false);
         return (rows.ToArray(), digest);
     }
 
@@ -458,6 +460,9 @@ internal sealed class PsiSession(PsiRole role, IPeerChannel channel, IdSource so
                 if (end.Count != rows.Count || !string.Equals(end.RowsDigest, Convert.ToHexString(digest), StringComparison.OrdinalIgnoreCase))
                     throw new ProtocolViolationException($"psi.matches-end: announces {end.Count} rows with another digest; {rows.Count} rows were received");
                 await SendAsync(PsiWire.Control(PsiWire.Confirm, new PsiWire.RowsSummary(rows.Count, Convert.ToHexString(digest))), ct).ConfigureAwait(false);
+                var done = PsiWire.ParseControl<PsiWire.RowsSummary>(await pump.ExpectAsync(PsiWire.Done, ct).ConfigureAwait(false));
+                if (done.Count != rows.Count || !string.Equals(done.RowsDigest, Convert.ToHexString(digest), StringComparison.OrdinalIgnoreCase))
+                    throw new ProtocolViolationException("psi.done: the music party closed with another row list");
                 return (rows.ToArray(), digest);
             }
             else throw new ProtocolViolationException($"unexpected message '{message.MessageType}' while receiving the matches");

@@ -22,6 +22,8 @@ internal static class PsiWire
     public const string Matches = "psi.matches";
     public const string MatchesEnd = "psi.matches-end";
     public const string Confirm = "psi.confirm";
+    /// <summary>M to E: M checked E's confirmation; E persists only after this, so both succeed or both fail.</summary>
+    public const string Done = "psi.done";
     public const string Abort = "psi.abort";
 
     public const int ChunkHeaderBytes = 8;

@@ -114,4 +114,13 @@ public sealed class PsiMalformedMessageTests
         }));
         Assert.Contains("row 0", ex.Message);
     }
+
+    [Fact]
+    public async Task A_disputed_confirmation_fails_both_parties()
+    {
+        var (ex, peer) = await Run<ProtocolViolationException>(true, First("psi.confirm", m =>
+            m with { Payload = System.Text.Encoding.UTF8.GetBytes(System.Text.Encoding.UTF8.GetString(m.Payload.Span).Replace("\"count\":200", "\"count\":199")) }));
+        Assert.Contains("psi.confirm", ex.Message);
+        Assert.IsType<PsiAbortedByPeerException>(peer);
+    }
 }
