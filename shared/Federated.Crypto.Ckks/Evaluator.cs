@@ -323,6 +323,108 @@ public sealed class Evaluator
         Interlocked.Increment(ref _rotations);
     }
 
+    /// <summary>
+    /// The RNS digits of c1 lifted to every prime of the level plus the special prime, in NTT form: computed once
+    /// and shared by several rotations of the same ciphertext (hoisting), since the automorphism commutes with
+    /// the lift and is a permutation in the NTT domain.
+    /// </summary>
+    public sealed class HoistedDigits
+    {
+        internal HoistedDigits(Ciphertext source, ulong[] digits) { Source = source; Digits = digits; }
+        internal Ciphertext Source { get; }
+        internal ulong[] Digits { get; } // [digit j][target t] N values each
+    }
+
+    public HoistedDigits Hoist(Ciphertext a)
+    {
+        CheckOwn(a, nameof(a));
+        int n = _ctx.N, k = a.Level + 1, total = k + 1;
+        var digits = new ulong[k * total * n];
+        ulong[] coeffArr = ArrayPool<ulong>.Shared.Rent(n);
+        try
+        {
+            Span<ulong> coeffs = coeffArr.AsSpan(0, n);
+            for (int j = 0; j < k; j++)
+            {
+                a.Component(1, j).CopyTo(coeffs);
+                _ctx.Ntt[j].Inverse(coeffs);
+                for (int t = 0; t < total; t++)
+                {
+                    int idx = t < k ? t : _ctx.SpecialIndex;
+                    Span<ulong> dst = digits.AsSpan((j * total + t) * n, n);
+                    if (idx == j) { a.Component(1, j).CopyTo(dst); continue; }
+                    Modulus q = _ctx.Moduli[idx];
+                    for (int x = 0; x < n; x++) dst[x] = q.Reduce(coeffs[x]);
+                    _ctx.Ntt[idx].Forward(dst);
+                }
+            }
+        }
+        finally { ArrayPool<ulong>.Shared.Return(coeffArr); }
+        return new HoistedDigits(a, digits);
+    }
+
+    /// <summary>Rotation of the hoisted ciphertext: only the automorphism, the products and the division by P remain.</summary>
+    public void RotateHoisted(HoistedDigits hoisted, int step, GaloisKeys keys, Ciphertext destination)
+    {
+        ArgumentNullException.ThrowIfNull(hoisted);
+        var a = hoisted.Source;
+        if (ReferenceEquals(a, destination)) throw new ArgumentException("destination must differ from the source");
+        if (!keys.Context.SameParameters(_ctx)) throw new CkksMismatchException("Galois keys belong to different parameters");
+        if (step % _ctx.SlotCount == 0) { a.CopyTo(destination); return; }
+        int g = _ctx.GaloisElementForStep(step);
+        if (!keys.Keys.TryGetValue(g, out var key))
+            throw new CkksMismatchException($"no Galois key for rotation step {step} (Galois element {g}); generate it with KeyGenerator.CreateGaloisKeys");
+        int[] perm = _ctx.GaloisPermutation(g);
+        int n = _ctx.N, k = a.Level + 1, total = k + 1;
+        destination.Reshape(a.Level, a.Scale);
+        int[] primeIdx = new int[total];
+        for (int i = 0; i < k; i++) primeIdx[i] = i;
+        primeIdx[k] = _ctx.SpecialIndex;
+        ulong[] pool = ArrayPool<ulong>.Shared.Rent(2 * total * n);
+        try
+        {
+            Span<ulong> acc0 = pool.AsSpan(0, total * n), acc1 = pool.AsSpan(total * n, total * n);
+            ulong[] digits = hoisted.Digits;
+            for (int t = 0; t < total; t++)
+            {
+                int idx = primeIdx[t];
+                Modulus q = _ctx.Moduli[idx];
+                Span<ulong> o0 = acc0.Slice(t * n, n), o1 = acc1.Slice(t * n, n);
+                for (int j = 0; j < k; j++)
+                {
+                    ReadOnlySpan<ulong> d = digits.AsSpan((j * total + t) * n, n);
+                    ReadOnlySpan<ulong> kb = key.B[j].AsSpan(idx * n, n), ka = key.A[j].AsSpan(idx * n, n);
+                    if (j == 0)
+                        for (int x = 0; x < n; x++)
+                        {
+                            ulong v = d[perm[x]];
+                            o0[x] = q.Multiply(v, kb[x]);
+                            o1[x] = q.Multiply(v, ka[x]);
+                        }
+                    else
+                        for (int x = 0; x < n; x++)
+                        {
+                            ulong v = d[perm[x]];
+                            o0[x] = q.Add(o0[x], q.Multiply(v, kb[x]));
+                            o1[x] = q.Add(o1[x], q.Multiply(v, ka[x]));
+                        }
+                }
+            }
+            RnsOps.DivideRoundByLast(_ctx, acc0, primeIdx);
+            RnsOps.DivideRoundByLast(_ctx, acc1, primeIdx);
+            for (int i = 0; i < k; i++)
+            {
+                Modulus q = _ctx.Moduli[i];
+                ReadOnlySpan<ulong> c0 = a.Component(0, i), s0 = acc0.Slice(i * n, n);
+                Span<ulong> d0 = destination.Component(0, i);
+                for (int x = 0; x < n; x++) d0[x] = q.Add(c0[perm[x]], s0[x]);
+                acc1.Slice(i * n, n).CopyTo(destination.Component(1, i));
+            }
+        }
+        finally { ArrayPool<ulong>.Shared.Return(pool); }
+        Interlocked.Increment(ref _rotations);
+    }
+
     /// <summary>Replaces (c0, c1) under s' by (c0 + ks0, ks1) under s, where ks = keyswitch(c1).</summary>
     internal void SwitchKeyInplace(Ciphertext ct, KeySwitchKey key)
     {

@@ -143,6 +143,24 @@ public class EvaluatorTests
     }
 
     [Fact]
+    public void HoistedRotationsMatchPlainRotations()
+    {
+        var k = Shared.Value;
+        int[] steps = [1, 2, 7, -3];
+        var gk = k.Generator.CreateGaloisKeys(steps);
+        var (a, ca) = Fresh(12);
+        int slots = k.Context.SlotCount;
+        var hoisted = k.Evaluator.Hoist(ca);
+        foreach (int step in steps)
+        {
+            var r = new Ciphertext(k.Context, ca.Level, ca.Scale);
+            k.Evaluator.RotateHoisted(hoisted, step, gk, r);
+            var expected = Enumerable.Range(0, slots).Select(j => a[((j + step) % slots + slots) % slots]).ToArray();
+            AssertClose(expected, Dec(r), RotationBound, $"hoisted rotate {step}");
+        }
+    }
+
+    [Fact]
     public void ProtocolSizingScale60TimesThirtyBitWeightsRescalesBackNearScale60()
     {
         // PROTOCOL.md: input scale 2^60, weights as integers round(w * 2^30), one rescale by a 30-bit prime.

@@ -316,7 +316,16 @@ public sealed class PackedMatrixProducts
             var x = deltaColumns[j];
             var baby = new Ciphertext[n1];
             baby[0] = x;
-            for (int b = 1; b < n1; b++) baby[b] = _evaluator.Rotate(x, b, keys);
+            if (n1 > 1)
+            {
+                // Hoisting: decompose x once for all baby-step rotations.
+                var hoisted = _evaluator.Hoist(x);
+                for (int b = 1; b < n1; b++)
+                {
+                    baby[b] = new Ciphertext(_ctx, level, scale);
+                    _evaluator.RotateHoisted(hoisted, b, keys, baby[b]);
+                }
+            }
             Ciphertext? result = null;
             var inner = new Ciphertext(_ctx, level, scale * pScale);
             for (int g = 0; g < plan.GiantSteps; g++)
