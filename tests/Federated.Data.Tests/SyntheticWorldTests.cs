@@ -196,16 +196,39 @@ public sealed class SyntheticWorldTests(TinyWorlds worlds, ITestOutputHelper out
     [Fact]
     public void External_features_reveal_the_taste_of_cold_users_so_federation_can_beat_music_alone()
     {
-        // A learning-free stand-in for a federated user tower: encode E's features (fitted on the overlapping
-        // warm users only), find each cold user's 30 nearest overlapping warm users, and rank songs by how often
-        // those neighbours played them. M alone knows nothing of a cold user: its best is popularity.
-        var root = worlds.Csv;
+        var (knn, popularity) = ExternalKnn(worlds.Csv, worlds.Truth);
+        output.WriteLine(knn.ToString());
+        output.WriteLine(popularity.ToString());
+        Assert.True(knn[10].HitRate >= 1.3 * popularity[10].HitRate, $"kNN HR@10 {knn[10].HitRate:F3} vs popularity {popularity[10].HitRate:F3}");
+        Assert.True(knn[50].Recall >= 1.25 * popularity[50].Recall, $"kNN Recall@50 {knn[50].Recall:F3} vs popularity {popularity[50].Recall:F3}");
+    }
+
+    [Fact]
+    public void With_zero_informativeness_external_features_and_audio_carry_no_signal()
+    {
+        using var dir = new TempFolder();
+        SyntheticWorld.Generate(worlds.Options with { ExternalInformativeness = 0, AudioInformativeness = 0 }, dir.Path);
+        var truth = GroundTruth.Load(dir.Path);
+        var (knn, popularity) = ExternalKnn(dir.Path, truth);
+        var (neighbour, random) = AudioNeighbourStyle(dir.Path, truth);
+        output.WriteLine($"{knn}\n{popularity}\naudio neighbour {neighbour:F3} random {random:F3}");
+        Assert.True(knn[50].Recall <= 1.1 * popularity[50].Recall, "noise features must not beat popularity by much");
+        Assert.True(neighbour <= random + 0.15, "noise audio must not find songs of the same style");
+    }
+
+    /// <summary>
+    /// A learning-free stand-in for a federated user tower: encode E's features (fitted on the overlapping warm
+    /// users only), find each cold user's 30 nearest overlapping warm users, and rank songs by how often those
+    /// neighbours played them. M alone knows nothing of a cold user: its best is popularity.
+    /// </summary>
+    private static (RecallReport Knn, RecallReport Popularity) ExternalKnn(string root, GroundTruth truth)
+    {
         var externalSchema = TableSchema.Load(SyntheticWorldLayout.ExternalUsersSchema(root));
         var externalRows = ReadAll(SyntheticWorldLayout.ExternalUsersSchema(root));
         var warm = Keys(SyntheticWorldLayout.MusicUsersSchema(root));
         var training = externalRows.Where(r => warm.Contains(r.Key!)).ToList();
         var preprocessor = FeaturePreprocessor.Fit(externalSchema, training);
-        var task = SyntheticEvaluation.ColdUsers(root, worlds.Truth);
+        var task = SyntheticEvaluation.ColdUsers(root, truth);
 
         var played = new Dictionary<string, Dictionary<string, int>>();
         foreach (var i in Interactions.Project(ReadAll(SyntheticWorldLayout.InteractionsSchema(root))))
@@ -225,27 +248,30 @@ public sealed class SyntheticWorldTests(TinyWorlds worlds, ITestOutputHelper out
             foreach (var n in Rankings.TopK(similarity, 30))
                 if (played.TryGetValue(training[n].Key!, out var songs))
                     foreach (var (song, count) in songs) votes[song] = votes.GetValueOrDefault(song) + count;
-            var candidates = votes.Keys.ToArray();
+            var candidates = votes.Keys.Order(StringComparer.Ordinal).ToArray();
             rankings[coldRows[c].Key!] = Rankings.TopK(candidates.Select(s => votes[s]).ToArray(), 100).Select(i => candidates[i]).ToArray();
         }
 
         var knn = RecallMetrics.Evaluate("E-feature kNN", rankings, task.Relevant.ToDictionary(kv => kv.Key, kv => kv.Value));
-        var popularity = SyntheticEvaluation.Popularity(root, task);
-        output.WriteLine(knn.ToString());
-        output.WriteLine(popularity.ToString());
-        Assert.True(knn[10].HitRate >= 1.3 * popularity[10].HitRate, $"kNN HR@10 {knn[10].HitRate:F3} vs popularity {popularity[10].HitRate:F3}");
-        Assert.True(knn[50].Recall >= 1.25 * popularity[50].Recall, $"kNN Recall@50 {knn[50].Recall:F3} vs popularity {popularity[50].Recall:F3}");
+        return (knn, SyntheticEvaluation.Popularity(root, task));
     }
 
     [Fact]
     public void Audio_descriptors_reveal_the_style_of_cold_songs()
     {
-        var root = worlds.Csv;
+        var (neighbour, random) = AudioNeighbourStyle(worlds.Csv, worlds.Truth);
+        output.WriteLine($"style cosine: audio nearest neighbour {neighbour:F3}, random warm song {random:F3}");
+        Assert.True(neighbour >= 0.6 && neighbour >= random + 0.4);
+    }
+
+    /// <summary>Mean true-style cosine between each cold song and its nearest warm song by audio, and a random one.</summary>
+    private static (double Neighbour, double Random) AudioNeighbourStyle(string root, GroundTruth truth)
+    {
         var schema = TableSchema.Load(SyntheticWorldLayout.SongsSchema(root));
         var audioOnly = schema with { Columns = schema.Columns.Select(c => c with { Feature = c.Kind == ColumnKind.Vector }).ToArray() };
         var songs = ReadAll(SyntheticWorldLayout.SongsSchema(root)).Select(r => Retag(r, audioOnly)).ToList();
-        var warm = songs.Where(s => !worlds.Truth.IsColdSong(s.Key!)).ToList();
-        var cold = songs.Where(s => worlds.Truth.IsColdSong(s.Key!)).ToList();
+        var warm = songs.Where(s => !truth.IsColdSong(s.Key!)).ToList();
+        var cold = songs.Where(s => truth.IsColdSong(s.Key!)).ToList();
         var preprocessor = FeaturePreprocessor.Fit(audioOnly, warm);   // fitted on warm (training) songs only
         var warmAudio = Embed(preprocessor, warm);
         var coldAudio = Embed(preprocessor, cold);
@@ -259,10 +285,7 @@ public sealed class SyntheticWorldTests(TinyWorlds worlds, ITestOutputHelper out
             random += Cosine(styles[cold[c].Key!], styles[warm[(c * 7919) % warm.Count].Key!]);
         }
 
-        neighbour /= cold.Count;
-        random /= cold.Count;
-        output.WriteLine($"style cosine: audio nearest neighbour {neighbour:F3}, random warm song {random:F3}");
-        Assert.True(neighbour >= 0.6 && neighbour >= random + 0.4);
+        return (neighbour / cold.Count, random / cold.Count);
     }
 
     private static DataRow Retag(DataRow row, TableSchema schema)

@@ -8,6 +8,7 @@ public sealed record ColumnSpec
     /// <summary>Column name exactly as in the CSV header or Parquet schema.</summary>
     public required string Name { get; init; }
 
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public required ColumnKind Kind { get; init; }
 
     /// <summary>When true an empty cell (or Parquet null) is a missing value; otherwise it is a bad row.</summary>

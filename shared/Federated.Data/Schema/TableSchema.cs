@@ -10,11 +10,13 @@ namespace Federated.Data.Schema;
 public sealed record TableSchema
 {
     /// <summary>Schema file format version; bump on incompatible changes.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public int FormatVersion { get; init; } = 1;
 
     /// <summary>A name for reports (e.g. "users", "songs").</summary>
     public required string Table { get; init; }
 
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
     public required TableRole Role { get; init; }
 
     /// <summary>The data file, relative to the schema file's folder (optional: readers may be given a path).</summary>
@@ -48,7 +50,8 @@ public sealed record TableSchema
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        // Omit false/null options so schema files stay short; kinds and roles are always written (see [JsonIgnore(Never)]).
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingDefault,
     };
 
     /// <summary>Index of a column by name, or -1.</summary>

@@ -141,32 +141,49 @@ public static class SyntheticWorld
         {
             var trainRow = new DataRow(schemas.Interactions);
             var heldRow = new DataRow(schemas.HeldOut);
-            var events = new List<WorldModel.Event>();
-            for (var i = 0; i < options.Users; i++)
+            // Users are sampled in parallel blocks (each has its own random stream, so the result does not depend on
+            // scheduling) and written in user order; memory is one block of events.
+            const int block = 1024;
+            var events = new List<WorldModel.Event>[block];
+            for (var b = 0; b < block; b++) events[b] = new List<WorldModel.Event>();
+            for (var first = 0; first < options.Users; first += block)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (world.UserSegment[i] == Segment.ExternalOnly) continue;
-                world.SampleInteractions(i, events);
-                foreach (var ev in events)
-                {
-                    var coldUser = world.UserSegment[i] == Segment.Cold;
-                    var coldSong = world.SongIsCold[ev.Song];
-                    if (!coldUser && !coldSong)
+                var count = Math.Min(block, options.Users - first);
+                Parallel.For(0, count, new ParallelOptions { CancellationToken = cancellationToken },
+                    () => new double[options.Songs],
+                    (b, _, buffer) =>
                     {
-                        world.FillInteraction(i, ev, trainRow);
-                        interactions.Write(trainRow);
-                        training++;
-                        continue;
-                    }
+                        events[b].Clear();
+                        if (world.UserSegment[first + b] != Segment.ExternalOnly) world.SampleInteractions(first + b, events[b], buffer);
+                        return buffer;
+                    },
+                    _ => { });
 
-                    world.FillInteraction(i, ev, heldRow);
-                    heldRow.SetText(7, coldUser && coldSong ? SyntheticWorldLayout.ColdBothSegment
-                        : coldUser ? SyntheticWorldLayout.ColdUserSegment : SyntheticWorldLayout.ColdSongSegment);
-                    held.Write(heldRow);
-                    heldOut++;
+                for (var b = 0; b < count; b++)
+                {
+                    var i = first + b;
+                    var coldUser = world.UserSegment[i] == Segment.Cold;
+                    foreach (var ev in events[b])
+                    {
+                        var coldSong = world.SongIsCold[ev.Song];
+                        if (!coldUser && !coldSong)
+                        {
+                            world.FillInteraction(i, ev, trainRow);
+                            interactions.Write(trainRow);
+                            training++;
+                            continue;
+                        }
+
+                        world.FillInteraction(i, ev, heldRow);
+                        heldRow.SetText(7, coldUser && coldSong ? SyntheticWorldLayout.ColdBothSegment
+                            : coldUser ? SyntheticWorldLayout.ColdUserSegment : SyntheticWorldLayout.ColdSongSegment);
+                        held.Write(heldRow);
+                        heldOut++;
+                    }
                 }
 
-                if (i % 5_000 == 0) progress?.Report(new GeneratorProgress("interactions", i, options.Users));
+                progress?.Report(new GeneratorProgress("interactions", first + count, options.Users));
             }
         }
 
@@ -194,7 +211,6 @@ public static class SyntheticWorld
         private readonly int[] _songArtist, _songGenre, _songLanguage, _songEra;
         private readonly int[] _userLanguage, _userEra;
         private readonly int[][] _userGenres;
-        private readonly double[] _cumulative;
 
         public readonly int Dim;
         public readonly float[] Taste;
@@ -286,7 +302,6 @@ public static class SyntheticWorld
             var order = Enumerable.Range(0, o.Songs).OrderBy(j => rank[j]).ThenBy(j => j).ToArray();
             LogPopularity = new double[o.Songs];
             for (var r = 0; r < order.Length; r++) LogPopularity[order[r]] = -o.PopularityExponent * Math.Log(r + 1);
-            _cumulative = new double[o.Songs];
 
             Taste = new float[o.Users * Dim];
             UserSegment = new Segment[o.Users];
@@ -430,7 +445,7 @@ public static class SyntheticWorld
         /// songs builds the cumulative weights (O(songs) per user, no memory per interaction), then each draw is a
         /// binary search.
         /// </summary>
-        public void SampleInteractions(int i, List<Event> events)
+        public void SampleInteractions(int i, List<Event> events, double[] cumulative)
         {
             events.Clear();
             var r = new WorldRandom(_o.Seed, InteractionStream, i);
@@ -438,7 +453,6 @@ public static class SyntheticWorld
             var mean = _o.InteractionsPerUser * (UserSegment[i] == Segment.Cold ? _o.ColdUserHistoryScale : 1);
             var n = Math.Max(1, (int)Math.Round(mean * Math.Exp(0.5 * r.NextGaussian() - 0.125)));
             var beta = _o.TasteSharpness;
-            var cumulative = _cumulative;
             var total = 0.0;
             for (var j = 0; j < cumulative.Length; j++)
             {

@@ -68,13 +68,18 @@ public sealed record SyntheticWorldOptions
     /// <summary>A tiny world for tests (seconds to generate and read).</summary>
     public static SyntheticWorldOptions Tiny => new() { Users = 2_000, Songs = 600, InteractionsPerUser = 25 };
 
-    /// <summary>A world with about the given number of interactions (40 per user, 20 users per song).</summary>
-    public static SyntheticWorldOptions WithInteractions(long interactions) => new()
+    /// <summary>
+    /// A world whose M training interactions table has about the given number of rows (default fractions,
+    /// 40 interactions per warm user, one song per 20 users).
+    /// </summary>
+    public static SyntheticWorldOptions WithTrainingInteractions(long interactions)
     {
-        Users = (int)Math.Max(100, interactions / 40),
-        Songs = (int)Math.Max(50, interactions / 40 / 20),
-        InteractionsPerUser = 40,
-    };
+        var o = new SyntheticWorldOptions { InteractionsPerUser = 40 };
+        // Training rows per user: warm users only, minus their plays of cold songs (~ cold song share).
+        var perUser = o.InteractionsPerUser * (1 - o.ColdUserFraction - o.ExternalOnlyFraction) * (1 - o.ColdSongFraction);
+        var users = (int)Math.Clamp(interactions / perUser, 100, int.MaxValue / 64);
+        return o with { Users = users, Songs = Math.Max(50, users / 20) };
+    }
 
     public void Validate()
     {

@@ -33,7 +33,7 @@ static SyntheticWorldOptions Size(string size) => size switch
 {
     "tiny" => SyntheticWorldOptions.Tiny,
     "demo" => SyntheticWorldOptions.Demo,
-    _ => SyntheticWorldOptions.WithInteractions(long.Parse(size)),
+    _ => SyntheticWorldOptions.WithTrainingInteractions(long.Parse(size)),
 };
 
 static void Generate(string dir, string size, TableFormat format, string[] overrides)
