@@ -30,7 +30,7 @@ public sealed class SchemaTests : IDisposable
         var schema = TableSchema.Parse("""
             {
               // a partner's own names
-              "table": "plays", "role": "Interactions",
+              "table": "plays", "role": "Interactions", "format": "Csv", "description": "a partner's log",
               "roles": { "user": "member", "song": "item", "listenRatio": "share" },
               "columns": [
                 { "name": "member", "kind": "Id" },
@@ -41,6 +41,7 @@ public sealed class SchemaTests : IDisposable
             """);
         Assert.Equal(2, schema.RoleIndex(InteractionRoles.ListenRatio));
         Assert.Equal(-1, schema.KeyIndex);
+        Assert.Equal(TableFormat.Csv, schema.FormatOf("plays.txt"));
     }
 
     [Theory]

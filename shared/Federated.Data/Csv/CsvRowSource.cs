@@ -22,21 +22,33 @@ internal sealed class CsvRowSource : RowSource
         _validator = new CellValidator(schema);
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
         _records = new CsvRecordReader(new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16));
+        try
+        {
+            (_fieldOfColumn, _headerCount) = ReadHeader(schema, path);
+        }
+        catch
+        {
+            _records.Dispose();
+            throw;
+        }
+    }
+
+    private (int[] FieldOfColumn, int HeaderCount) ReadHeader(TableSchema schema, string path)
+    {
         if (!_records.Read())
             throw new DataFileException($"{path}: the file is empty; expected a header naming the columns of table '{schema.Table}'");
         if (_records.RecordError is not null)
             throw new DataFileException($"{path}: line {_records.RecordLine} (header): {_records.RecordError}");
 
         var header = _records.Fields.ToArray();
-        _headerCount = header.Length;
         var position = new Dictionary<string, int>(StringComparer.Ordinal);
         var problems = new List<string>();
         for (var i = 0; i < header.Length; i++)
             if (!position.TryAdd(header[i], i)) problems.Add($"header names '{header[i]}' twice");
-        _fieldOfColumn = new int[schema.Columns.Count];
+        var fieldOfColumn = new int[schema.Columns.Count];
         for (var c = 0; c < schema.Columns.Count; c++)
         {
-            if (position.TryGetValue(schema.Columns[c].Name, out var f)) _fieldOfColumn[c] = f;
+            if (position.TryGetValue(schema.Columns[c].Name, out var f)) fieldOfColumn[c] = f;
             else problems.Add($"header lacks column '{schema.Columns[c].Name}'");
         }
 
@@ -50,6 +62,7 @@ internal sealed class CsvRowSource : RowSource
 
         if (problems.Count > 0)
             throw new DataFileException($"{path}: line 1 (header) does not match schema '{schema.Table}': {string.Join("; ", problems)}");
+        return (fieldOfColumn, header.Length);
     }
 
     public override bool MoveNext()
