@@ -85,8 +85,8 @@ public sealed class Encryptor
             {
                 int idx = primeIdx[t];
                 Span<ulong> ut = u.Slice(t * n, n);
-                ulong qm1 = _ctx.Moduli[idx].Value - 1;
-                for (int j = 0; j < n; j++) { int v = ternary[j]; ut[j] = v == 0 ? 0 : v > 0 ? 1UL : qm1; }
+                Modulus qm = _ctx.Moduli[idx];
+                for (int j = 0; j < n; j++) ut[j] = qm.FromTernary(ternary[j]);
                 _ctx.Ntt[idx].Forward(ut);
             }
             for (int poly = 0; poly < 2; poly++)

@@ -76,7 +76,7 @@ public sealed class Evaluator
                 ReadOnlySpan<ulong> x = a.Component(poly, i), y = b.Component(poly, i);
                 Span<ulong> d = destination.Component(poly, i);
                 ulong v = q.Value;
-                for (int j = 0; j < d.Length; j++) { ulong s = x[j] + y[j]; d[j] = s >= v ? s - v : s; }
+                for (int j = 0; j < d.Length; j++) d[j] = Modulus.ConditionalSubtract(x[j] + y[j], v);
             }
     }
 
@@ -108,7 +108,7 @@ public sealed class Evaluator
             ReadOnlySpan<ulong> x = a.Component(0, i), y = p.Component(i);
             Span<ulong> d = destination.Component(0, i);
             ulong v = q.Value;
-            for (int j = 0; j < d.Length; j++) { ulong s = x[j] + y[j]; d[j] = s >= v ? s - v : s; }
+            for (int j = 0; j < d.Length; j++) d[j] = Modulus.ConditionalSubtract(x[j] + y[j], v);
         }
         if (!same) destination.Seed = a.Seed;
     }

@@ -108,8 +108,8 @@ public sealed class NttTables
                         ulong* end = y;
                         for (; x < end; x += 2, y += 2)
                         {
-                            ulong u0 = x[0]; if (u0 >= twoQ) u0 -= twoQ;
-                            ulong u1 = x[1]; if (u1 >= twoQ) u1 -= twoQ;
+                            ulong u0 = Modulus.ConditionalSubtract(x[0], twoQ);
+                            ulong u1 = Modulus.ConditionalSubtract(x[1], twoQ);
                             ulong v0 = y[0], v1 = y[1];
                             ulong p0 = v0 * w - Math.BigMul(v0, ws, out _) * q;
                             ulong p1 = v1 * w - Math.BigMul(v1, ws, out _) * q;
@@ -127,7 +127,7 @@ public sealed class NttTables
                         ulong* y = x + t;
                         for (int j = 0; j < t; j++)
                         {
-                            ulong u = x[j]; if (u >= twoQ) u -= twoQ;
+                            ulong u = Modulus.ConditionalSubtract(x[j], twoQ);
                             ulong v = y[j];
                             ulong p = v * w - Math.BigMul(v, ws, out _) * q;
                             x[j] = u + p; y[j] = u - p + twoQ;
@@ -137,10 +137,7 @@ public sealed class NttTables
             }
             for (int i = 0; i < N; i++)
             {
-                ulong v = pa[i];
-                if (v >= twoQ) v -= twoQ;
-                if (v >= q) v -= q;
-                pa[i] = v;
+                pa[i] = Modulus.ConditionalSubtract(Modulus.ConditionalSubtract(pa[i], twoQ), q);
             }
         }
     }
@@ -164,9 +161,7 @@ public sealed class NttTables
                     for (int j = 0; j < t; j++)
                     {
                         ulong u = x[j], v = y[j];
-                        ulong s = u + v;
-                        if (s >= twoQ) s -= twoQ;
-                        x[j] = s;
+                        x[j] = Modulus.ConditionalSubtract(u + v, twoQ);
                         ulong d = u - v + twoQ;
                         y[j] = d * w - Math.BigMul(d, ws, out _) * q;
                     }
@@ -178,8 +173,7 @@ public sealed class NttTables
             for (int i = 0; i < N; i++)
             {
                 ulong v = pa[i];
-                ulong r = v * invN - Math.BigMul(v, invNs, out _) * q;
-                pa[i] = r >= q ? r - q : r;
+                pa[i] = Modulus.ConditionalSubtract(v * invN - Math.BigMul(v, invNs, out _) * q, q);
             }
         }
     }

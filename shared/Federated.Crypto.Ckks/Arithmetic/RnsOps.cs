@@ -66,11 +66,7 @@ internal static class RnsOps
     public static void AddInto(Span<ulong> dst, ReadOnlySpan<ulong> a, Modulus q)
     {
         ulong v = q.Value;
-        for (int j = 0; j < dst.Length; j++)
-        {
-            ulong s = dst[j] + a[j];
-            dst[j] = s >= v ? s - v : s;
-        }
+        for (int j = 0; j < dst.Length; j++) dst[j] = Modulus.ConditionalSubtract(dst[j] + a[j], v);
     }
 
     public static void SubInto(Span<ulong> dst, ReadOnlySpan<ulong> a, Modulus q)
@@ -79,14 +75,14 @@ internal static class RnsOps
         for (int j = 0; j < dst.Length; j++)
         {
             ulong d = dst[j] - a[j];
-            dst[j] = dst[j] >= a[j] ? d : d + v;
+            dst[j] = d + (v & (ulong)((long)d >> 63));
         }
     }
 
     public static void NegateInPlace(Span<ulong> dst, Modulus q)
     {
         ulong v = q.Value;
-        for (int j = 0; j < dst.Length; j++) dst[j] = dst[j] == 0 ? 0 : v - dst[j];
+        for (int j = 0; j < dst.Length; j++) dst[j] = Modulus.ConditionalSubtract(v - dst[j], v);
     }
 
     public static void MultiplyScalar(Span<ulong> dst, ulong w, Modulus q)

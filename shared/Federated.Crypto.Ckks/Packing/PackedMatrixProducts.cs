@@ -156,7 +156,7 @@ public sealed class PackedMatrixProducts
         {
             ulong h = Math.BigMul(src[x], w, out ulong l);
             ulong s = lo[x] + l;
-            hi[x] += h + (s < l ? 1UL : 0UL);
+            hi[x] += h + Modulus.Carry(s, l);
             lo[x] = s;
         }
     }
@@ -167,7 +167,7 @@ public sealed class PackedMatrixProducts
         {
             ulong h = Math.BigMul(a[x], b[x], out ulong l);
             ulong s = lo[x] + l;
-            hi[x] += h + (s < l ? 1UL : 0UL);
+            hi[x] += h + Modulus.Carry(s, l);
             lo[x] = s;
         }
     }

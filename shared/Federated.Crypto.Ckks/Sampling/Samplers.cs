@@ -80,12 +80,8 @@ public static class Samplers
         for (int i = 0; i < moduli.Length; i++)
         {
             Span<ulong> d = destination.Slice(i * n, n);
-            ulong qm1 = moduli[i].Value - 1;
-            for (int j = 0; j < n; j++)
-            {
-                int v = values[j];
-                d[j] = v == 0 ? 0 : v > 0 ? 1UL : qm1;
-            }
+            Modulus m = moduli[i];
+            for (int j = 0; j < n; j++) d[j] = m.FromTernary(values[j]);
         }
     }
 }

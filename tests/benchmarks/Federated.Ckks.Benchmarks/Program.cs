@@ -1,11 +1,16 @@
 using BenchmarkDotNet.Running;
 using Federated.Ckks.Benchmarks;
 
-// `dotnet run -c Release -- --sizes` prints serialized sizes; anything else goes to BenchmarkDotNet's switcher,
+// `-- --sizes` prints serialized sizes; `-- --cputime N8192 N16384` prints per-op thread CPU time; anything else goes to BenchmarkDotNet's switcher,
 // e.g. `dotnet run -c Release -- --filter '*CoreOps*'`.
 if (args.Contains("--sizes"))
 {
     SerializedSizes.Print();
+    return;
+}
+if (args.Contains("--cputime"))
+{
+    foreach (var set in args.Where(a => a.StartsWith("N")).DefaultIfEmpty("N8192")) CpuTimeRunner.Run(set);
     return;
 }
 BenchmarkSwitcher.FromAssembly(typeof(CoreOpsBenchmarks).Assembly).Run(args);
