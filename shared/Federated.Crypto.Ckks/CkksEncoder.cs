@@ -150,13 +150,21 @@ public sealed class CkksEncoder
     public Plaintext Encode(double value, double scale, int? level = null)
     {
         var p = new Plaintext(_ctx, level ?? _ctx.MaxLevel, scale);
-        Span<double> coeff = [value * scale];
-        CheckScale(scale, p.Level);
-        p.Data.Clear();
-        WriteCoefficients(coeff, p, 1);
-        // A constant polynomial is the same value at every NTT point.
-        for (int i = 0; i < p.PrimeCount; i++) p.Component(i).Fill(p.Component(i)[0]);
+        Encode(value, scale, p);
         return p;
+    }
+
+    /// <summary>Constant encoding into an existing plaintext (at its level): one residue per prime, broadcast,
+    /// because a constant polynomial has the same value at every NTT point.</summary>
+    public void Encode(double value, double scale, Plaintext destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        CheckScale(scale, destination.Level);
+        destination.Reshape(destination.Level, scale);
+        Span<double> coeff = [value * scale];
+        Span<ulong> residues = stackalloc ulong[destination.PrimeCount];
+        ScaledToResidues(coeff[0], destination.Level, residues, 0);
+        for (int i = 0; i < destination.PrimeCount; i++) destination.Component(i).Fill(residues[i]);
     }
 
     /// <summary>Real coefficients (scale 1, unrounded) of the polynomial encoding real slot values.</summary>
@@ -219,33 +227,53 @@ public sealed class CkksEncoder
     {
         int primes = destination.PrimeCount;
         double limit = Math.Pow(2, _ctx.LogModulusAtLevel(destination.Level) - 1);
+        ulong[] buffer = destination.Buffer;
         for (int k = 0; k < count; k++)
         {
             double c = Math.Round(scaled[k]);
-            if (double.IsNaN(c) || Math.Abs(c) >= limit)
-                throw new ArgumentOutOfRangeException(nameof(scaled), $"encoded coefficient {k} (|value * scale| = 2^{Math.Log2(Math.Abs(c)):F1}) does not fit the modulus at level {destination.Level}; use a smaller scale or smaller values");
+            if (!(Math.Abs(c) < limit)) ThrowTooLarge(c, k, destination.Level); // also NaN
             if (Math.Abs(c) < 9.2e18)
             {
                 long v = (long)c;
-                for (int i = 0; i < primes; i++) destination.Buffer[i * _n + k] = _ctx.Moduli[i].FromSigned(v);
+                for (int i = 0; i < primes; i++) buffer[i * _n + k] = _ctx.Moduli[i].FromSigned(v);
             }
-            else
-            {
-                // Exact: c = mantissa * 2^exponent (c is an integer-valued double above 2^63).
-                long bits = BitConverter.DoubleToInt64Bits(Math.Abs(c));
-                int exponent = (int)((bits >> 52) & 0x7FF) - 1075;
-                ulong mantissa = ((ulong)bits & ((1UL << 52) - 1)) | (1UL << 52);
-                for (int i = 0; i < primes; i++)
-                {
-                    Modulus q = _ctx.Moduli[i];
-                    ulong r = q.Multiply(q.Reduce(mantissa), _pow2Mod[i][exponent]);
-                    destination.Buffer[i * _n + k] = c < 0 ? q.Negate(r) : r;
-                }
-            }
+            else WriteLarge(c, primes, buffer, k, _n);
         }
         if (count < _n)
-            for (int i = 0; i < primes; i++) destination.Buffer.AsSpan(i * _n + count, _n - count).Clear();
+            for (int i = 0; i < primes; i++) buffer.AsSpan(i * _n + count, _n - count).Clear();
     }
+
+    /// <summary>One scaled value rounded into residues[stride * i] for each prime of the level.</summary>
+    private void ScaledToResidues(double scaled, int level, Span<ulong> residues, int index)
+    {
+        double c = Math.Round(scaled);
+        double limit = Math.Pow(2, _ctx.LogModulusAtLevel(level) - 1);
+        if (double.IsNaN(c) || Math.Abs(c) >= limit) ThrowTooLarge(c, index, level);
+        var tmp = new ulong[level + 1];
+        if (Math.Abs(c) < 9.2e18) for (int i = 0; i <= level; i++) residues[i] = _ctx.Moduli[i].FromSigned((long)c);
+        else
+        {
+            WriteLarge(c, level + 1, tmp, 0, 1);
+            tmp.CopyTo(residues);
+        }
+    }
+
+    /// <summary>Exact residues of an integer-valued double above 2^63: c = mantissa * 2^exponent.</summary>
+    private void WriteLarge(double c, int primes, ulong[] buffer, int k, int stride)
+    {
+        long bits = BitConverter.DoubleToInt64Bits(Math.Abs(c));
+        int exponent = (int)((bits >> 52) & 0x7FF) - 1075;
+        ulong mantissa = ((ulong)bits & ((1UL << 52) - 1)) | (1UL << 52);
+        for (int i = 0; i < primes; i++)
+        {
+            Modulus q = _ctx.Moduli[i];
+            ulong r = q.Multiply(q.Reduce(mantissa), _pow2Mod[i][exponent]);
+            buffer[i * stride + k] = c < 0 ? q.Negate(r) : r;
+        }
+    }
+
+    private void ThrowTooLarge(double c, int k, int level) =>
+        throw new ArgumentOutOfRangeException("values", $"encoded coefficient {k} (|value * scale| = 2^{Math.Log2(Math.Abs(c)):F1}) does not fit the modulus at level {level}; use a smaller scale or smaller values");
 
     public double[] Decode(Plaintext plaintext)
     {

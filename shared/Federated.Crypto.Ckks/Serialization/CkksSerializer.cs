@@ -260,13 +260,25 @@ public static class CkksSerializer
 
     public static Ciphertext DeserializeCiphertext(CkksContext ctx, ReadOnlySpan<byte> data, int? expectedLevel = null)
     {
+        var c = new Ciphertext(ctx, expectedLevel ?? ctx.MaxLevel, 1);
+        DeserializeCiphertext(ctx, data, c, expectedLevel);
+        return c;
+    }
+
+    /// <summary>Reads into an existing ciphertext, reusing its memory when large enough (like SEAL's load).</summary>
+    public static void DeserializeCiphertext(CkksContext ctx, ReadOnlySpan<byte> data, Ciphertext destination, int? expectedLevel = null)
+    {
+        ArgumentNullException.ThrowIfNull(ctx);
+        ArgumentNullException.ThrowIfNull(destination);
+        if (!destination.Context.SameParameters(ctx)) throw new ArgumentException("destination ciphertext belongs to different parameters");
         const string what = "ciphertext";
         var r = Open(data, ObjectKind.Ciphertext, ctx, what);
         int level = ReadLevel(ref r, ctx, expectedLevel, what);
         double scale = ReadScale(ref r, ctx, level, what);
         byte flags = r.Byte("flags");
         if (flags > 1) throw new CkksFormatException($"{what}: unknown flags {flags}");
-        var c = new Ciphertext(ctx, level, scale);
+        var c = destination;
+        c.Reshape(level, scale);
         ReadPoly(ref r, ctx, level + 1, c.C0, what, "c0");
         if (flags == 1)
         {
@@ -276,7 +288,6 @@ public static class CkksSerializer
         }
         else ReadPoly(ref r, ctx, level + 1, c.C1, what, "c1");
         r.End();
-        return c;
     }
 
     public static PublicKey DeserializePublicKey(CkksContext ctx, ReadOnlySpan<byte> data)

@@ -38,7 +38,7 @@ public class CoreOpsBenchmarks
     }
 
     [Benchmark] public void Encode() => _f.Encoder.Encode(_values, _f.Scale, _ptOut);
-    [Benchmark] public Plaintext EncodeScalar() => _f.Encoder.Encode(0.75, _f.Scale);
+    [Benchmark] public void EncodeScalar() => _f.Encoder.Encode(0.75, _f.Scale, _ptOut);
     [Benchmark] public void EncryptPublic() => _f.Encryptor.Encrypt(_pt, _out);
     [Benchmark] public void EncryptSymmetric() => _f.Encryptor.EncryptSymmetricInto(_pt, _out);
     [Benchmark] public void Decrypt() => _f.Decryptor.Decrypt(_ct, _ptOut);
@@ -60,5 +60,5 @@ public class CoreOpsBenchmarks
     [Benchmark] public PublicKey KeygenPublic() => _f.KeyGen.CreatePublicKey();
     [Benchmark] public GaloisKeys KeygenGaloisOneStep() => _f.KeyGen.CreateGaloisKeys([1]);
     [Benchmark] public int SerializeCiphertext() => CkksSerializer.Serialize(_ct, _buffer);
-    [Benchmark] public Ciphertext DeserializeCiphertext() => CkksSerializer.DeserializeCiphertext(_f.Context, _serialized);
+    [Benchmark] public void DeserializeCiphertext() => CkksSerializer.DeserializeCiphertext(_f.Context, _serialized, _out);
 }

@@ -58,7 +58,7 @@ public static partial class CpuTimeRunner
         var ops = new (string Name, Action Op)[]
         {
             ("encode (full slots)", () => f.Encoder.Encode(values, f.Scale, ptOut)),
-            ("encode (one scalar)", () => f.Encoder.Encode(0.75, f.Scale)),
+            ("encode (one scalar)", () => f.Encoder.Encode(0.75, f.Scale, ptOut)),
             ("encrypt, public key", () => f.Encryptor.Encrypt(pt, output)),
             ("encrypt, symmetric", () => f.Encryptor.EncryptSymmetricInto(pt, output)),
             ("decrypt", () => f.Decryptor.Decrypt(ct, ptOut)),
@@ -72,7 +72,7 @@ public static partial class CpuTimeRunner
             ("keygen: public key", () => f.KeyGen.CreatePublicKey()),
             ("keygen: Galois key for one step", () => f.KeyGen.CreateGaloisKeys([1])),
             ("serialize ciphertext", () => CkksSerializer.Serialize(ct, buffer)),
-            ("deserialize ciphertext", () => CkksSerializer.DeserializeCiphertext(f.Context, serialized)),
+            ("deserialize ciphertext", () => CkksSerializer.DeserializeCiphertext(f.Context, serialized, output)),
         };
         Console.WriteLine($"thread CPU time per op, {set}, microseconds (median, min); load average {File.ReadAllText("/proc/loadavg").Trim()}");
         foreach (var (name, op) in ops)
