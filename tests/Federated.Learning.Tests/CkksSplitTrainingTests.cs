@@ -82,6 +82,93 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
         Assert.Contains("ckks/v1", protocolError.Message);
     }
 
+    [Fact]
+    public void The_forward_share_e_decrypts_in_a_real_step_is_uniform_and_uncorrelated_with_alpha_times_w_m()
+    {
+        // PROTOCOL.md 5.3 on a real F2 message: E decrypts M's masked product; what it sees must be a uniform ring
+        // element that says nothing about α·W_M. Negative control: without M's ring mask it is α·W_M itself.
+        TorchRuntime.Initialise(2);
+        using var world = new SmallModels();
+        var job = SmallModels.JobOptions() with { Insecure = InsecureAllowances.NoLabelNoise };
+        var eSession = new CkksExternalSession(Ckks);
+        var mSession = new CkksMusicSession(Ckks, SmallModels.K);
+        using var e = new ExternalPartyRole(job, world.NewExternalTower(1), SmallModels.Adam(), eSession, 1);
+        using var m = new MusicPartyRole(job, world.NewTop(2), world.Catalog, SmallModels.Adam(), mSession, 2);
+        InProcessSplitExchange.Setup(e, m);
+        const int rows = 64;
+        var (eb, mb) = world.Batch(rows, 9);
+        m.PrepareStep(mb);
+        var f1 = e.BeginStep(eb);
+        var f2 = m.Handle(f1).F2.MaskedProduct;
+
+        var context = eSession.ContextForTests;
+        var encoder = eSession.EncoderForTests;
+        var q = context.Moduli[0];
+        var layout = new Federated.Crypto.Ckks.Packing.ColumnPacking(context.SlotCount, rows);
+        var product = DenseMatrix.FromTensor(e.LastAlpha!.ToTensor().mm(m.WeightHalf));
+        var masked = new List<double>();
+        var unmasked = new List<double>();
+        var truth = new List<double>();
+        for (int g = 0; g < f2.Parts.Count; g++)
+        {
+            var seen = eSession.DecryptPartForTests(f2.Parts[g], context.MaxLevel - 1);
+            var withoutMask = seen.Clone();
+            mSession.PendingForwardMasksForTests![g].RemoveFrom(withoutMask);
+            masked.AddRange(Residues(seen));
+            unmasked.AddRange(Residues(withoutMask));
+
+            var slots = new double[context.SlotCount];
+            for (int blk = 0; blk < layout.Blocks; blk++)
+            {
+                int j = g * layout.Blocks + blk;
+                if (j >= SmallModels.D) break;
+                for (int r = 0; r < rows; r++) slots[blk * rows + r] = product[r, j];
+            }
+            var coefficients = new double[context.N];
+            encoder.DecodeCoefficients(encoder.Encode(slots, seen.Scale, seen.Level), coefficients);
+            truth.AddRange(coefficients);
+        }
+        int n = masked.Count;
+        var (ks, chi2, corr) = Statistics(masked, truth);
+        output.WriteLine($"masked share: KS·√n {ks:F3}, χ² {chi2:F1}, correlation {corr:F4} over {n} coefficients");
+        // Critical values at p = 0.001: KS·√n < 1.95; χ² with 31 degrees of freedom < 61.1; |r| < 4/√n.
+        Assert.True(ks < 1.95, $"KS statistic {ks:F3}: the share is not uniform");
+        Assert.True(chi2 < 61.1, $"χ² {chi2:F1}: the share is not uniform");
+        Assert.True(Math.Abs(corr) < 4 / Math.Sqrt(n), $"correlation {corr:F4} with α·W_M");
+
+        var (ks0, chi20, corr0) = Statistics(unmasked, truth);
+        Assert.True(ks0 > 10 && chi20 > 1000, $"unmasked share looks uniform (KS {ks0:F1}, χ² {chi20:F0}): the control cannot fail");
+        Assert.True(corr0 > 0.99, $"unmasked share correlates only {corr0:F4} with α·W_M: the control cannot fail");
+
+        IEnumerable<double> Residues(Federated.Crypto.Ckks.Plaintext share)
+        {
+            var raw = share.Component(0).ToArray();
+            context.Ntt[0].Inverse(raw);
+            return raw.Select(v => v / (double)q.Value);
+        }
+    }
+
+    private static (double Ks, double Chi2, double Corr) Statistics(List<double> u, List<double> plain)
+    {
+        int n = u.Count;
+        var sorted = u.OrderBy(v => v).ToArray();
+        double ks = 0;
+        for (int i = 0; i < n; i++) ks = Math.Max(ks, Math.Max(Math.Abs((i + 1.0) / n - sorted[i]), Math.Abs(sorted[i] - (double)i / n)));
+        const int bins = 32;
+        var counts = new int[bins];
+        foreach (double v in u) counts[Math.Min(bins - 1, (int)(v * bins))]++;
+        double expected = (double)n / bins, chi2 = counts.Sum(c => (c - expected) * (c - expected) / expected);
+        var centered = u.Select(v => v > 0.5 ? v - 1 : v).ToArray();
+        double ma = centered.Average(), mb = plain.Average(), cov = 0, va = 0, vb = 0;
+        for (int i = 0; i < n; i++)
+        {
+            cov += (centered[i] - ma) * (plain[i] - mb);
+            va += (centered[i] - ma) * (centered[i] - ma);
+            vb += (plain[i] - mb) * (plain[i] - mb);
+        }
+        return (ks * Math.Sqrt(n), chi2, cov / Math.Sqrt(va * vb));
+    }
+
     private static DenseMatrix Gradient(DenseMatrix before, DenseMatrix after, double learningRate) =>
         new(before.Rows, before.Cols, before.Values.Zip(after.Values, (b, a) => (b - a) / learningRate).ToArray());
 

@@ -29,6 +29,9 @@ public sealed class CkksMusicSession : CkksSession, IMusicPartyCryptoSession
         _galoisKeys = KeyGenerator.CreateGaloisKeys(RequiredRotationSteps);
     }
 
+    /// <summary>Tests only: the ring masks M holds between F2 and F4.</summary>
+    internal RingMask[]? PendingForwardMasksForTests => _forwardMasks;
+
     /// <summary>The rotation steps M made Galois keys for (and the only ones it publishes).</summary>
     public IReadOnlyList<int> RequiredRotationSteps { get; }
 

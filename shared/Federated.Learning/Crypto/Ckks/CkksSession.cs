@@ -234,6 +234,13 @@ public abstract class CkksSession : IInteractiveLayerCryptoSession
 
     protected double[] DecryptSlots(Ciphertext ciphertext) => Encoder.Decode(_decryptor.Decrypt(ciphertext));
 
+    /// <summary>Tests only: what this key owner sees when it decrypts a received part (no release, no flooding).</summary>
+    internal Plaintext DecryptPartForTests(ByteString part, int level) =>
+        _decryptor.Decrypt(CkksSerializer.DeserializeCiphertext(Context, part.Span, expectedLevel: level));
+
+    internal CkksContext ContextForTests => Context;
+    internal CkksEncoder EncoderForTests => Encoder;
+
     protected SecretKey SecretKey => _keys.SecretKey;
     protected KeyGenerator KeyGenerator => _keys;
 
