@@ -25,11 +25,12 @@ public class SerializationTests
         var back = CkksSerializer.DeserializeCiphertext(k.Context, bytes);
         Assert.True(ct.C0.SequenceEqual(back.C0) && ct.C1.SequenceEqual(back.C1));
         Assert.Equal(ct.Scale, back.Scale);
-        // 2 polys x (60 + 40 + 40 bits) x N / 8 plus a small header: smaller than SEAL's 393,329 bytes.
-        Assert.Equal(2 * 140 * 8192 / 8 + 38 + 10, bytes.Length);
+        // 2 polys x (8 + 5 + 5 bytes per residue for 60/40/40-bit primes) x N plus a 48-byte header: 25% below
+        // SEAL's 393,329 bytes.
+        Assert.Equal(2 * 18 * 8192 + 38 + 10, bytes.Length);
         k.Evaluator.ModSwitchToNextInplace(back);
         var lower = CkksSerializer.Serialize(back);
-        Assert.Equal(2 * 100 * 8192 / 8 + 48, lower.Length);
+        Assert.Equal(2 * 13 * 8192 + 48, lower.Length);
         var again = CkksSerializer.DeserializeCiphertext(k.Context, lower, expectedLevel: 1);
         Assert.True(TestSupport.MaxAbsDiff(values, k.Encoder.Decode(k.Decryptor.Decrypt(again)), values.Length) < 1e-6);
     }
@@ -40,7 +41,7 @@ public class SerializationTests
         var k = Shared.Value;
         var ct = FreshCt(out var values, symmetric: true);
         var bytes = CkksSerializer.Serialize(ct);
-        Assert.Equal(140 * 8192 / 8 + 32 + 48, bytes.Length);
+        Assert.Equal(18 * 8192 + 32 + 48, bytes.Length);
         var back = CkksSerializer.DeserializeCiphertext(k.Context, bytes);
         Assert.True(back.IsSeeded);
         Assert.True(ct.C1.SequenceEqual(back.C1));
@@ -48,7 +49,7 @@ public class SerializationTests
         // Once c1 changes the seed no longer describes it and the full form is written.
         k.Evaluator.AddInplace(back, ct);
         Assert.False(back.IsSeeded);
-        Assert.Equal(2 * 140 * 8192 / 8 + 48, CkksSerializer.Serialize(back).Length);
+        Assert.Equal(2 * 18 * 8192 + 48, CkksSerializer.Serialize(back).Length);
     }
 
     [Fact]
