@@ -72,6 +72,7 @@ public sealed class RelayPeerChannel : IPeerChannel, IAsyncDisposable
     private ulong _sent, _duplicates, _sessions, _resent, _receivedCount;
     private Exception? _fatal;
     private Task? _loop;
+    private int _disposed;
 
     private sealed record Outgoing(ulong Sequence, string MessageType, long Step, byte[] Plaintext);
 
@@ -484,6 +485,8 @@ public sealed class RelayPeerChannel : IPeerChannel, IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+            return;
         await _stop.CancelAsync().ConfigureAwait(false);
         if (_loop is not null)
         {
