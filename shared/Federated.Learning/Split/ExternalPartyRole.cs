@@ -49,7 +49,7 @@ public sealed class ExternalPartyRole : IDisposable
         _crypto = crypto;
         _generator = new Generator(seed);
         _weightHalf = randn(new long[] { options.BottomWidth, options.InteractiveWidth }, ScalarType.Float64, generator: _generator)
-            .mul_(Math.Sqrt(options.InitVariance / 2));
+            .mul_(Math.Sqrt(options.InitVariance / 2)).DetachFromDisposeScope();
     }
 
     public CryptoMode Mode => _crypto.Mode;
@@ -78,7 +78,8 @@ public sealed class ExternalPartyRole : IDisposable
         ArgumentNullException.ThrowIfNull(batch);
         if (_state != State.Ready)
             throw new ProtocolViolationException($"F1: cannot begin a step in state {_state} (expected Ready: keys exchanged and the previous step finished)");
-        var alpha = _tower.Forward(batch);
+        // Role state outlives any dispose scope the caller holds around one message.
+        var alpha = _tower.Forward(batch).DetachFromDisposeScope();
         _alpha = alpha;
         _alphaValues = DenseMatrix.FromTensor(alpha);
         _rows = batch.Rows;
@@ -135,7 +136,7 @@ public sealed class ExternalPartyRole : IDisposable
     private SplitTrainingMessage OnBackwardGradient(BackwardGradient b2)
     {
         _xi = randn(new long[] { _options.BottomWidth, _options.InteractiveWidth }, ScalarType.Float64, generator: _generator)
-            .mul_(_options.GradientMaskStd * _options.InteractiveLearningRate);
+            .mul_(_options.GradientMaskStd * _options.InteractiveLearningRate).DetachFromDisposeScope();
         DenseMatrix weightHalf = DenseMatrix.FromTensor(_weightHalf), xiOverEta;
         using (var scope = NewDisposeScope())
             xiOverEta = DenseMatrix.FromTensor(_xi / _options.InteractiveLearningRate);

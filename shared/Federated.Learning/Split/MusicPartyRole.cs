@@ -57,7 +57,7 @@ public sealed class MusicPartyRole : IDisposable
         _negativeSampler = new Generator(NegativeSamplerSeed(seed));
         _labelDp = new LabelDpMechanism(options.LabelDp, options.AlignedRows, seed ^ 0x9E3779B97F4A7C15UL);
         _weightHalf = randn(new long[] { options.BottomWidth, options.InteractiveWidth }, ScalarType.Float64, generator: _generator)
-            .mul_(Math.Sqrt(options.InitVariance / 2));
+            .mul_(Math.Sqrt(options.InitVariance / 2)).DetachFromDisposeScope();
     }
 
     public CryptoMode Mode => _crypto.Mode;
@@ -147,7 +147,7 @@ public sealed class MusicPartyRole : IDisposable
             loss.backward();
             _optimiser.step();
             _loss = loss.item<float>();
-            _deltaTilde = _labelDp.Apply(z.grad!).MoveToOuterDisposeScope();
+            _deltaTilde = _labelDp.Apply(z.grad!).DetachFromDisposeScope();
         }
         LastInteractiveOutput = zE;
         LastDeltaTilde = DenseMatrix.FromTensor(_deltaTilde);
