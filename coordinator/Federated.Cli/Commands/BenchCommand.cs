@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.RegularExpressions;
 using Federated.Hosting.Local;
 using Spectre.Console;
 
@@ -23,7 +24,7 @@ public static class BenchCommand
             var run = Path.Combine(CliPaths.FederationRoot(), "bench");
             if (Directory.Exists(run))
                 Directory.Delete(run, recursive: true);
-            var table = new Table().AddColumns("payload", "throughput run (external → music, sealed, chunked)", "wall clock", "round trips (sealed ping-pong)");
+            var table = new Table().AddColumns("payload", "messages", "throughput E → M (MiB/s)", "wall clock incl. job start", "round trip median (ms)");
             await using (var federation = await LocalFederation.StartAsync(new LocalFederationOptions(run, HostBinaries.FromAssemblyMetadata(typeof(BenchCommand).Assembly)), null, ct))
             {
                 using var connection = OperatorSession.Open(federation.CoordinatorAddress.ToString(), federation.CertificateDirectory, LocalFederation.OperatorName, run);
@@ -42,7 +43,12 @@ public static class BenchCommand
                         new Dictionary<string, string> { ["rounds"] = result.GetValue(rounds).ToString(CultureInfo.InvariantCulture), ["size"] = bytes }, TimeSpan.FromMinutes(10), ct);
                     string Sender(Federated.Transport.V1.JobInfo j) => j.Parties.FirstOrDefault(p => p.PartyId == LocalFederation.ExternalName)?.Summary ?? j.Reason;
                     var totalMiB = (double)result.GetValue(messages) * mib;
-                    table.AddRow($"{mib} MiB", Markup.Escape(Sender(stream)), $"{wall:0.00} s incl. job start ({totalMiB / wall:0.0} MiB/s)", Markup.Escape(Sender(ping)));
+                    if (stream.State != Federated.Transport.V1.JobState.Completed || ping.State != Federated.Transport.V1.JobState.Completed)
+                        throw new CliException($"benchmark job failed: {stream.Reason} {ping.Reason}");
+                    var throughput = Regex.Match(Sender(stream), @"\(([\d.]+) MiB/s").Groups[1].Value;
+                    var median = Regex.Match(Sender(ping), @"median ([\d.]+) ms").Groups[1].Value;
+                    table.AddRow($"{mib} MiB", result.GetValue(messages).ToString(CultureInfo.InvariantCulture), throughput,
+                        $"{wall:0.00} s ({totalMiB / wall:0.0} MiB/s)", $"{median} ({result.GetValue(rounds)} round trips)");
                 }
             }
             AnsiConsole.Write(table);

@@ -73,6 +73,7 @@ public static class DemoCommand
             AnsiConsole.Write(hosts);
             AnsiConsole.Write(PartiesCommands.Table(parties).Title("party registry"));
             AnsiConsole.Write(JobsCommands.Table([job!]).Title("job"));
+            AnsiConsole.Write(JobsCommands.ReportsTable(job!));
             var summary = new Table().Title("checks").AddColumns("check", "result");
             var jobOk = job!.State == JobState.Completed;
             summary.AddRow("sealed ping-pong through the relay", jobOk ? "[green]completed[/]" : $"[red]{Markup.Escape(JobsCommands.StateText(job.State) + " " + job.Reason)}[/]");

@@ -37,6 +37,7 @@ public static class JobsCommands
             if (result.GetValue(wait))
                 job = await WaitAsync(connection.Jobs, job.JobId, TimeSpan.FromMinutes(30), ct);
             AnsiConsole.Write(Table([job]));
+            AnsiConsole.Write(ReportsTable(job));
             return job.State is JobState.Failed or JobState.Stopped ? 1 : 0;
         });
 
@@ -68,20 +69,30 @@ public static class JobsCommands
         }
     }
 
+    /// <summary>Each party's one-line report of a job.</summary>
+    public static Table ReportsTable(JobInfo job)
+    {
+        var reports = new Table().Title("party reports").AddColumns("party", "report");
+        foreach (var p in job.Parties)
+            reports.AddRow(Markup.Escape(p.PartyId), Markup.Escape($"{StateText(p.State)}: {p.Summary}"));
+        return reports;
+    }
+
     public static string StateText(JobState state) => state.ToString().Replace("JobState", "", StringComparison.Ordinal);
 
     public static Table Table(IEnumerable<JobInfo> jobs)
     {
-        var table = new Table().AddColumns("job", "kind", "state", "parties", "relayed", "dropped (replay / stale)");
+        var table = new Table().AddColumns("job", "kind", "state", "parties", "relayed", "dropped (replay / stale)", "generation");
         foreach (var j in jobs)
         {
             var state = StateText(j.State);
             var colour = j.State switch { JobState.Completed => "green", JobState.Failed => "red", JobState.Stopped => "yellow", _ => "blue" };
             table.AddRow(
                 new Markup(Markup.Escape(j.JobId)), new Markup(Markup.Escape(j.Kind)), new Markup($"[{colour}]{state}[/]"),
-                new Markup(Markup.Escape(string.Join("\n", j.Parties.Select(p => $"{p.PartyId}: {StateText(p.State)} {p.Summary}".TrimEnd())))),
+                new Markup(Markup.Escape(string.Join("\n", j.Parties.Select(p => $"{p.PartyId}: {StateText(p.State)}")))),
                 new Markup(j.Relay is null ? "-" : $"{j.Relay.MessagesRelayed} msgs, {j.Relay.BytesRelayed / 1024.0 / 1024.0:0.00} MiB"),
-                new Markup(j.Relay is null ? "-" : $"{j.Relay.OldSequenceDropped} / {j.Relay.StaleGenerationDropped}"));
+                new Markup(j.Relay is null ? "-" : $"{j.Relay.OldSequenceDropped} / {j.Relay.StaleGenerationDropped}"),
+                new Markup(j.Relay is null ? "-" : j.Relay.SessionGeneration.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }
         return table;
     }
