@@ -1,0 +1,191 @@
+using System.Diagnostics;
+using Federated.Core;
+using Federated.Crypto.Psi;
+using Federated.Learning;
+using Federated.Learning.Crypto;
+using Federated.Learning.Crypto.Ckks;
+using Federated.Learning.Model;
+using Federated.Learning.Protocol.V1;
+using Federated.Learning.Split;
+using Federated.Training.Checkpoints;
+using Federated.Training.Data;
+using static TorchSharp.torch;
+
+namespace Federated.Training.Jobs;
+
+/// <summary>
+/// E's side of a federated training job, transport-independent: hello and PSI alignment -> its users table
+/// (preprocessing fitted on the aligned rows) -> the split-training steps of PROTOCOL.md section 2 in the joint
+/// batch order, with checkpoints -> the evaluation forward pass (F1..F3) for the users M asks about (found by a
+/// second PSI). E never sees labels, M's features or the results.
+/// </summary>
+public static class ExternalPartyJob
+{
+    public const string Party = ExternalPartyData.Party;
+
+    public static async Task<ExternalJobResult> RunAsync(IPeerChannel peer, PartyJobPaths paths, TrainingJobOptions options,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        ArgumentNullException.ThrowIfNull(paths);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var link = new PeerLink(peer, "music party (M)", options.MessageTimeout);
+        try
+        {
+            return await RunCoreAsync(link, paths, options, progress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not PeerAbortedException and not PeerTimeoutException)
+        {
+            await link.TryAbortAsync($"the external party's job failed ({e.GetType().Name})").ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task<ExternalJobResult> RunCoreAsync(PeerLink link, PartyJobPaths paths, TrainingJobOptions options,
+        IProgress<TrainingProgress>? progress, CancellationToken ct)
+    {
+        TorchRuntime.Initialise(options.TorchThreads);
+        Directory.CreateDirectory(paths.JobFolder);
+        var clock = Stopwatch.StartNew();
+        var data = ExternalPartyData.Open(paths.DataFolder, ct);
+        var loading = clock.Elapsed;
+
+        clock.Restart();
+        var checkpoints = new CheckpointStore(paths.JobFolder, options.Round, options.CheckpointsKept);
+        var keys = data.Keys;
+        var (alignment, resumeStep) = await JobAlignment.AgreeAndAlignAsync(PsiRole.External, link, Party, options, paths,
+            IdSource.FromEnumerable(() => keys, "E users table keys"), checkpoints, ct).ConfigureAwait(false);
+        var alignedToSource = alignment.SourceIndex();
+        var alignmentTime = clock.Elapsed;
+
+        clock.Restart();
+        data.FitAndEncode(alignedToSource.ToHashSet(), ct);
+        var features = data.Features!;
+        loading += clock.Elapsed;
+
+        clock.Restart();
+        ulong seed = JobAlignment.PartySeed(paths);
+        var schedule = new TrainingSchedule(alignment.JointSeed, (int)alignment.Rows, options.BatchSize, options.Epochs);
+        var split = options.ToSplitOptions(alignment.Rows);
+        var tower = ModelShapes.Seeded((long)(seed & 0x7FFFFFFF), () => new ExternalBottomTower(ModelShapes.ExternalTower(features, options.Model)));
+        using var crypto = NewSession(options, seed);
+        using var role = new ExternalPartyRole(split, tower, ModelShapes.Adam(options.Model.TowerLearningRate), crypto, seed);
+        if (resumeStep > 0) ExternalCheckpoint.Restore(checkpoints.PathOf(resumeStep), tower, role, resumeStep);
+
+        // Setup: E announces its public HE material, M answers with its own.
+        await link.SendSplitAsync(role.AnnounceKeys(), ct).ConfigureAwait(false);
+        role.Handle(await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.KeyAnnouncement, ct).ConfigureAwait(false));
+
+        for (ulong step = resumeStep; step < schedule.TotalSteps; step++)
+        {
+            ct.ThrowIfCancellationRequested();
+            var rows = schedule.Rows(step);
+            var featureRows = rows.Select(r => (int)alignedToSource[r]).ToArray();
+            var batch = new ExternalBatch(rows.Length, features.CategoricalRows(featureRows), features.DenseRows(featureRows));
+            await link.SendSplitAsync(role.BeginStep(batch), ct).ConfigureAwait(false);
+            var f3 = role.Handle(await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F2, ct).ConfigureAwait(false))!;
+            await link.SendSplitAsync(f3, ct).ConfigureAwait(false);
+            var b3 = role.Handle(await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.B2, ct).ConfigureAwait(false))!;
+            await link.SendSplitAsync(b3, ct).ConfigureAwait(false);
+            role.Handle(await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.B4, ct).ConfigureAwait(false));
+            ulong done = step + 1;
+            if (CheckpointDue(options, done, schedule.TotalSteps))
+                checkpoints.Save(done, folder => ExternalCheckpoint.Save(folder, tower, role, done));
+            progress?.Report(new TrainingProgress(Party, "training", done, schedule.TotalSteps));
+        }
+        SaveModel(paths, options, tower, role);
+        var training = clock.Elapsed;
+
+        // Evaluation: M asks about users by a second PSI; E computes α for them and runs F1..F3 as in training.
+        clock.Restart();
+        var evaluation = await JobAlignment.AlignEvaluationAsync(PsiRole.External, link, options, paths,
+            IdSource.FromEnumerable(() => keys, "E users table keys"), ct).ConfigureAwait(false);
+        var evalRows = JobAlignment.ReadSourceIndex(evaluation).Select(i => (int)i).ToArray();
+        var weightHalf = RoleStateAccess.External.WeightHalf(role);
+        int chunk = options.BatchSize;
+        for (int start = 0, index = 0; start < evalRows.Length; start += chunk, index++)
+        {
+            var part = evalRows[start..Math.Min(evalRows.Length, start + chunk)];
+            var batch = new ExternalBatch(part.Length, features.CategoricalRows(part), features.DenseRows(part));
+            DenseMatrix alpha, alphaTimesA;
+            using (var scope = NewDisposeScope())
+            using (no_grad())
+            {
+                var a = tower.Forward(batch);
+                alpha = DenseMatrix.FromTensor(a);
+                alphaTimesA = DenseMatrix.FromTensor(a.to_type(ScalarType.Float64).mm(weightHalf));
+            }
+            var header = EvaluationHeader(options, crypto.Mode, (ulong)index, part.Length);
+            await link.SendProtoAsync(PeerLink.EvalF1, new ForwardActivations { Header = header, Alpha = crypto.EncryptActivations(alpha) }, ct).ConfigureAwait(false);
+            var f2 = await link.ReceiveProtoAsync(PeerLink.EvalF2, ForwardMaskedProduct.Parser, ct).ConfigureAwait(false);
+            EvaluationCheck(f2.Header, header, "eval.F2");
+            var share = crypto.OpenForwardShare(f2.MaskedProduct, alphaTimesA);
+            await link.SendProtoAsync(PeerLink.EvalF3, new ForwardShare { Header = header, Share = share }, ct).ConfigureAwait(false);
+            progress?.Report(new TrainingProgress(Party, "evaluation", (ulong)(start + part.Length), (ulong)evalRows.Length));
+        }
+        await link.ReceiveAsync(PeerLink.EvalDone, ct).ConfigureAwait(false);
+        var evaluationTime = clock.Elapsed;
+
+        return new ExternalJobResult(options.JobId, options.Round, options.Mode, options.SecurityNotice, alignment.Rows, schedule.TotalSteps,
+            resumeStep, evalRows.Length, new PhaseTimings(loading, alignmentTime, training, evaluationTime));
+    }
+
+    internal static bool CheckpointDue(TrainingJobOptions options, ulong done, ulong total) =>
+        done == total || (options.CheckpointEverySteps > 0 && done % (ulong)options.CheckpointEverySteps == 0);
+
+    private static IExternalPartyCryptoSession NewSession(TrainingJobOptions options, ulong seed)
+    {
+        options.RequireModeAllowed();
+        return options.Mode == FederationMode.Encrypted
+            ? new CkksExternalSession(options.Ckks)
+            : new PlaintextReferenceExternalSession(new PlaintextReferenceOptions { AcknowledgeInsecure = true, Seed = (int)(seed % int.MaxValue) });
+    }
+
+    internal static StepHeader EvaluationHeader(TrainingJobOptions options, CryptoMode mode, ulong index, int rows) => new()
+    {
+        ProtocolVersion = SplitTrainingOptions.ProtocolVersion, JobId = $"{options.JobId}/r{options.Round}/eval", Step = index,
+        BatchRows = (uint)rows, Mode = mode,
+    };
+
+    internal static void EvaluationCheck(StepHeader? actual, StepHeader expected, string what)
+    {
+        if (actual is null || actual.JobId != expected.JobId || actual.Step != expected.Step || actual.BatchRows != expected.BatchRows || actual.Mode != expected.Mode)
+            throw new ProtocolViolationException($"{what}: expected job {expected.JobId} chunk {expected.Step} of {expected.BatchRows} rows ({expected.Mode}), " +
+                $"received {(actual is null ? "no header" : $"job {actual.JobId} chunk {actual.Step} of {actual.BatchRows} rows ({actual.Mode})")}");
+    }
+
+    /// <summary>The trained tower and A, versioned per job and round, in E's job folder.</summary>
+    private static void SaveModel(PartyJobPaths paths, TrainingJobOptions options, ExternalBottomTower tower, ExternalPartyRole role)
+    {
+        var folder = Path.Combine(paths.JobFolder, "models", $"r{options.Round}");
+        Directory.CreateDirectory(folder);
+        tower.save(Path.Combine(folder, "external-tower.bin"));
+        CheckpointStore.SaveTensor(RoleStateAccess.External.WeightHalf(role), Path.Combine(folder, "weight-half-A.bin"));
+    }
+}
+
+/// <summary>E's checkpoint: tower, optimiser, A, random generator, step.</summary>
+internal static class ExternalCheckpoint
+{
+    private sealed record State(ulong Step, string Generator);
+
+    public static void Save(string folder, ExternalBottomTower tower, ExternalPartyRole role, ulong step)
+    {
+        tower.save(Path.Combine(folder, "tower.bin"));
+        ((TorchSharp.Modules.OptimizerHelper)RoleStateAccess.External.Optimiser(role)).save_state_dict(Path.Combine(folder, "optimiser.bin"));
+        CheckpointStore.SaveTensor(RoleStateAccess.External.WeightHalf(role), Path.Combine(folder, "weight-half.bin"));
+        CheckpointStore.WriteJson(Path.Combine(folder, "state.json"), new State(step, CheckpointStore.GeneratorState(RoleStateAccess.External.Generator(role))));
+    }
+
+    public static void Restore(string folder, ExternalBottomTower tower, ExternalPartyRole role, ulong step)
+    {
+        var state = CheckpointStore.ReadJson<State>(Path.Combine(folder, "state.json"));
+        if (state.Step != step) throw new InvalidDataException($"checkpoint {folder} is for step {state.Step}, expected {step}");
+        tower.load(Path.Combine(folder, "tower.bin"));
+        ((TorchSharp.Modules.OptimizerHelper)RoleStateAccess.External.Optimiser(role)).load_state_dict(Path.Combine(folder, "optimiser.bin"));
+        CheckpointStore.LoadTensorInto(RoleStateAccess.External.WeightHalf(role), Path.Combine(folder, "weight-half.bin"));
+        CheckpointStore.RestoreGenerator(RoleStateAccess.External.Generator(role), state.Generator);
+        RoleStateAccess.External.SetStep(role, step);
+    }
+}

@@ -1,0 +1,95 @@
+using System.Buffers.Binary;
+using Federated.Crypto.Psi;
+using Federated.Training.Checkpoints;
+
+namespace Federated.Training.Jobs;
+
+/// <summary>This party's aligned rows of one job and round (from the PSI), persisted in the job folder.</summary>
+internal sealed record AlignmentRecord(string StateId, long Rows, string JointSeedHex, string AlignedKeysPath, string AlignedSourceIndexPath)
+{
+    public byte[] JointSeed => Convert.FromHexString(JointSeedHex);
+
+    /// <summary>Per aligned row, the row's position in this party's PSI source.</summary>
+    public long[] SourceIndex()
+    {
+        var bytes = File.ReadAllBytes(AlignedSourceIndexPath);
+        if (bytes.Length != Rows * 8) throw new InvalidDataException($"{AlignedSourceIndexPath}: {bytes.Length} bytes for {Rows} rows");
+        var result = new long[Rows];
+        for (int i = 0; i < result.Length; i++) result[i] = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(i * 8));
+        return result;
+    }
+}
+
+/// <summary>
+/// The start of a job at either party: the hello (both must hold the same agreement fingerprint), then either the
+/// stored alignment and the newest checkpoint both parties hold, or a fresh PSI (then training starts at step 0).
+/// </summary>
+internal static class JobAlignment
+{
+    public static string RecordPath(string jobFolder, int round) => Path.Combine(jobFolder, $"alignment-r{round}.json");
+
+    public static async Task<(AlignmentRecord Alignment, ulong ResumeStep)> AgreeAndAlignAsync(
+        PsiRole role, PeerLink link, string party, TrainingJobOptions options, PartyJobPaths paths, IdSource ids,
+        CheckpointStore checkpoints, CancellationToken ct)
+    {
+        var recordPath = RecordPath(paths.JobFolder, options.Round);
+        AlignmentRecord? existing = File.Exists(recordPath) ? CheckpointStore.ReadJson<AlignmentRecord>(recordPath) : null;
+        var fingerprint = options.AgreementFingerprint();
+        var steps = checkpoints.AvailableSteps().ToArray();
+        await link.SendJsonAsync(PeerLink.Hello, new JobHello(party, fingerprint, existing?.Rows ?? 0, existing?.StateId ?? "", steps), ct).ConfigureAwait(false);
+        var peer = await link.ReceiveJsonAsync<JobHello>(PeerLink.Hello, ct).ConfigureAwait(false);
+        if (peer.Fingerprint != fingerprint)
+            throw new InvalidOperationException(
+                $"job {options.JobId}: the {peer.Party} runs with different job settings (fingerprint {peer.Fingerprint[..12]} vs {party} {fingerprint[..12]}): " +
+                "model shape, schedule, mode, label DP or CKKS parameters differ");
+
+        if (existing is not null && existing.StateId == peer.AlignmentStateId)
+        {
+            var common = steps.Intersect(peer.Checkpoints).DefaultIfEmpty(0UL).Max();
+            return (existing, common);
+        }
+
+        // No common alignment: align afresh; earlier checkpoints refer to another row order.
+        var psiFolder = Path.Combine(paths.JobFolder, $"psi-r{options.Round}");
+        if (Directory.Exists(psiFolder)) Directory.Delete(psiFolder, recursive: true);
+        foreach (var step in steps) Directory.Delete(checkpoints.PathOf(step), recursive: true);
+        if (File.Exists(recordPath)) File.Delete(recordPath);
+        var result = await PsiParty.RunAsync(role, link.Channel, ids,
+            new PsiOptions { Domain = $"federated-training/{options.JobId}/r{options.Round}", JobFolder = psiFolder, MessageTimeout = options.MessageTimeout }, ct)
+            .ConfigureAwait(false);
+        var record = new AlignmentRecord(result.StateId, result.IntersectionSize, Convert.ToHexString(result.JointSeed),
+            result.AlignedKeysPath, result.AlignedSourceIndexPath);
+        CheckpointStore.WriteJson(recordPath, record);
+        return (record, 0);
+    }
+
+    /// <summary>A PSI over the users to evaluate (M: the requested users; E: all its users), in a fresh folder.</summary>
+    public static async Task<PsiResult> AlignEvaluationAsync(PsiRole role, PeerLink link, TrainingJobOptions options, PartyJobPaths paths,
+        IdSource ids, CancellationToken ct)
+    {
+        var folder = Path.Combine(paths.JobFolder, $"psi-eval-r{options.Round}");
+        if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
+        return await PsiParty.RunAsync(role, link.Channel, ids,
+            new PsiOptions { Domain = $"federated-evaluation/{options.JobId}/r{options.Round}", JobFolder = folder, MessageTimeout = options.MessageTimeout }, ct)
+            .ConfigureAwait(false);
+    }
+
+    public static long[] ReadSourceIndex(PsiResult result)
+    {
+        var bytes = File.ReadAllBytes(result.AlignedSourceIndexPath);
+        var rows = new long[bytes.Length / 8];
+        for (int i = 0; i < rows.Length; i++) rows[i] = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(i * 8));
+        return rows;
+    }
+
+    /// <summary>The party's own seed: given, or drawn once and kept in the job folder (so a resumed run continues alike).</summary>
+    public static ulong PartySeed(PartyJobPaths paths)
+    {
+        if (paths.Seed is { } given) return given;
+        var path = Path.Combine(paths.JobFolder, "party-seed.txt");
+        if (File.Exists(path)) return ulong.Parse(File.ReadAllText(path).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        var seed = BinaryPrimitives.ReadUInt64LittleEndian(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8));
+        File.WriteAllText(path, seed.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        return seed;
+    }
+}

@@ -1,0 +1,62 @@
+using Federated.Learning.Model;
+using Federated.Training.Data;
+
+namespace Federated.Training.Jobs;
+
+/// <summary>
+/// M's side of each batch: for every aligned row, one of the user's training positives and whether M's own user
+/// features are hidden for it (feature dropout). Both choices come from M's seed and the epoch, so a resumed run
+/// builds the same batches. E learns nothing of them: its batch is the aligned rows only.
+/// </summary>
+internal sealed class MusicBatchBuilder
+{
+    private readonly MusicPartyData _data;
+    private readonly int[][] _positives;
+    private readonly int[] _userRows;
+    private readonly ulong _seed;
+    private readonly double _dropout;
+    private int _epoch = -1;
+    private int[] _choice = [];
+    private bool[] _hidden = [];
+
+    public MusicBatchBuilder(MusicPartyData data, string[] alignedUsers, ulong seed, double dropout)
+    {
+        _data = data;
+        _seed = seed;
+        _dropout = dropout;
+        _positives = alignedUsers.Select(u => data.Positives.TryGetValue(u, out var p) ? p
+            : throw new InvalidDataException($"aligned user row is not one of M's trainable users")).ToArray();
+        _userRows = alignedUsers.Select(u => data.UserIndex is not null && data.UserIndex.TryGetValue(u, out var i) ? i : -1).ToArray();
+    }
+
+    public MusicBatch Batch(int epoch, int[] rows)
+    {
+        if (epoch != _epoch) DrawEpoch(epoch);
+        var songs = new long[rows.Length];
+        for (int i = 0; i < rows.Length; i++) songs[i] = _positives[rows[i]][_choice[rows[i]]];
+        if (_data.Users is null) return new MusicBatch(rows.Length, songs);
+        int width = _data.Users.CategoricalWidth;
+        var ids = new long[(long)rows.Length * width];
+        var known = new bool[rows.Length];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            int userRow = _userRows[rows[i]];
+            known[i] = userRow >= 0 && !_hidden[rows[i]];
+            if (known[i]) Array.Copy(_data.Users.Categorical, (long)userRow * width, ids, (long)i * width, width);
+        }
+        return new MusicBatch(rows.Length, songs, ids, known);
+    }
+
+    private void DrawEpoch(int epoch)
+    {
+        var random = new Random(unchecked((int)(_seed ^ (_seed >> 32)) ^ (epoch * 0x3C6EF372)));
+        _choice = new int[_positives.Length];
+        _hidden = new bool[_positives.Length];
+        for (int r = 0; r < _positives.Length; r++)
+        {
+            _choice[r] = random.Next(_positives[r].Length);
+            _hidden[r] = random.NextDouble() < _dropout;
+        }
+        _epoch = epoch;
+    }
+}

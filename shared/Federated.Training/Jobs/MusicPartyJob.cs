@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using Federated.Core;
+using Federated.Crypto.Psi;
+using Federated.Learning;
+using Federated.Learning.Crypto;
+using Federated.Learning.Crypto.Ckks;
+using Federated.Learning.Model;
+using Federated.Learning.Protocol.V1;
+using Federated.Learning.Split;
+using Federated.Training.Checkpoints;
+using Federated.Training.Data;
+using static TorchSharp.torch;
+
+namespace Federated.Training.Jobs;
+
+/// <summary>
+/// M's side of a federated training job, transport-independent: its tables (songs, interactions, its own user
+/// features) -> hello and PSI alignment over the users it can train on -> the split-training steps in the joint batch
+/// order (labels, loss, label DP stay here), with checkpoints -> the evaluation: a second PSI finds which of the
+/// requested users E knows, F1..F3 give z_E for them, and M ranks its warm songs. The ranked lists are M's output;
+/// scoring them against held-out truth is the evaluation harness's job, not M's.
+/// </summary>
+public static class MusicPartyJob
+{
+    public const string Party = MusicPartyData.Party;
+
+    /// <param name="evaluationUsers">Users to rank for (e.g. cold-start users new to M); their features come from E only.</param>
+    public static async Task<MusicJobResult> RunAsync(IPeerChannel peer, PartyJobPaths paths, TrainingJobOptions options,
+        IReadOnlyList<string> evaluationUsers, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(peer);
+        ArgumentNullException.ThrowIfNull(paths);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(evaluationUsers);
+        options.Validate();
+        var link = new PeerLink(peer, "external party (E)", options.MessageTimeout);
+        try
+        {
+            return await RunCoreAsync(link, paths, options, evaluationUsers, progress, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException and not PeerAbortedException and not PeerTimeoutException)
+        {
+            await link.TryAbortAsync($"the music party's job failed ({e.GetType().Name})").ConfigureAwait(false);
+            throw;
+        }
+    }
+
+    private static async Task<MusicJobResult> RunCoreAsync(PeerLink link, PartyJobPaths paths, TrainingJobOptions options,
+        IReadOnlyList<string> evaluationUsers, IProgress<TrainingProgress>? progress, CancellationToken ct)
+    {
+        TorchRuntime.Initialise(options.TorchThreads);
+        Directory.CreateDirectory(paths.JobFolder);
+        var clock = Stopwatch.StartNew();
+        var data = MusicPartyData.Load(paths.DataFolder, ct);
+        var trainable = data.TrainableUsers.ToArray();
+        var loading = clock.Elapsed;
+
+        clock.Restart();
+        var checkpoints = new CheckpointStore(paths.JobFolder, options.Round, options.CheckpointsKept);
+        var (alignment, resumeStep) = await JobAlignment.AgreeAndAlignAsync(PsiRole.Music, link, Party, options, paths,
+            IdSource.FromEnumerable(() => trainable, "M users with training interactions"), checkpoints, ct).ConfigureAwait(false);
+        var alignedUsers = File.ReadAllLines(alignment.AlignedKeysPath);
+        if (alignedUsers.Length != alignment.Rows)
+            throw new InvalidDataException($"{alignment.AlignedKeysPath}: {alignedUsers.Length} keys for {alignment.Rows} aligned rows");
+        var alignmentTime = clock.Elapsed;
+
+        clock.Restart();
+        ulong seed = JobAlignment.PartySeed(paths);
+        var schedule = new TrainingSchedule(alignment.JointSeed, (int)alignment.Rows, options.BatchSize, options.Epochs);
+        var batches = new MusicBatchBuilder(data, alignedUsers, seed, options.MusicUserFeatureDropout);
+        var split = options.ToSplitOptions(alignment.Rows);
+        using var catalog = ModelShapes.Catalog(data, options.Model);
+        var top = ModelShapes.Seeded((long)(seed & 0x7FFFFFFF), () => new MusicTopModel(ModelShapes.MusicTop(data, options.Model)));
+        using var crypto = NewSession(options, seed);
+        using var role = new MusicPartyRole(split, top, catalog, ModelShapes.Adam(options.Model.TopLearningRate), crypto, seed);
+        if (resumeStep > 0) MusicCheckpoint.Restore(checkpoints.PathOf(resumeStep), top, role, resumeStep);
+
+        // M answers E's key announcement with its own.
+        var announcement = role.Handle(await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.KeyAnnouncement, ct).ConfigureAwait(false));
+        await link.SendSplitAsync(announcement!, ct).ConfigureAwait(false);
+
+        double? lastLoss = null;
+        for (ulong step = resumeStep; step < schedule.TotalSteps; step++)
+        {
+            ct.ThrowIfCancellationRequested();
+            role.PrepareStep(batches.Batch(schedule.EpochOf(step), schedule.Rows(step)));
+            var f2 = role.Handle(await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F1, ct).ConfigureAwait(false));
+            await link.SendSplitAsync(f2!, ct).ConfigureAwait(false);
+            var b2 = role.Handle(await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F3, ct).ConfigureAwait(false));
+            await link.SendSplitAsync(b2!, ct).ConfigureAwait(false);
+            var b4 = role.Handle(await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.B3, ct).ConfigureAwait(false));
+            await link.SendSplitAsync(b4!, ct).ConfigureAwait(false);
+            ulong done = step + 1;
+            lastLoss = role.LastReport?.Loss;
+            if (ExternalPartyJob.CheckpointDue(options, done, schedule.TotalSteps))
+                checkpoints.Save(done, folder => MusicCheckpoint.Save(folder, top, role, done));
+            progress?.Report(new TrainingProgress(Party, "training", done, schedule.TotalSteps, lastLoss, role.LastReport?.Epsilon));
+        }
+        var (epsilon, delta) = MusicCheckpoint.Spent(role, options);
+        SaveModel(paths, options, top, role);
+        var training = clock.Elapsed;
+
+        // Evaluation: which requested users E knows (PSI), their z_E through F1..F3, ranking of M's warm songs.
+        clock.Restart();
+        var requested = evaluationUsers.Distinct(StringComparer.Ordinal).ToArray();
+        var evaluation = await JobAlignment.AlignEvaluationAsync(PsiRole.Music, link, options, paths,
+            IdSource.FromEnumerable(() => requested, "users to evaluate"), ct).ConfigureAwait(false);
+        var evalUsers = evaluation.IntersectionSize == 0 ? [] : File.ReadAllLines(evaluation.AlignedKeysPath);
+        var ranker = new SongRanker(top, catalog, data, options.RankingDepth);
+        var weightHalf = DenseMatrix.FromTensor(RoleStateAccess.Music.WeightHalf(role));
+        var rankings = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        for (int start = 0, index = 0; start < evalUsers.Length; start += options.BatchSize, index++)
+        {
+            int rows = Math.Min(options.BatchSize, evalUsers.Length - start);
+            var header = ExternalPartyJob.EvaluationHeader(options, crypto.Mode, (ulong)index, rows);
+            var f1 = await link.ReceiveProtoAsync(PeerLink.EvalF1, ForwardActivations.Parser, ct).ConfigureAwait(false);
+            ExternalPartyJob.EvaluationCheck(f1.Header, header, "eval.F1");
+            if (f1.Alpha is null || f1.Alpha.Rows != rows || f1.Alpha.Cols != options.Model.BottomWidth)
+                throw new ProtocolViolationException($"eval.F1: expected α of {rows} x {options.Model.BottomWidth}");
+            var product = crypto.ComputeForward(f1.Alpha, weightHalf);
+            await link.SendProtoAsync(PeerLink.EvalF2, new ForwardMaskedProduct { Header = header, MaskedProduct = product }, ct).ConfigureAwait(false);
+            var f3 = await link.ReceiveProtoAsync(PeerLink.EvalF3, ForwardShare.Parser, ct).ConfigureAwait(false);
+            ExternalPartyJob.EvaluationCheck(f3.Header, header, "eval.F3");
+            var zE = crypto.CloseForwardShare(f3.Share);
+            zE.RequireShape(rows, options.Model.InteractiveWidth, "eval z_E");
+            var lists = ranker.RankUnknownUsers(zE);
+            for (int r = 0; r < rows; r++) rankings[evalUsers[start + r]] = lists[r];
+            progress?.Report(new TrainingProgress(Party, "evaluation", (ulong)(start + rows), (ulong)evalUsers.Length));
+        }
+        await link.SendAsync(PeerLink.EvalDone, [], ct).ConfigureAwait(false);
+        var evaluationTime = clock.Elapsed;
+
+        return new MusicJobResult(options.JobId, options.Round, options.Mode, options.SecurityNotice, alignment.Rows, schedule.TotalSteps,
+            resumeStep, lastLoss, epsilon, delta, rankings, evalUsers.Length, new PhaseTimings(loading, alignmentTime, training, evaluationTime));
+    }
+
+    private static IMusicPartyCryptoSession NewSession(TrainingJobOptions options, ulong seed)
+    {
+        options.RequireModeAllowed();
+        return options.Mode == FederationMode.Encrypted
+            ? new CkksMusicSession(options.Ckks, options.Model.BottomWidth)
+            : new PlaintextReferenceMusicSession(new PlaintextReferenceOptions { AcknowledgeInsecure = true, Seed = (int)(seed % int.MaxValue) });
+    }
+
+    private static void SaveModel(PartyJobPaths paths, TrainingJobOptions options, MusicTopModel top, MusicPartyRole role)
+    {
+        var folder = Path.Combine(paths.JobFolder, "models", $"r{options.Round}");
+        Directory.CreateDirectory(folder);
+        top.save(Path.Combine(folder, "music-top.bin"));
+        CheckpointStore.SaveTensor(RoleStateAccess.Music.WeightHalf(role), Path.Combine(folder, "weight-half-WM.bin"));
+    }
+}
