@@ -48,6 +48,14 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
                 worstG = Math.Max(worstG, g);
                 worstW = Math.Max(worstW, w);
             }
+            // Inference through both: the encrypted user vectors agree with the plaintext ones.
+            var (users, music) = world.Batch(48, 799);
+            using var plainVectors = InProcessSplitExchange.Infer(pe, pm, users, music.UserCategorical, music.UserKnown);
+            using var ckksVectors = InProcessSplitExchange.Infer(ce, cm, users, music.UserCategorical, music.UserKnown);
+            double vectorGap = (plainVectors - ckksVectors).abs().max().item<float>();
+            output.WriteLine($"inference: max |user vector difference| {vectorGap:E2}");
+            Assert.True(vectorGap < 5e-3, $"encrypted inference differs from the plaintext one by {vectorGap:E2}");
+
             Assert.True(worstZ < 1e-3, $"z_E relative error {worstZ:E2} exceeds 1e-3");
             Assert.True(worstG < 1e-3, $"g relative error {worstG:E2} exceeds 1e-3");
             Assert.True(worstW < 1e-3, $"∇W relative error {worstW:E2} exceeds 1e-3");
@@ -99,7 +107,7 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
         var (eb, mb) = world.Batch(rows, 9);
         m.PrepareStep(mb);
         var f1 = e.BeginStep(eb);
-        var f2 = m.Handle(f1).F2.MaskedProduct;
+        var f2 = m.Handle(f1)!.F2.MaskedProduct;
 
         var context = eSession.ContextForTests;
         var encoder = eSession.EncoderForTests;

@@ -28,7 +28,7 @@ public class SplitRoleProtocolTests
             Assert.Contains("PrepareStep", error.Message);
 
             m.PrepareStep(mb);
-            var f2 = m.Handle(f1);
+            var f2 = m.Handle(f1)!;
             // E skips F3 and answers as if it were at B2; M expects F3.
             error = Assert.Throws<ProtocolViolationException>(() => m.Handle(new SplitTrainingMessage { B3 = new BackwardProducts { Header = f2.F2.Header } }));
             Assert.Contains("expected F3", error.Message);
@@ -40,9 +40,9 @@ public class SplitRoleProtocolTests
             Assert.Contains("expected B2", error.Message);
 
             // The step still completes after the rejected messages.
-            var b2 = m.Handle(f3);
+            var b2 = m.Handle(f3)!;
             var b3 = e.Handle(b2)!;
-            var b4 = m.Handle(b3);
+            var b4 = m.Handle(b3)!;
             Assert.Null(e.Handle(b4));
             Assert.Equal(1UL, e.CompletedSteps);
             Assert.Equal(1UL, m.CompletedSteps);
@@ -112,7 +112,7 @@ public class SplitRoleProtocolTests
             Assert.Contains("non-finite value at slot 5", Assert.Throws<ProtocolViolationException>(() => m.Handle(nonFinite)).Message);
 
             // The genuine message is still accepted after all the rejections.
-            Assert.Equal(SplitTrainingMessage.BodyOneofCase.F2, m.Handle(f1).BodyCase);
+            Assert.Equal(SplitTrainingMessage.BodyOneofCase.F2, m.Handle(f1)!.BodyCase);
         }
     }
 

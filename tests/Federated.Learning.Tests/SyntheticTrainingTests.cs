@@ -69,13 +69,12 @@ public class SyntheticTrainingTests(ITestOutputHelper output)
         }
         Assert.True(lastLoss < firstLoss * 0.95, $"training loss went from {firstLoss:F3} to {lastLoss:F3}");
 
-        // Cold users: E's features through α·(W_M + A), M's "unknown" user path, scored against every song.
+        // Cold users through the protocol's inference (F1-F3): M gets their user vectors and scores every song.
         double split, popularity;
+        var coldMusic = world.MusicRows(coldUsers, new long[coldUsers.Length], KnownToM);
+        using (var userVectors = InProcessSplitExchange.Infer(e, m, world.ExternalRows(coldUsers), coldMusic.UserCategorical, coldMusic.UserKnown))
         using (no_grad())
         {
-            var alpha = e.Tower.Forward(world.ExternalRows(coldUsers));
-            var z = alpha.to_type(ScalarType.Float64).mm(e.WeightHalf + m.WeightHalf).to_type(ScalarType.Float32);
-            var userVectors = m.Top.UserVectors(z, world.MusicRows(coldUsers, new long[coldUsers.Length], KnownToM));
             var itemVectors = m.Top.ItemVectors(arange(Songs, dtype: ScalarType.Int64), catalog);
             var top20 = userVectors.mm(itemVectors.t()).topk(TopK, dim: 1).indexes.data<long>().ToArray();
             split = MeanRecall(coldUsers, u => top20.Skip(Array.IndexOf(coldUsers, u) * TopK).Take(TopK), world);

@@ -29,6 +29,7 @@ public sealed class ExternalPartyRole : IDisposable
     private Tensor? _alpha;                // α with its graph, float32 [B, k]
     private DenseMatrix? _alphaValues;     // α as doubles for the crypto session
     private Tensor? _xi;                   // Ξ chosen at B3, applied at B5
+    private bool _forwardOnly;             // the current exchange is inference (F1-F3 only)
 
     /// <param name="towerOptimiser">Any optimiser for the tower's parameters (the interactive layer is plain SGD).</param>
     /// <param name="seed">Seeds A's init and the gradient mask Ξ; E's own secret randomness.</param>
@@ -54,6 +55,7 @@ public sealed class ExternalPartyRole : IDisposable
 
     public CryptoMode Mode => _crypto.Mode;
     public ulong CompletedSteps { get; private set; }
+    public ulong CompletedInferences { get; private set; }
     public SplitStepReport? LastReport { get; private set; }
 
     /// <summary>A, E's half of the interactive weight (tests only: it is E's secret).</summary>
@@ -81,8 +83,28 @@ public sealed class ExternalPartyRole : IDisposable
         // Role state outlives any dispose scope the caller holds around one message.
         var alpha = _tower.Forward(batch).DetachFromDisposeScope();
         _alpha = alpha;
+        return SendActivations(alpha, batch.Rows, forwardOnly: false);
+    }
+
+    /// <summary>
+    /// Inference (PROTOCOL.md section 4): F1 for a batch of users (for example cold-start users), then F2 → F3 as in
+    /// training; M builds the user vectors from z_E. Nothing is trained and E learns nothing about the results.
+    /// </summary>
+    public SplitTrainingMessage BeginInference(ExternalBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (_state != State.Ready)
+            throw new ProtocolViolationException($"F1: cannot begin an inference in state {_state} (expected Ready: keys exchanged and the previous step finished)");
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        return SendActivations(_tower.Forward(batch), batch.Rows, forwardOnly: true);
+    }
+
+    private SplitTrainingMessage SendActivations(Tensor alpha, int rows, bool forwardOnly)
+    {
         _alphaValues = DenseMatrix.FromTensor(alpha);
-        _rows = batch.Rows;
+        _rows = rows;
+        _forwardOnly = forwardOnly;
         var block = _crypto.EncryptActivations(_alphaValues);
         _state = State.AwaitingF2;
         return new SplitTrainingMessage { F1 = new ForwardActivations { Header = NewHeader(), Alpha = block } };
@@ -112,7 +134,7 @@ public sealed class ExternalPartyRole : IDisposable
             _state = State.Ready;
             return null;
         }
-        SplitTrainingMessages.CheckHeader(message, _options.JobId, _crypto.Mode, _step, _rows);
+        SplitTrainingMessages.CheckHeader(message, _options.JobId, _crypto.Mode, _step, _rows, _forwardOnly);
         return message.BodyCase switch
         {
             SplitTrainingMessage.BodyOneofCase.F2 => OnForwardMaskedProduct(message.F2),
@@ -128,8 +150,18 @@ public sealed class ExternalPartyRole : IDisposable
         using (var scope = NewDisposeScope())
             alphaTimesA = DenseMatrix.FromTensor(_alphaValues!.ToTensor().mm(_weightHalf));
         var share = SplitRoleChecks.Guard("F3", () => _crypto.OpenForwardShare(f2.MaskedProduct, alphaTimesA));
+        var answer = new SplitTrainingMessage { F3 = new ForwardShare { Header = NewHeader(), Share = share } };
+        if (_forwardOnly)
+        {
+            // Inference ends at F3 for E.
+            _alphaValues = null;
+            CompletedInferences++;
+            _step++;
+            _state = State.Ready;
+            return answer;
+        }
         _state = State.AwaitingB2;
-        return new SplitTrainingMessage { F3 = new ForwardShare { Header = NewHeader(), Share = share } };
+        return answer;
     }
 
     // B3: X1 = ⟦αᵀ·δ̃ + Ξ/η⟧_M and X2 = ⟦δ̃·Aᵀ⟧_M + R_G, with the pre-update A.
@@ -170,7 +202,7 @@ public sealed class ExternalPartyRole : IDisposable
         return null;
     }
 
-    private StepHeader NewHeader() => SplitTrainingMessages.NewHeader(_options.JobId, _crypto.Mode, _step, _rows);
+    private StepHeader NewHeader() => SplitTrainingMessages.NewHeader(_options.JobId, _crypto.Mode, _step, _rows, _forwardOnly);
 
     public void Dispose()
     {

@@ -20,7 +20,7 @@ public static class InProcessSplitExchange
     public static ExchangeTraffic Setup(ExternalPartyRole external, MusicPartyRole music)
     {
         var traffic = new Dictionary<string, long>();
-        var fromM = music.Handle(Carry(external.AnnounceKeys(), traffic));
+        var fromM = music.Handle(Carry(external.AnnounceKeys(), traffic)) ?? throw new InvalidOperationException("M did not answer E's key announcement");
         var done = external.Handle(Carry(fromM, traffic));
         if (done is not null) throw new InvalidOperationException("E answered M's key announcement; the setup should end there");
         return new ExchangeTraffic(traffic);
@@ -32,13 +32,26 @@ public static class InProcessSplitExchange
         var traffic = new Dictionary<string, long>();
         music.PrepareStep(musicBatch);
         var f1 = Carry(external.BeginStep(externalBatch), traffic);
-        var f2 = Carry(music.Handle(f1), traffic);
+        var f2 = Carry(music.Handle(f1) ?? throw new InvalidOperationException("M did not answer F1"), traffic);
         var f3 = Carry(external.Handle(f2) ?? throw new InvalidOperationException("E did not answer F2"), traffic);
-        var b2 = Carry(music.Handle(f3), traffic);
+        var b2 = Carry(music.Handle(f3) ?? throw new InvalidOperationException("M did not answer F3"), traffic);
         var b3 = Carry(external.Handle(b2) ?? throw new InvalidOperationException("E did not answer B2"), traffic);
-        var b4 = Carry(music.Handle(b3), traffic);
+        var b4 = Carry(music.Handle(b3) ?? throw new InvalidOperationException("M did not answer B3"), traffic);
         if (external.Handle(b4) is not null) throw new InvalidOperationException("E answered B4; the step should end there");
         return new ExchangeTraffic(traffic);
+    }
+
+    /// <summary>Inference F1..F3 for a batch of users; returns M's L2-normalised user vectors [B, d] (a copy).</summary>
+    public static TorchSharp.torch.Tensor Infer(ExternalPartyRole external, MusicPartyRole music, ExternalBatch externalBatch,
+        long[]? userCategorical = null, bool[]? userKnown = null)
+    {
+        var traffic = new Dictionary<string, long>();
+        music.PrepareInference(externalBatch.Rows, userCategorical, userKnown);
+        var f1 = Carry(external.BeginInference(externalBatch), traffic);
+        var f2 = Carry(music.Handle(f1) ?? throw new InvalidOperationException("M did not answer F1"), traffic);
+        var f3 = Carry(external.Handle(f2) ?? throw new InvalidOperationException("E did not answer F2"), traffic);
+        if (music.Handle(f3) is not null) throw new InvalidOperationException("M answered F3 of an inference; it should end there");
+        return music.LastUserVectors!.clone();
     }
 
     private static SplitTrainingMessage Carry(SplitTrainingMessage message, Dictionary<string, long> traffic)

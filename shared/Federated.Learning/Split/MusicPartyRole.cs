@@ -31,6 +31,7 @@ public sealed class MusicPartyRole : IDisposable
     private MusicBatch? _batch;
     private Tensor? _deltaTilde;           // δ̃, float64 [B, d]
     private double _loss;
+    private bool _forwardOnly;             // the current exchange is inference (F1-F3 only)
 
     /// <param name="topOptimiser">Any optimiser for the top model's parameters (the interactive layer is plain SGD).</param>
     /// <param name="seed">Seeds W_M's init, the label-DP noise and the sampled negatives; M's own secret randomness.</param>
@@ -65,6 +66,10 @@ public sealed class MusicPartyRole : IDisposable
     /// <summary>The seed of M's negative sampler derived from the role's seed (so a centralised reference can draw the same negatives).</summary>
     internal static ulong NegativeSamplerSeed(ulong seed) => seed ^ 0x5DEECE66DUL;
     public ulong CompletedSteps { get; private set; }
+    public ulong CompletedInferences { get; private set; }
+
+    /// <summary>L2-normalised user vectors [B, d] of the last inference (M's own result, for its ANN index).</summary>
+    public Tensor? LastUserVectors { get; private set; }
     public SplitStepReport? LastReport { get; private set; }
 
     /// <summary>W_M, M's half of the interactive weight (tests only: it is M's secret).</summary>
@@ -86,11 +91,29 @@ public sealed class MusicPartyRole : IDisposable
             throw new ProtocolViolationException($"M cannot prepare a step in state {_state} (expected Ready: keys exchanged and the previous step finished)");
         batch.Validate(_top.Options);
         _batch = batch;
+        _forwardOnly = false;
         _state = State.Prepared;
     }
 
-    /// <summary>Handles the next message from E and returns M's answer (key announcement, F2, B2 or B4).</summary>
-    public SplitTrainingMessage Handle(SplitTrainingMessage message)
+    /// <summary>
+    /// Prepares an inference for <paramref name="rows"/> users: M's own user features where it has them (null when M
+    /// has no user part). E's F1 for the same users may then arrive; F3 completes it with <see cref="LastUserVectors"/>.
+    /// </summary>
+    public void PrepareInference(int rows, long[]? userCategorical = null, bool[]? userKnown = null)
+    {
+        if (_state != State.Ready)
+            throw new ProtocolViolationException($"M cannot prepare an inference in state {_state} (expected Ready: keys exchanged and the previous step finished)");
+        if (rows <= 0) throw new ArgumentOutOfRangeException(nameof(rows), rows, "an inference needs at least one row");
+        // Song ids are not used by inference; song 0 keeps the batch valid.
+        var batch = new MusicBatch(rows, new long[rows], userCategorical, userKnown);
+        batch.Validate(_top.Options);
+        _batch = batch;
+        _forwardOnly = true;
+        _state = State.Prepared;
+    }
+
+    /// <summary>Handles the next message from E and returns M's answer (key announcement, F2, B2 or B4), or null when F3 completes an inference.</summary>
+    public SplitTrainingMessage? Handle(SplitTrainingMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
         var expected = _state switch
@@ -113,7 +136,7 @@ public sealed class MusicPartyRole : IDisposable
             _state = State.Ready;
             return SplitRoleChecks.KeyAnnouncement(_options, _crypto, 0);
         }
-        SplitTrainingMessages.CheckHeader(message, _options.JobId, _crypto.Mode, _step, _batch!.Rows);
+        SplitTrainingMessages.CheckHeader(message, _options.JobId, _crypto.Mode, _step, _batch!.Rows, _forwardOnly);
         return message.BodyCase switch
         {
             SplitTrainingMessage.BodyOneofCase.F1 => OnForwardActivations(message.F1),
@@ -135,10 +158,24 @@ public sealed class MusicPartyRole : IDisposable
     }
 
     // F4 + B1 + B2: z_E, loss, δ, towers updated, δ̃ = label DP(δ), ⟦δ̃⟧_M.
-    private SplitTrainingMessage OnForwardShare(ForwardShare f3)
+    private SplitTrainingMessage? OnForwardShare(ForwardShare f3)
     {
         var zE = SplitRoleChecks.Guard("F4", () => _crypto.CloseForwardShare(f3.Share));
         zE.RequireShape(_batch!.Rows, _options.InteractiveWidth, "F4 z_E");
+        if (_forwardOnly)
+        {
+            using (var scope = NewDisposeScope())
+            using (no_grad())
+            {
+                LastUserVectors?.Dispose();
+                LastUserVectors = _top.UserVectors(zE.ToTensor().to_type(ScalarType.Float32), _batch).DetachFromDisposeScope();
+            }
+            _batch = null;
+            CompletedInferences++;
+            _step++;
+            _state = State.Ready;
+            return null;
+        }
         using (var scope = NewDisposeScope())
         {
             var z = zE.ToTensor().to_type(ScalarType.Float32).requires_grad_();
@@ -185,10 +222,11 @@ public sealed class MusicPartyRole : IDisposable
         return answer;
     }
 
-    private StepHeader NewHeader() => SplitTrainingMessages.NewHeader(_options.JobId, _crypto.Mode, _step, _batch!.Rows);
+    private StepHeader NewHeader() => SplitTrainingMessages.NewHeader(_options.JobId, _crypto.Mode, _step, _batch!.Rows, _forwardOnly);
 
     public void Dispose()
     {
+        LastUserVectors?.Dispose();
         _deltaTilde?.Dispose();
         _weightHalf.Dispose();
         _generator.Dispose();

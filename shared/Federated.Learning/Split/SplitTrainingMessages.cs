@@ -64,7 +64,8 @@ public static class SplitTrainingMessages
     } ?? throw new ProtocolViolationException($"{StepName(message.BodyCase)}: the step header is missing");
 
     /// <summary>Checks version, job, mode, step and batch rows, naming the step and what differed.</summary>
-    internal static void CheckHeader(SplitTrainingMessage message, string jobId, CryptoMode mode, ulong expectedStep, int? expectedRows)
+    internal static void CheckHeader(SplitTrainingMessage message, string jobId, CryptoMode mode, ulong expectedStep, int? expectedRows,
+        bool forwardOnly = false)
     {
         var header = Header(message);
         string step = StepName(message.BodyCase);
@@ -78,10 +79,14 @@ public static class SplitTrainingMessages
             throw new ProtocolViolationException($"{step}: message for step {header.Step}, expected step {expectedStep} (replayed or out of order)");
         if (expectedRows is int rows && header.BatchRows != rows)
             throw new ProtocolViolationException($"{step}: message for a batch of {header.BatchRows} rows, expected {rows}");
+        if (header.ForwardOnly != forwardOnly)
+            throw new ProtocolViolationException(
+                $"{step}: message for {(header.ForwardOnly ? "an inference" : "a training")} step, this role is in {(forwardOnly ? "an inference" : "a training")} step");
     }
 
-    internal static StepHeader NewHeader(string jobId, CryptoMode mode, ulong step, int rows) => new()
+    internal static StepHeader NewHeader(string jobId, CryptoMode mode, ulong step, int rows, bool forwardOnly = false) => new()
     {
+        ForwardOnly = forwardOnly,
         ProtocolVersion = SplitTrainingOptions.ProtocolVersion,
         JobId = jobId,
         Mode = mode,
