@@ -36,6 +36,21 @@ public class ProtocolFlowTests(ITestOutputHelper output)
         var ev = new Evaluator(ctx);
         var rerandomizer = new Rerandomizer(ctx, CkksSerializer.DeserializePublicKey(ctx, CkksSerializer.Serialize(e.PublicKey)));
         var outputs = m.ColumnPackedProduct(received, wM, d, 30, layout);
+        // Ciphertext noise t (coefficient domain, integer units at the output scale) before flooding, measured on
+        // E's decryption of the unmasked, re-randomised product against the exactly encoded expected result.
+        var probe = outputs[0].Clone();
+        ev.RescaleToNextInplace(probe);
+        rerandomizer.RerandomizeInplace(probe);
+        var decryptedCoeffs = new double[ctx.N];
+        e.Encoder.DecodeCoefficients(e.Decryptor.Decrypt(probe), decryptedCoeffs);
+        var exactCoeffs = new double[ctx.N];
+        // The expected value uses the weights exactly as M applied them: round(w * 2^30) / 2^30.
+        var wQuantized = wM.Select(w => Evaluator.ScalarToInteger(w, 30) / Math.Pow(2, 30)).ToArray();
+        e.Encoder.DecodeCoefficients(e.Encoder.Encode(layout.PackColumn(Product(alpha, rows, k, wQuantized, d), d, 0), probe.Scale, probe.Level), exactCoeffs);
+        double t = Enumerable.Range(0, ctx.N).Max(x => Math.Abs(decryptedCoeffs[x] - exactCoeffs[x])) * probe.Scale;
+        output.WriteLine($"ciphertext noise before flooding: t = {t:F0} = 2^{Math.Log2(t):F1} (PROTOCOL.md assumes 2^14)");
+        Assert.True(t < 1 << 14, $"noise t = {t:F0} exceeds the 2^14 assumed by the flooding width");
+
         var masks = new RingMask[outputs.Length];
         var f2 = new List<byte[]>();
         for (int j = 0; j < outputs.Length; j++)
