@@ -61,6 +61,7 @@ public sealed class FeaturePreprocessor
 
     private Dictionary<string, int>[]? _ids;
     private int[]? _schemaIndex;
+    private TableSchema? _schemaOf;   // the schema _schemaIndex was resolved against
 
     public int FormatVersion { get; init; } = 1;
 
@@ -251,11 +252,12 @@ public sealed class FeaturePreprocessor
         _ids ??= Columns.Select(c => c.Vocabulary is null
             ? new Dictionary<string, int>()
             : c.Vocabulary.Select((v, i) => (v, i)).ToDictionary(x => x.v, x => x.i + FirstCategoryId, StringComparer.Ordinal)).ToArray();
-        if (schema is null || _schemaIndex is not null) return;
+        if (schema is null || ReferenceEquals(schema, _schemaOf)) return;
         if (schema.Table != Table) throw new ArgumentException($"rows of table '{schema.Table}' given to a preprocessor fitted on '{Table}'");
         _schemaIndex = Columns.Select(c => schema.IndexOf(c.Name) is var i and >= 0 && schema.Columns[i].Kind == c.Kind
             ? i
             : throw new SchemaException($"the fitted column '{c.Name}' ({c.Kind}) is not in table '{schema.Table}' with that kind")).ToArray();
+        _schemaOf = schema;
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
