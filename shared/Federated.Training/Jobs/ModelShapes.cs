@@ -53,7 +53,13 @@ public static class ModelShapes
     /// <summary>Builds a module under a fixed torch seed, so both a run and its resumed or baseline twin start alike.</summary>
     public static T Seeded<T>(long seed, Func<T> build)
     {
-        torch.manual_seed(seed);
-        return build();
+        // torch's default generator is process-wide: both parties run in one process in tests and the demo.
+        lock (SeedGate)
+        {
+            torch.manual_seed(seed);
+            return build();
+        }
     }
+
+    private static readonly object SeedGate = new();
 }

@@ -1,0 +1,2 @@
+// Both parties of a job share LibTorch's process-wide state and the two cores: run test classes one at a time.
+[assembly: CollectionBehavior(DisableTestParallelization = true)]

@@ -1,0 +1,36 @@
+using Federated.Data.Synthetic;
+using Federated.Training.Experiment;
+
+namespace Federated.Training.Tests.Support;
+
+/// <summary>Small worlds and job settings that keep the suite within minutes on two busy cores.</summary>
+internal static class TestWorlds
+{
+    /// <summary>A small default-like world: the demo's fractions and informativeness, fewer users and songs.</summary>
+    public static SyntheticWorldOptions Small => new() { Users = 3_000, Songs = 800, InteractionsPerUser = 30, Seed = 7 };
+
+    public static TrainingJobOptions Job(string id) => new()
+    {
+        JobId = id,
+        Epochs = 12,
+        BatchSize = 256,
+        CheckpointEverySteps = 10,
+        TorchThreads = 2,
+        MessageTimeout = TimeSpan.FromMinutes(5),
+    };
+
+    /// <summary>A fresh folder under the system temp folder, removed by the caller's Dispose.</summary>
+    public static string NewFolder(string name)
+    {
+        var path = Path.Combine(Path.GetTempPath(), "federated-training-tests", $"{name}-{Guid.NewGuid():N}"[..(name.Length + 9)]);
+        Directory.CreateDirectory(path);
+        return path;
+    }
+
+    public static string Generate(SyntheticWorldOptions world, string folder)
+    {
+        var path = Path.Combine(folder, "world");
+        SyntheticWorld.Generate(world, path);
+        return path;
+    }
+}
