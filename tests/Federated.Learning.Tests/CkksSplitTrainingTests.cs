@@ -68,6 +68,40 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Encrypted_training_rotates_keys_mid_job_and_stays_within_the_ckks_error()
+    {
+        TorchRuntime.Initialise(2);
+        using var world = new SmallModels();
+        var plainJob = SmallModels.JobOptions();
+        var ckksJob = plainJob with { Insecure = InsecureAllowances.NoLabelNoise };
+        var small = Ckks with { ReleaseBudget = 2 }; // one release per step per key at B = 32: rotate every second step
+        var (pe, pm) = world.SplitPair(plainJob);
+        using var ce = new ExternalPartyRole(ckksJob, world.NewExternalTower(1), SmallModels.Adam(), new CkksExternalSession(small), seed: 101);
+        using var cm = new MusicPartyRole(ckksJob, world.NewTop(2), world.Catalog, SmallModels.Adam(), new CkksMusicSession(small, SmallModels.K), seed: 202);
+        using (pe)
+        using (pm)
+        {
+            InProcessSplitExchange.Setup(ce, cm);
+            for (int step = 0; step < 3; step++)
+            {
+                var (eb, mb) = world.Batch(32, 900 + step);
+                InProcessSplitExchange.Step(pe, pm, eb, mb);
+                InProcessSplitExchange.Step(ce, cm, eb, mb);
+                double z = RelativeError(pm.LastInteractiveOutput!, cm.LastInteractiveOutput!);
+                double g = RelativeError(pe.LastInputGradient!, ce.LastInputGradient!);
+                Assert.True(z < 1e-3 && g < 1e-3, $"step {step}: relative error z_E {z:E2}, g {g:E2} after key rotation");
+            }
+            Assert.Equal(1, ce.LastReport!.KeyRotations);
+            Assert.Equal(1, cm.LastReport!.KeyRotations);
+
+            // A step that needs more releases than a whole budget cannot be rescued by rotation.
+            var (big, _) = world.Batch(2048, 999); // 2 column blocks per ciphertext: F3 needs 3 releases
+            var error = Assert.Throws<ReleaseBudgetExhaustedException>(() => ce.BeginStep(big));
+            Assert.Contains("more than a key's whole budget of 2", error.Message);
+        }
+    }
+
+    [Fact]
     public void Sessions_with_different_parameters_or_schemes_refuse_each_other()
     {
         using var e = new CkksExternalSession(Ckks);

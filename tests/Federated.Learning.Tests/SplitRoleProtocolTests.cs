@@ -183,23 +183,32 @@ public class SplitRoleProtocolTests
     }
 
     [Fact]
-    public void Release_budget_stops_a_key_that_has_released_its_allowance()
+    public void Keys_rotate_when_their_release_budget_is_spent_and_training_is_unchanged()
     {
         using var world = new SmallModels();
         var job = SmallModels.JobOptions();
         using var e = new ExternalPartyRole(job, world.NewExternalTower(1), SmallModels.Adam(),
-            new PlaintextReferenceExternalSession(SmallModels.Plaintext(1) with { ReleaseBudget = 2 }), 1);
-        using var m = new MusicPartyRole(job, world.NewTop(2), world.Catalog, SmallModels.Adam(), new PlaintextReferenceMusicSession(SmallModels.Plaintext(2)), 2);
+            new PlaintextReferenceExternalSession(SmallModels.Plaintext(21) with { ReleaseBudget = 2 }), 101);
+        using var m = new MusicPartyRole(job, world.NewTop(2), world.Catalog, SmallModels.Adam(),
+            new PlaintextReferenceMusicSession(SmallModels.Plaintext(22) with { ReleaseBudget = 3 }), 202);
         InProcessSplitExchange.Setup(e, m);
-        for (int step = 0; step < 2; step++)
+        var (re, rm) = world.SplitPair(job); // the same seeds, budgets that never run out
+        using (re)
+        using (rm)
         {
-            var (eb, mb) = world.Batch(8, 10 + step);
-            InProcessSplitExchange.Step(e, m, eb, mb);
+            for (int step = 0; step < 6; step++)
+            {
+                var (eb, mb) = world.Batch(8, 10 + step);
+                var traffic = InProcessSplitExchange.Step(e, m, eb, mb);
+                InProcessSplitExchange.Step(re, rm, eb, mb);
+                Assert.True(e.LastReport!.ReleasesUsed <= 2 && m.LastReport!.ReleasesUsed <= 3, $"step {step}: a key released beyond its budget");
+            }
+            // E's key releases once per step (F3): steps 0-1, 2-3, 4-5 → two rotations; M's (B4): 0-2, 3-5 → one.
+            Assert.Equal(2, e.LastReport!.KeyRotations);
+            Assert.Equal(1, m.LastReport!.KeyRotations);
+            var rotated = DenseMatrix.FromTensor(e.WeightHalf + m.WeightHalf);
+            MatrixAssert.Close(DenseMatrix.FromTensor(re.WeightHalf + rm.WeightHalf), rotated, 1e-9, "W with and without key rotation");
         }
-        var (lastE, lastM) = world.Batch(8, 20);
-        var error = Assert.Throws<ReleaseBudgetExhaustedException>(() => InProcessSplitExchange.Step(e, m, lastE, lastM));
-        Assert.Contains("F3", error.Message);
-        Assert.Contains("rotate", error.Message);
     }
 
     [Fact]

@@ -25,6 +25,18 @@ public interface IInteractiveLayerCryptoSession : IDisposable
 
     /// <summary>Releases allowed per key before it must be rotated (flooding width is sized for this budget).</summary>
     long ReleaseBudget { get; }
+
+    /// <summary>Key pairs replaced so far because their budget was spent.</summary>
+    int KeyRotations { get; }
+
+    /// <summary>Releases this party's key makes when it releases a share of a rows x cols product (one per ciphertext).</summary>
+    int ReleasesPerShare(int rows, int cols);
+
+    /// <summary>Replaces this party's key pair (and evaluation keys) with fresh ones; the release count starts again. Call between steps only.</summary>
+    void RotateKeys();
+
+    /// <summary>Replaces the peer's public material after the peer rotated its keys.</summary>
+    void ReplacePeerPublicKeys(byte[] publicKeys);
 }
 
 /// <summary>

@@ -57,6 +57,24 @@ public abstract class PlaintextReferenceSession : IInteractiveLayerCryptoSession
     public string Scheme => SchemeName;
     public long ReleasesUsed { get; private set; }
     public long ReleaseBudget => Options.ReleaseBudget;
+    public int KeyRotations { get; private set; }
+
+    /// <summary>One release per block: the reference has no ciphertexts, so a released matrix counts once.</summary>
+    public int ReleasesPerShare(int rows, int cols) => 1;
+
+    public void RotateKeys()
+    {
+        ReleasesUsed = 0;
+        KeyRotations++;
+    }
+
+    public void ReplacePeerPublicKeys(byte[] publicKeys)
+    {
+        ArgumentNullException.ThrowIfNull(publicKeys);
+        if (!_peerImported) throw new InvalidOperationException("the peer's public keys were never imported; nothing to replace");
+        if (!publicKeys.AsSpan().SequenceEqual(PublicMarker))
+            throw new MalformedCipherBlockException($"key rotation: the peer's keys are not for scheme '{SchemeName}'");
+    }
 
     public byte[] ExportPublicKeys() => (byte[])PublicMarker.Clone();
 

@@ -105,9 +105,12 @@ public sealed class ExternalPartyRole : IDisposable
         _alphaValues = DenseMatrix.FromTensor(alpha);
         _rows = rows;
         _forwardOnly = forwardOnly;
+        // F3 of this step releases under E's key: rotate first if the budget cannot cover it; α goes under the new key.
+        var header = NewHeader();
+        var rotated = SplitRoleChecks.RotateIfNeeded(_options, _crypto, _crypto.ReleasesPerShare(rows, _options.InteractiveWidth), "F3", header);
         var block = _crypto.EncryptActivations(_alphaValues);
         _state = State.AwaitingF2;
-        return new SplitTrainingMessage { F1 = new ForwardActivations { Header = NewHeader(), Alpha = block } };
+        return new SplitTrainingMessage { F1 = new ForwardActivations { Header = header, Alpha = block, RotatedKeys = rotated } };
     }
 
     /// <summary>Handles the next message from M; returns E's answer, or null when the message completes a step or setup.</summary>
@@ -146,6 +149,11 @@ public sealed class ExternalPartyRole : IDisposable
     // F3: decrypt M's masked share, add Encode(α·A) and flooding.
     private SplitTrainingMessage OnForwardMaskedProduct(ForwardMaskedProduct f2)
     {
+        if (f2.RotatedKeys is not null)
+        {
+            if (_forwardOnly) throw new ProtocolViolationException("F2: M rotated its keys during an inference, where its key releases nothing");
+            SplitRoleChecks.ImportRotatedKeys(_options, _crypto, f2.RotatedKeys, "M", f2.Header);
+        }
         DenseMatrix alphaTimesA;
         using (var scope = NewDisposeScope())
             alphaTimesA = DenseMatrix.FromTensor(_alphaValues!.ToTensor().mm(_weightHalf));
@@ -196,7 +204,7 @@ public sealed class ExternalPartyRole : IDisposable
         _xi = null;
         CompletedSteps++;
         LastReport = new SplitStepReport(_options.JobId, "E", _step, _rows, _crypto.Mode, _options.Insecure,
-            Loss: null, Epsilon: null, Delta: null, _crypto.ReleasesUsed, _crypto.ReleaseBudget);
+            Loss: null, Epsilon: null, Delta: null, _crypto.ReleasesUsed, _crypto.ReleaseBudget, _crypto.KeyRotations);
         _step++;
         _state = State.Ready;
         return null;

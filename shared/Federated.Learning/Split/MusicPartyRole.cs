@@ -151,10 +151,15 @@ public sealed class MusicPartyRole : IDisposable
         var alpha = f1.Alpha ?? throw new ProtocolViolationException("F1: the α block is missing");
         if (alpha.Rows != _batch!.Rows || alpha.Cols != _options.BottomWidth)
             throw new ProtocolViolationException($"F1: expected α of {_batch.Rows} x {_options.BottomWidth} (batch rows x k), got {alpha.Rows} x {alpha.Cols}");
+        if (f1.RotatedKeys is not null) SplitRoleChecks.ImportRotatedKeys(_options, _crypto, f1.RotatedKeys, "E", f1.Header);
         var weightHalf = DenseMatrix.FromTensor(_weightHalf);
         var product = SplitRoleChecks.Guard("F2", () => _crypto.ComputeForward(alpha, weightHalf));
+        // B4 of this step releases under M's key: rotate now if needed, so B2 and X1/X2 use the new key.
+        var header = NewHeader();
+        var rotated = _forwardOnly ? null
+            : SplitRoleChecks.RotateIfNeeded(_options, _crypto, _crypto.ReleasesPerShare(_batch.Rows, _options.BottomWidth), "B4", header);
         _state = State.AwaitingF3;
-        return new SplitTrainingMessage { F2 = new ForwardMaskedProduct { Header = NewHeader(), MaskedProduct = product } };
+        return new SplitTrainingMessage { F2 = new ForwardMaskedProduct { Header = header, MaskedProduct = product, RotatedKeys = rotated } };
     }
 
     // F4 + B1 + B2: z_E, loss, δ, towers updated, δ̃ = label DP(δ), ⟦δ̃⟧_M.
@@ -212,7 +217,7 @@ public sealed class MusicPartyRole : IDisposable
         var answer = new SplitTrainingMessage { B4 = new BackwardShare { Header = NewHeader(), Share = share } };
         var spent = _labelDp.Spent();
         LastReport = new SplitStepReport(_options.JobId, "M", _step, _batch!.Rows, _crypto.Mode, _options.Insecure,
-            _loss, spent?.Epsilon, spent?.Delta, _crypto.ReleasesUsed, _crypto.ReleaseBudget);
+            _loss, spent?.Epsilon, spent?.Delta, _crypto.ReleasesUsed, _crypto.ReleaseBudget, _crypto.KeyRotations);
         _deltaTilde!.Dispose();
         _deltaTilde = null;
         _batch = null;

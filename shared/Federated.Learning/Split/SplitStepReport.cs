@@ -17,7 +17,8 @@ public sealed record SplitStepReport(
     double? Epsilon,
     double? Delta,
     long ReleasesUsed,
-    long ReleaseBudget)
+    long ReleaseBudget,
+    int KeyRotations)
 {
     public bool IsInsecure => Mode == CryptoMode.PlaintextReference || Insecure != InsecureAllowances.None;
 

@@ -13,7 +13,7 @@ namespace Federated.Learning.Crypto.Ckks;
 /// </summary>
 public sealed class CkksMusicSession : CkksSession, IMusicPartyCryptoSession
 {
-    private readonly GaloisKeys _galoisKeys;
+    private GaloisKeys _galoisKeys;
     private readonly int _bottomWidth;
     private RingMask[]? _forwardMasks;
     private int _forwardRows, _forwardCols;
@@ -36,6 +36,13 @@ public sealed class CkksMusicSession : CkksSession, IMusicPartyCryptoSession
     public IReadOnlyList<int> RequiredRotationSteps { get; }
 
     protected override byte[] ExtraPublicMaterial() => CkksSerializer.Serialize(_galoisKeys);
+
+    /// <summary>New key pair and new Galois keys for it.</summary>
+    public override void RotateKeys()
+    {
+        base.RotateKeys();
+        _galoisKeys = KeyGenerator.CreateGaloisKeys(RequiredRotationSteps);
+    }
 
     public CipherBlock ComputeForward(CipherBlock encryptedAlpha, DenseMatrix weightHalfM)
     {

@@ -23,9 +23,9 @@ public abstract class CkksSession : IInteractiveLayerCryptoSession
     public const string SchemeName = "ckks/v1";
     private static readonly ConcurrentDictionary<string, CkksContext> Contexts = new();
 
-    private readonly KeyGenerator _keys;
-    private readonly ShareReleaser _releaser;
-    private readonly Decryptor _decryptor;
+    private KeyGenerator _keys = null!;
+    private ShareReleaser _releaser = null!;
+    private Decryptor _decryptor = null!;
 
     protected CkksSession(CkksSessionOptions options)
     {
@@ -36,14 +36,33 @@ public abstract class CkksSession : IInteractiveLayerCryptoSession
         Encoder = new CkksEncoder(Context);
         Evaluator = new Evaluator(Context);
         Products = new PackedMatrixProducts(Context, options.MaxDegreeOfParallelism);
-        _keys = new KeyGenerator(Context);
-        PublicKey = _keys.CreatePublicKey();
-        OwnEncryptor = new Encryptor(Context, PublicKey, _keys.SecretKey);
-        _decryptor = new Decryptor(Context, _keys.SecretKey);
-        Budget = new CkksBudget(_keys.SecretKey.KeyId, options.ReleaseBudget);
         FloodingSigma = options.FloodingSigma;
-        _releaser = new ShareReleaser(Context, _keys.SecretKey, Budget, FloodingSigma);
         InputScale = Math.Pow(2, options.InputScaleBits);
+        InstallFreshKeys();
+    }
+
+    /// <summary>A fresh key pair with its own release budget (at construction and at every rotation).</summary>
+    private void InstallFreshKeys()
+    {
+        var keys = new KeyGenerator(Context);
+        PublicKey = keys.CreatePublicKey();
+        OwnEncryptor = new Encryptor(Context, PublicKey, keys.SecretKey);
+        _decryptor = new Decryptor(Context, keys.SecretKey);
+        Budget = new CkksBudget(keys.SecretKey.KeyId, Options.ReleaseBudget);
+        _releaser = new ShareReleaser(Context, keys.SecretKey, Budget, FloodingSigma);
+        _keys?.SecretKey.Dispose();
+        _keys = keys;
+    }
+
+    public int KeyRotations { get; private set; }
+
+    public int ReleasesPerShare(int rows, int cols) => Layout(rows, "release count").OutputCiphertextCount(cols);
+
+    /// <summary>Replaces the key pair; the old secret key is wiped. Only between steps (no mask or share pending).</summary>
+    public virtual void RotateKeys()
+    {
+        InstallFreshKeys();
+        KeyRotations++;
     }
 
     protected CkksSessionOptions Options { get; }
@@ -51,9 +70,9 @@ public abstract class CkksSession : IInteractiveLayerCryptoSession
     protected CkksEncoder Encoder { get; }
     protected Evaluator Evaluator { get; }
     protected PackedMatrixProducts Products { get; }
-    protected PublicKey PublicKey { get; }
-    protected Encryptor OwnEncryptor { get; }
-    protected CkksBudget Budget { get; }
+    protected PublicKey PublicKey { get; private set; } = null!;
+    protected Encryptor OwnEncryptor { get; private set; } = null!;
+    protected CkksBudget Budget { get; private set; } = null!;
     protected double InputScale { get; }
     protected PublicKey? PeerPublicKey { get; private set; }
     protected Rerandomizer? PeerRerandomizer { get; private set; }
@@ -82,6 +101,18 @@ public abstract class CkksSession : IInteractiveLayerCryptoSession
     {
         ArgumentNullException.ThrowIfNull(publicKeys);
         if (PeerPublicKey is not null) throw new InvalidOperationException("the peer's public keys were already imported for this session");
+        ImportPeer(publicKeys);
+    }
+
+    public void ReplacePeerPublicKeys(byte[] publicKeys)
+    {
+        ArgumentNullException.ThrowIfNull(publicKeys);
+        if (PeerPublicKey is null) throw new InvalidOperationException("the peer's public keys were never imported; nothing to replace");
+        ImportPeer(publicKeys);
+    }
+
+    private void ImportPeer(byte[] publicKeys)
+    {
         var parts = Container.Read(publicKeys, "key announcement");
         try
         {
