@@ -102,6 +102,32 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_real_step_uses_exactly_the_designed_rotations_and_galois_keys()
+    {
+        // PROTOCOL.md 5.2: F2 and X2 are rotation-free; X1's batch-sum costs (n1 − 1) + (n2 − 1) + log2(slots / k')
+        // key-switched rotations per output column, and M publishes Galois keys for exactly those steps.
+        // k = 8: k' = 8, n1 = 4, n2 = 2, fold steps 8, 16, ..., 2048 (9): 3 + 1 + 9 = 13 rotations per output, d = 6 outputs.
+        TorchRuntime.Initialise(2);
+        using var world = new SmallModels();
+        var job = SmallModels.JobOptions() with { Insecure = InsecureAllowances.NoLabelNoise };
+        var eSession = new CkksExternalSession(Ckks);
+        var mSession = new CkksMusicSession(Ckks, SmallModels.K);
+        using var e = new ExternalPartyRole(job, world.NewExternalTower(1), SmallModels.Adam(), eSession, 1);
+        using var m = new MusicPartyRole(job, world.NewTop(2), world.Catalog, SmallModels.Adam(), mSession, 2);
+        InProcessSplitExchange.Setup(e, m);
+        Assert.Equal(new[] { 1, 2, 3, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048 }, mSession.RequiredRotationSteps.OrderBy(x => x));
+        Assert.Equal(13, eSession.PeerGaloisKeyCountForTests);
+
+        for (int step = 0; step < 2; step++)
+        {
+            var (eb, mb) = world.Batch(32, 950 + step);
+            InProcessSplitExchange.Step(e, m, eb, mb);
+            Assert.Equal(13L * SmallModels.D * (step + 1), eSession.RotationCount);
+            Assert.Equal(0L, mSession.RotationCount);
+        }
+    }
+
+    [Fact]
     public void Sessions_with_different_parameters_or_schemes_refuse_each_other()
     {
         using var e = new CkksExternalSession(Ckks);

@@ -24,6 +24,9 @@ public sealed class CkksExternalSession(CkksSessionOptions options) : CkksSessio
         _peerGaloisKeys = CkksSerializer.DeserializeGaloisKeys(Context, material);
     }
 
+    /// <summary>Tests only: the rotation steps M's Galois keys cover.</summary>
+    internal int PeerGaloisKeyCountForTests => _peerGaloisKeys?.GaloisElements.Count ?? 0;
+
     public CipherBlock EncryptActivations(DenseMatrix alpha)
     {
         RequirePeer("F1");
