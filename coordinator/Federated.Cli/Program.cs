@@ -4,6 +4,10 @@ using Federated.Cli.Commands;
 using Grpc.Core;
 using Spectre.Console;
 
+// Redirected output (CI logs, files) gets wide tables instead of Spectre's 80-column default.
+if (Console.IsOutputRedirected)
+    AnsiConsole.Profile.Width = 160;
+
 var common = new CommonOptions();
 var root = new RootCommand("fedctl: operate a Federated federation (coordinator, music party, external party)");
 common.AddTo(root);
@@ -17,7 +21,12 @@ root.Subcommands.Add(BenchCommand.Create());
 
 try
 {
-    return await root.Parse(args).InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    return await root.Parse(args).InvokeAsync(new InvocationConfiguration
+    {
+        EnableDefaultExceptionHandler = false,
+        // Ctrl+C / SIGTERM cancel the running command, which then stops the hosts it started.
+        ProcessTerminationTimeout = TimeSpan.FromSeconds(30),
+    });
 }
 catch (CliException e)
 {

@@ -156,10 +156,8 @@ public sealed class RelayService(JobStore jobs, RelayHub hub, AuditTrail audit, 
                 await responseStream.WriteAsync(new RelayDelivery { PeerConsumed = consumed }, ct).ConfigureAwait(false);
                 consumedSent = consumed;
             }
-            if (incoming.NextAfter(cursor) is { } message)
+            if (incoming.NextAfter(cursor) is { Generation: var g } message && g == request.Generation)
             {
-                if (message.Generation != request.Generation)
-                    continue; // a reset is under way; the next turn sends the rekey notice
                 if (!incoming.MarkDelivered(message.Sequence))
                     Interlocked.Increment(ref counters.Redelivered);
                 foreach (var frame in MessageChunker.Split(message.Header, message.SealedPayload, chunk))

@@ -169,12 +169,13 @@ public sealed class LocalFederation : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        // Parties first, so they do not log reconnect attempts against a stopped coordinator.
-        var order = _hosts.Values.OrderBy(h => h.Name == CoordinatorName ? 1 : 0).ToList();
-        foreach (var host in order)
+        // Parties first (together), so they do not log reconnect attempts against a stopped coordinator.
+        var parties = _hosts.Values.Where(h => h.Name != CoordinatorName).ToList();
+        var coordinator = _hosts.Values.Where(h => h.Name == CoordinatorName).ToList();
+        foreach (var group in new[] { parties, coordinator })
         {
-            try { await host.StopAsync(TimeSpan.FromSeconds(8)).ConfigureAwait(false); }
-            finally { host.Dispose(); }
+            try { await Task.WhenAll(group.Select(h => h.StopAsync(TimeSpan.FromSeconds(5)))).ConfigureAwait(false); }
+            finally { foreach (var host in group) host.Dispose(); }
         }
         _hosts.Clear();
     }

@@ -324,7 +324,6 @@ public sealed class RelayPeerChannel : IPeerChannel, IAsyncDisposable
             if (_retained.Count == 0 && _nextSequence <= reply.PeerReceived)
                 _nextSequence = reply.PeerReceived + 1; // this party restarted: continue after what the peer holds
             _resent += (ulong)_retained.Count(o => o.Sequence > reply.PeerReceived);
-            _acknowledged = Math.Min(_acknowledged, consumed);
             _sessions++;
             _changed.Pulse();
         }
