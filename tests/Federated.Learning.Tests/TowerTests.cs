@@ -77,6 +77,30 @@ public class TowerTests
     }
 
     [Fact]
+    public void Songs_appearing_in_training_for_the_first_time_start_from_their_audio()
+    {
+        using var world = new SmallModels();
+        var top = world.NewTop(4);
+        var reference = world.NewTop(4);
+        var (_, mb) = world.Batch(6, 3);
+        var batch = mb with { SongIds = new long[] { 3, 5, 3, 7, 9, 11 } };
+        top.Loss(randn(6, SmallModels.D), batch, world.Catalog);
+
+        var inBatch = tensor(new long[] { 3, 5, 7, 9, 11 });
+        var audio = top.Items.EncodeAudio(world.Catalog.Audio.index_select(0, inBatch));
+        Assert.True((top.Items.IdEmbeddings(inBatch) - audio).abs().max().item<float>() < 1e-6f);
+        Assert.Equal(5, top.SeenSongCount);
+        var other = tensor(new long[] { 0, 4, 39 });
+        Assert.True(top.Items.IdEmbeddings(other).allclose(reference.Items.IdEmbeddings(other)), "songs outside the batch changed");
+
+        // A seen song is not re-initialised: its embedding keeps what training made of it.
+        using (no_grad()) top.Items.named_parameters().Single(p => p.name == "songEmbedding.weight").parameter[3].add_(1f);
+        var trained = top.Items.IdEmbeddings(tensor(new long[] { 3 }));
+        top.Loss(randn(6, SmallModels.D), batch, world.Catalog);
+        Assert.True(top.Items.IdEmbeddings(tensor(new long[] { 3 })).allclose(trained));
+    }
+
+    [Fact]
     public void In_batch_softmax_equals_a_hand_computed_loss_with_logq_correction_and_duplicate_masking()
     {
         var users = nn.functional.normalize(tensor(new float[] { 1, 0, 0.6f, 0.8f, 0, 1 }, new long[] { 3, 2 }), p: 2, dim: 1);

@@ -12,6 +12,7 @@ public sealed class MusicTopModel : nn.Module
 {
     private readonly ItemTower items;
     private readonly MusicUserPart? users;
+    private readonly bool[] _songSeen;
 
     public MusicTopModel(MusicTopOptions options) : base(nameof(MusicTopModel))
     {
@@ -20,11 +21,33 @@ public sealed class MusicTopModel : nn.Module
         Options = options;
         items = new ItemTower(options.Items, options.InteractiveWidth);
         if (options.Users is not null) users = new MusicUserPart(options.Users, options.InteractiveWidth);
+        _songSeen = new bool[options.Items.SongCount];
         RegisterComponents();
     }
 
     public MusicTopOptions Options { get; }
     public ItemTower Items => items;
+
+    /// <summary>Songs that have appeared in training (their ID embeddings are past the audio initialisation).</summary>
+    public int SeenSongCount => _songSeen.Count(s => s);
+
+    /// <summary>
+    /// Starts the ID embedding of each song appearing in training for the first time from the audio encoder's output
+    /// (cold songs), and marks it seen. No-op when <see cref="MusicTopOptions.InitialiseNewSongsFromAudio"/> is off.
+    /// </summary>
+    public void InitialiseUnseenSongs(ReadOnlySpan<long> songIds, SongCatalog catalog)
+    {
+        if (!Options.InitialiseNewSongsFromAudio) return;
+        var unseen = new List<long>();
+        foreach (var id in songIds)
+        {
+            if (id < 0 || id >= _songSeen.Length) throw new ArgumentOutOfRangeException(nameof(songIds), id, $"song id outside 0..{_songSeen.Length - 1}");
+            if (_songSeen[id]) continue;
+            _songSeen[id] = true;
+            unseen.Add(id);
+        }
+        if (unseen.Count > 0) items.InitialiseIdEmbeddingsFromAudio(unseen.ToArray(), catalog);
+    }
 
     /// <summary>L2-normalised user vectors from z_E [B, d] and, when M has a user part, its own features.</summary>
     public Tensor UserVectors(Tensor zE, MusicBatch batch)
@@ -59,6 +82,7 @@ public sealed class MusicTopModel : nn.Module
         if (zE.dim() != 2 || zE.shape[0] != batch.Rows || zE.shape[1] != Options.InteractiveWidth)
             throw new ArgumentException($"z_E: expected shape [{batch.Rows}, {Options.InteractiveWidth}], got [{string.Join(", ", zE.shape)}]");
         using var scope = NewDisposeScope();
+        InitialiseUnseenSongs(batch.SongIds, catalog);
         var songIds = tensor(batch.SongIds, ScalarType.Int64);
         var userVectors = UserVectors(zE, batch);
         var itemVectors = ItemVectors(songIds, catalog);
@@ -72,6 +96,7 @@ public sealed class MusicTopModel : nn.Module
             int n = Options.SampledNegatives;
             var negativeIds = multinomial(catalog.SamplingProbability, batch.Rows * (long)n, replacement: true, generator: negativeSampler)
                 .reshape(batch.Rows, n);
+            InitialiseUnseenSongs(negativeIds.data<long>().ToArray(), catalog);
             var negatives = ItemVectors(negativeIds.flatten(), catalog).reshape(batch.Rows, n, Options.InteractiveWidth);
             loss = RecallLoss.SampledBinaryCrossEntropy(userVectors, itemVectors, negatives, songIds, negativeIds, Options.Temperature);
         }

@@ -80,6 +80,8 @@ public sealed record MusicTopOptions
     public RecallLossKind Loss { get; init; } = RecallLossKind.InBatchSoftmax;
     /// <summary>Negatives per row for <see cref="RecallLossKind.SampledBinaryCrossEntropy"/>, drawn from popularity.</summary>
     public int SampledNegatives { get; init; } = 8;
+    /// <summary>A song's ID embedding starts from the audio encoder's output the first time it appears in training.</summary>
+    public bool InitialiseNewSongsFromAudio { get; init; } = true;
 
     public void Validate()
     {
