@@ -33,6 +33,7 @@ public sealed class CkksContext
     internal readonly ulong[][] InverseOfShoup;
     private readonly ConcurrentDictionary<int, int[]> _galoisPermutations = new();
     private readonly CrtLevelData?[] _crt;
+    private readonly double[] _logModulus;
 
     public CkksContext(EncryptionParameters parameters, SecurityLevel securityLevel = SecurityLevel.Tc128)
     {
@@ -89,6 +90,8 @@ public sealed class CkksContext
             }
         }
         _crt = new CrtLevelData?[DataPrimeCount];
+        _logModulus = new double[DataPrimeCount];
+        for (int l = 0; l < DataPrimeCount; l++) _logModulus[l] = (l > 0 ? _logModulus[l - 1] : 0) + Math.Log2(Moduli[l].Value);
         ParametersHash = ComputeHash(n, Moduli, securityLevel);
     }
 
@@ -118,9 +121,8 @@ public sealed class CkksContext
     /// <summary>log2 of the product of the data primes at a level.</summary>
     public double LogModulusAtLevel(int level)
     {
-        double s = 0;
-        for (int i = 0; i <= level; i++) s += Math.Log2(Moduli[i].Value);
-        return s;
+        CheckLevel(level);
+        return _logModulus[level];
     }
 
     /// <summary>Galois element of a left rotation by <paramref name="step"/> slots (negative = right): 5^step mod 2N.</summary>

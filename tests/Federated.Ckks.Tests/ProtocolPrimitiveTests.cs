@@ -203,6 +203,22 @@ public class ProtocolPrimitiveTests
     }
 
     [Fact]
+    public void FloodingACiphertextWidensItsDecryptionErrorAsSpecified()
+    {
+        var k = Small.Value;
+        var ctx = k.Context;
+        double scale = Math.Pow(2, 30), sigma = Math.Pow(2, 14);
+        var values = TestSupport.RandomValues(ctx.SlotCount, 1, 32);
+        var ct = k.Encryptor.Encrypt(k.Encoder.Encode(values, scale));
+        var plainErr = k.Encoder.Decode(k.Decryptor.Decrypt(ct)).Zip(values, (a, b) => a - b).ToArray();
+        NoiseFlooding.AddTo(ct, sigma);
+        var err = k.Encoder.Decode(k.Decryptor.Decrypt(ct)).Zip(values, (a, b) => a - b).ToArray();
+        double sd = Math.Sqrt(err.Select(v => v * v).Average()), sd0 = Math.Sqrt(plainErr.Select(v => v * v).Average());
+        Assert.InRange(sd / NoiseFlooding.SlotStandardDeviation(ctx, sigma, scale), 0.9, 1.1);
+        Assert.True(sd0 < sd / 20, $"unflooded {sd0:E3} vs flooded {sd:E3}");
+    }
+
+    [Fact]
     public void FloodingWidthFollowsTheOpenFheRule()
     {
         // PROTOCOL.md: s = 30, tau = 2^16, t = 2^14 gives about 2^39.

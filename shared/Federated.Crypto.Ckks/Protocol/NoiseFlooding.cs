@@ -29,9 +29,25 @@ public static class NoiseFlooding
     public static void AddTo(Plaintext share, double sigma)
     {
         ArgumentNullException.ThrowIfNull(share);
+        AddNoise(share.Context, share.Level, sigma, i => share.Component(i));
+    }
+
+    /// <summary>
+    /// Floods a ciphertext before it is handed to the key owner for decryption (PROTOCOL.md B3, X1): the noise is
+    /// added to c0, so the key owner's decryption carries it and reveals nothing finer about the evaluator's inputs.
+    /// </summary>
+    public static void AddTo(Ciphertext ciphertext, double sigma)
+    {
+        ArgumentNullException.ThrowIfNull(ciphertext);
+        AddNoise(ciphertext.Context, ciphertext.Level, sigma, i => ciphertext.Component(0, i));
+    }
+
+    private delegate Span<ulong> ComponentAccessor(int prime);
+
+    private static void AddNoise(CkksContext ctx, int level, double sigma, ComponentAccessor component)
+    {
         if (!(sigma >= 0) || sigma > 1e15) throw new ArgumentOutOfRangeException(nameof(sigma), $"flooding width must be in [0, 1e15], got {sigma}");
         if (sigma == 0) return;
-        var ctx = share.Context;
         int n = ctx.N;
         long[] noise = ArrayPool<long>.Shared.Rent(n);
         ulong[] buf = ArrayPool<ulong>.Shared.Rent(n);
@@ -39,13 +55,13 @@ public static class NoiseFlooding
         {
             using (var prng = Prng.CreateRandom())
                 Samplers.Gaussian(prng, sigma, 40 * sigma, noise.AsSpan(0, n));
-            for (int i = 0; i <= share.Level; i++)
+            for (int i = 0; i <= level; i++)
             {
                 Modulus q = ctx.Moduli[i];
                 Span<ulong> b = buf.AsSpan(0, n);
                 for (int j = 0; j < n; j++) b[j] = q.FromSigned(noise[j]);
                 ctx.Ntt[i].Forward(b);
-                RnsOps.AddInto(share.Component(i), b, q);
+                RnsOps.AddInto(component(i), b, q);
             }
         }
         finally
