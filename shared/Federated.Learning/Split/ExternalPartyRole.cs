@@ -32,6 +32,7 @@ public sealed class ExternalPartyRole : IDisposable
     private bool _forwardOnly;             // the current exchange is inference (F1-F3 only)
 
     /// <param name="towerOptimiser">Any optimiser for the tower's parameters (the interactive layer is plain SGD).</param>
+    /// <param name="crypto">E's crypto session; the role owns it and disposes it (wiping the secret key).</param>
     /// <param name="seed">Seeds A's init and the gradient mask Ξ; E's own secret randomness.</param>
     public ExternalPartyRole(SplitTrainingOptions options, ExternalBottomTower tower,
         Func<IEnumerable<Parameter>, optim.Optimizer> towerOptimiser, IExternalPartyCryptoSession crypto, ulong seed)
@@ -219,5 +220,6 @@ public sealed class ExternalPartyRole : IDisposable
         _weightHalf.Dispose();
         _generator.Dispose();
         _optimiser.Dispose();
+        _crypto.Dispose(); // the role owns its session: this wipes the party's secret key
     }
 }

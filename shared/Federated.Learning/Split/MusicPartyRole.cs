@@ -34,6 +34,7 @@ public sealed class MusicPartyRole : IDisposable
     private bool _forwardOnly;             // the current exchange is inference (F1-F3 only)
 
     /// <param name="topOptimiser">Any optimiser for the top model's parameters (the interactive layer is plain SGD).</param>
+    /// <param name="crypto">M's crypto session; the role owns it and disposes it (wiping the secret key).</param>
     /// <param name="seed">Seeds W_M's init, the label-DP noise and the sampled negatives; M's own secret randomness.</param>
     public MusicPartyRole(SplitTrainingOptions options, MusicTopModel top, SongCatalog catalog,
         Func<IEnumerable<Parameter>, optim.Optimizer> topOptimiser, IMusicPartyCryptoSession crypto, ulong seed)
@@ -238,5 +239,6 @@ public sealed class MusicPartyRole : IDisposable
         _negativeSampler.Dispose();
         _labelDp.Dispose();
         _optimiser.Dispose();
+        _crypto.Dispose(); // the role owns its session: this wipes the party's secret key
     }
 }
