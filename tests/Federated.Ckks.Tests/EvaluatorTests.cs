@@ -83,6 +83,45 @@ public class EvaluatorTests
     }
 
     [Fact]
+    public void DestinationOverloadsMatchTheValueOperationsAndLeaveInputsIntact()
+    {
+        var k = Shared.Value;
+        var ev = k.Evaluator;
+        var (a, ca) = Fresh(21);
+        var (b, cb) = Fresh(22);
+        var pb = k.Encoder.Encode(b, Scale);
+        var caCopy = ca.Clone();
+        var dst = new Ciphertext(k.Context, 0, 1); // wrong shape on purpose: reshaped by each call
+        ev.Add(ca, cb, dst);
+        AssertClose(a.Zip(b, (x, y) => x + y).ToArray(), Dec(dst), FreshBound, "add into destination");
+        ev.AddPlain(ca, pb, dst);
+        AssertClose(a.Zip(b, (x, y) => x + y).ToArray(), Dec(dst), FreshBound, "add_plain into destination");
+        ev.MultiplyPlain(ca, pb, dst);
+        AssertClose(a.Zip(b, (x, y) => x * y).ToArray(), Dec(dst), FreshBound, "multiply_plain into destination");
+        ev.MultiplyScalar(ca, -0.375, 40, dst);
+        ev.RescaleToNextInplace(dst);
+        AssertClose(a.Select(x => -0.375 * x).ToArray(), Dec(dst), FreshBound, "multiply_scalar into destination");
+        Assert.True(ca.C0.SequenceEqual(caCopy.C0) && ca.C1.SequenceEqual(caCopy.C1), "an input was modified");
+        // Aliased destination works too.
+        ev.Add(ca, cb, ca);
+        AssertClose(a.Zip(b, (x, y) => x + y).ToArray(), Dec(ca), FreshBound, "add in place via destination");
+    }
+
+    [Fact]
+    public void SeededCiphertextKeepsItsSeedThroughModSwitchAndSerializesAtTheLowerLevel()
+    {
+        var k = Shared.Value;
+        var v = TestSupport.RandomValues(k.Context.SlotCount, 1, 23);
+        var ct = k.Encryptor.EncryptSymmetric(k.Encoder.Encode(v, Scale));
+        k.Evaluator.ModSwitchToInplace(ct, 0);
+        Assert.True(ct.IsSeeded);
+        var bytes = Federated.Crypto.Ckks.Serialization.CkksSerializer.Serialize(ct);
+        Assert.Equal(8 * k.Context.N + 32 + 48, bytes.Length);
+        var back = Federated.Crypto.Ckks.Serialization.CkksSerializer.DeserializeCiphertext(k.Context, bytes, expectedLevel: 0);
+        AssertClose(v, Dec(back), FreshBound, "seeded ciphertext at level 0");
+    }
+
+    [Fact]
     public void ModSwitchKeepsTheValueAtALowerLevel()
     {
         var k = Shared.Value;
