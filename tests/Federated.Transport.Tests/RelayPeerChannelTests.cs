@@ -16,12 +16,13 @@ public sealed class RelayPeerChannelTests(Xunit.Abstractions.ITestOutputHelper o
     private readonly List<RelayPeerChannel> _channels = [];
     private readonly CancellationTokenSource _timeout = new(TimeSpan.FromSeconds(60));
 
-    private InMemoryRelay Relay { get; } = new(JobId, "music", "external", Limits);
+    private InMemoryRelay Relay { get; set; } = new(JobId, "music", "external", Limits);
 
-    private RelayPeerChannel Open(string self, X509Certificate2 identity, string peer, IJobCheckpointStore? store = null, JobCheckpoint? restored = null)
+    private RelayPeerChannel Open(string self, X509Certificate2 identity, string peer, IJobCheckpointStore? store = null, JobCheckpoint? restored = null,
+        RelayLimits? limits = null)
     {
         var channel = RelayPeerChannel.Start(Relay.ClientFor(self),
-            new RelayChannelSettings(JobId, self, peer, identity, new CertificateValidator(Authority), Limits)
+            new RelayChannelSettings(JobId, self, peer, identity, new CertificateValidator(Authority), limits ?? Limits)
             {
                 PeerJoinTimeout = TimeSpan.FromSeconds(20), DurableConsumption = store is not null, CheckpointStore = store, Restored = restored,
             }, new TestOutputLogger(output, self));
@@ -195,6 +196,24 @@ public sealed class RelayPeerChannelTests(Xunit.Abstractions.ITestOutputHelper o
         }
         await external.CompleteAsync(TimeSpan.FromSeconds(20), _timeout.Token);
         Assert.Equal(30UL, second.Stats.Received);
+    }
+
+    [Fact]
+    public async Task A_receiver_whose_handler_lags_buffers_at_most_its_byte_budget_then_catches_up()
+    {
+        var limits = new RelayLimits { ChunkBytes = 4096, ReceiverBufferBytes = 10_000 };
+        Relay = new InMemoryRelay(JobId, "music", "external", limits);
+        var external = Open("external", External, "music", limits: limits);
+        var music = Open("music", Music, "external", limits: limits);
+        for (var i = 0; i < 50; i++)
+            await external.SendAsync(new PeerMessage("n", Payload(i, 4000)), _timeout.Token);
+
+        await Task.Delay(500);
+        Assert.Equal(2UL, music.Stats.Received); // 2 x 4000 bytes fit 10,000; the third waits for the handler
+
+        for (var i = 0; i < 50; i++)
+            Assert.Equal(Payload(i, 4000), (await music.ReceiveAsync(_timeout.Token)).Payload.ToArray());
+        Assert.Equal(50UL, music.Stats.Received);
     }
 
     [Fact]

@@ -142,8 +142,11 @@ public sealed class RelayService(JobStore jobs, RelayHub hub, AuditTrail audit, 
         while (!ct.IsCancellationRequested)
         {
             var wait = session.Changed.Current;
-            if (jobs.Find(job.JobId) is not { IsFinished: false })
+            if (jobs.Find(job.JobId) is { IsFinished: true } ended)
+            {
+                await responseStream.WriteAsync(new RelayDelivery { JobEnded = ended.State.ToString() }, ct).ConfigureAwait(false);
                 return;
+            }
             var generation = session.Generation;
             if (generation != request.Generation)
             {

@@ -57,8 +57,10 @@ public sealed class RelayPeerChannel : IPeerChannel, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly string _incarnation = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
     private readonly CancellationTokenSource _stop = new();
+    // Bounded by count here and by bytes (Relay:ReceiverBufferBytes) in AcceptIncomingAsync.
     private readonly Channel<(ulong Sequence, PeerMessage Message)> _inbox =
-        Channel.CreateBounded<(ulong, PeerMessage)>(new BoundedChannelOptions(256) { SingleReader = true, SingleWriter = true });
+        Channel.CreateBounded<(ulong, PeerMessage)>(new BoundedChannelOptions(1024) { SingleReader = true, SingleWriter = true });
+    private long _inboxBytes;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly AsyncPulse _changed = new();
     private readonly object _gate = new();
@@ -150,7 +152,9 @@ public sealed class RelayPeerChannel : IPeerChannel, IAsyncDisposable
         }
         lock (_gate)
         {
+            _inboxBytes -= next.Message.Payload.Length;
             _handedOut = next.Sequence;
+            _changed.Pulse();
             if (!_settings.DurableConsumption)
                 MarkConsumed(next.Sequence);
         }
@@ -246,6 +250,12 @@ public sealed class RelayPeerChannel : IPeerChannel, IAsyncDisposable
             catch (OperationCanceledException) when (stop.IsCancellationRequested)
             {
                 break;
+            }
+            catch (JobEndedException ended)
+            {
+                _logger.LogInformation("Relay session of job {JobId} closed: the job is {State}", JobId, ended.State);
+                Fail(new RelayChannelFailedException(ended.Message, ended));
+                return;
             }
             catch (Exception error) when (IsFatal(error))
             {
@@ -405,6 +415,8 @@ public sealed class RelayPeerChannel : IPeerChannel, IAsyncDisposable
         {
             switch (delivery.KindCase)
             {
+                case RelayDelivery.KindOneofCase.JobEnded:
+                    throw new JobEndedException(JobId, delivery.JobEnded);
                 case RelayDelivery.KindOneofCase.RekeyGeneration:
                     throw new RekeyRequiredException($"coordinator started generation {delivery.RekeyGeneration} of job {JobId}");
                 case RelayDelivery.KindOneofCase.PeerConsumed:
@@ -448,6 +460,21 @@ public sealed class RelayPeerChannel : IPeerChannel, IAsyncDisposable
         }
         // Opening checks the whole header as associated data: a header altered in transit fails here.
         var plaintext = key.Open(new SealedHeader(h.JobId, h.MessageType, h.Sender, h.Receiver, h.Sequence, h.Step), message.SealedPayload);
+        while (true)
+        {
+            // Pause the delivery stream (HTTP/2 flow control reaches the coordinator) while the handler lags behind.
+            Task wait;
+            lock (_gate)
+            {
+                if (_inboxBytes == 0 || _inboxBytes + plaintext.Length <= _settings.Limits.ReceiverBufferBytes)
+                {
+                    _inboxBytes += plaintext.Length;
+                    break;
+                }
+                wait = _changed.Current;
+            }
+            await wait.WaitAsync(ct).ConfigureAwait(false);
+        }
         await _inbox.Writer.WriteAsync((h.Sequence, new PeerMessage(h.MessageType, plaintext)), ct).ConfigureAwait(false);
         lock (_gate)
         {
@@ -494,6 +521,12 @@ public sealed class RelayPeerChannel : IPeerChannel, IAsyncDisposable
         }
         _stop.Dispose();
     }
+}
+
+/// <summary>The coordinator reported the job as over; the session ends without reconnecting.</summary>
+internal sealed class JobEndedException(string jobId, string state) : Exception($"job {jobId} is {state} at the coordinator")
+{
+    public string State { get; } = state;
 }
 
 /// <summary>The coordinator started a new session generation; the session loop handshakes again.</summary>

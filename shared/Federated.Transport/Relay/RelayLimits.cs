@@ -24,6 +24,9 @@ public sealed class RelayLimits
     /// <summary>Party: bytes of sent-but-unconsumed messages kept for redelivery before SendAsync waits.</summary>
     public long SenderWindowBytes { get; set; } = 512L * 1024 * 1024;
 
+    /// <summary>Party: bytes of received messages buffered for the handler before the relay stream is paused.</summary>
+    public long ReceiverBufferBytes { get; set; } = 256L * 1024 * 1024;
+
     /// <summary>gRPC message cap for chunk frames: one chunk plus room for the header.</summary>
     public int GrpcMessageBytes => ChunkBytes + 64 * 1024;
 
@@ -36,7 +39,7 @@ public sealed class RelayLimits
             throw new ArgumentOutOfRangeException(nameof(MaxMessageBytes), MaxMessageBytes, "Relay:MaxMessageBytes must be at least Relay:ChunkBytes");
         if (LinkQueueMessages < 1)
             throw new ArgumentOutOfRangeException(nameof(LinkQueueMessages), LinkQueueMessages, "Relay:LinkQueueMessages must be positive");
-        if (LinkQueueBytes < 1 || SenderWindowBytes < 1)
-            throw new ArgumentOutOfRangeException(nameof(LinkQueueBytes), "Relay:LinkQueueBytes and Relay:SenderWindowBytes must be positive");
+        if (LinkQueueBytes < 1 || SenderWindowBytes < 1 || ReceiverBufferBytes < 1)
+            throw new ArgumentOutOfRangeException(nameof(LinkQueueBytes), "Relay:LinkQueueBytes, Relay:SenderWindowBytes and Relay:ReceiverBufferBytes must be positive");
     }
 }
