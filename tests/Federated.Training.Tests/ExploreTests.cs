@@ -10,12 +10,26 @@ public class ExploreTests(ITestOutputHelper output)
     public async Task Explore()
     {
         var folder = TestWorlds.NewFolder("explore");
-        var result = await FederatedExperiment.RunAsync(new ExperimentOptions
+        var configs = (Environment.GetEnvironmentVariable("EX_CONFIGS") ?? "12:0.5:0.005:256:32:32").Split(';');
+        foreach (var config in configs)
         {
-            WorkFolder = folder, World = TestWorlds.Small, Training = TestWorlds.Job("explore"),
-            Methods = ExperimentMethods.All & ~ExperimentMethods.FederatedEncrypted,
-        }, new Progress<string>(s => output.WriteLine($"{DateTime.UtcNow:HH:mm:ss} {s}")));
-        output.WriteLine(result.Table.ToText());
-        foreach (var (name, run) in result.FederatedRuns) output.WriteLine($"{name}: E {run.External.Timings}; M {run.Music.Timings}; aligned {run.Music.AlignedRows}, eval {run.Music.EvaluationRowsAligned}");
+            var p = config.Split(':');
+            var t = TestWorlds.Job("explore" + Guid.NewGuid().ToString("N")[..6]);
+            t = t with
+            {
+                Epochs = int.Parse(p[0]), LabelDp = new() { ClipNorm = 1, NoiseMultiplier = double.Parse(p[1]) },
+                BatchSize = int.Parse(p[3]),
+                Model = t.Model with { TowerLearningRate = double.Parse(p[2]), TopLearningRate = double.Parse(p[2]), BottomWidth = int.Parse(p[4]), InteractiveWidth = int.Parse(p[5]),
+                    Temperature = p.Length > 6 ? double.Parse(p[6]) : 0.1, InteractiveLearningRate = p.Length > 7 ? double.Parse(p[7]) : 0.5 },
+                MusicUserFeatureDropout = p.Length > 8 ? double.Parse(p[8]) : 0.5,
+            };
+            var result = await FederatedExperiment.RunAsync(new ExperimentOptions
+            {
+                WorkFolder = folder, World = TestWorlds.Small with { Users = int.Parse(Environment.GetEnvironmentVariable("EX_USERS") ?? "4000"), Songs = int.Parse(Environment.GetEnvironmentVariable("EX_SONGS") ?? "3000") },
+                Training = t,
+                Methods = (ExperimentMethods)int.Parse(Environment.GetEnvironmentVariable("EX_METHODS") ?? "63"),
+            });
+            output.WriteLine($"{config}: " + string.Join("  ", result.Table.Rows.Select(r => $"{r.Method} {r.Report[50].HitRate:F3} ({r.WallTime.TotalSeconds:0}s)")) + $" eps {result.Table.Rows.FirstOrDefault(r => r.Epsilon is not null)?.Epsilon:F1}");
+        }
     }
 }

@@ -58,17 +58,25 @@ public sealed class CheckpointStore
         foreach (var v in values) writer.Write(v);
     }
 
-    /// <summary>Copies a saved tensor into <paramref name="target"/> (same shape), keeping its dtype.</summary>
-    internal static void LoadTensorInto(Tensor target, string path)
+    /// <summary>Reads a tensor written by <see cref="SaveTensor"/>: its shape and values as doubles.</summary>
+    internal static (long[] Shape, double[] Values) ReadTensor(string path)
     {
         using var reader = new BinaryReader(File.OpenRead(path));
         var rank = reader.ReadInt64();
+        if (rank is < 0 or > 8) throw new InvalidDataException($"checkpoint tensor {path} is corrupt (rank {rank})");
         var shape = new long[rank];
         for (int i = 0; i < rank; i++) shape[i] = reader.ReadInt64();
-        if (!shape.SequenceEqual(target.shape))
-            throw new InvalidDataException($"checkpoint tensor {Path.GetFileName(path)} has shape [{string.Join(", ", shape)}], expected [{string.Join(", ", target.shape)}]");
         var values = new double[shape.Aggregate(1L, (a, b) => a * b)];
         for (long i = 0; i < values.Length; i++) values[i] = reader.ReadDouble();
+        return (shape, values);
+    }
+
+    /// <summary>Copies a saved tensor into <paramref name="target"/> (same shape), keeping its dtype.</summary>
+    internal static void LoadTensorInto(Tensor target, string path)
+    {
+        var (shape, values) = ReadTensor(path);
+        if (!shape.SequenceEqual(target.shape))
+            throw new InvalidDataException($"checkpoint tensor {Path.GetFileName(path)} has shape [{string.Join(", ", shape)}], expected [{string.Join(", ", target.shape)}]");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         target.copy_(tensor(values, shape, ScalarType.Float64).to_type(target.dtype));

@@ -1,0 +1,86 @@
+using Federated.Core;
+using Federated.Learning.Split;
+using Federated.Training.Checkpoints;
+using Federated.Training.Jobs;
+using Federated.Training.Tests.Support;
+
+namespace Federated.Training.Tests;
+
+public sealed class JobOptionsTests : IDisposable
+{
+    private readonly string _work = TestWorlds.NewFolder("options");
+
+    public void Dispose() => Directory.Delete(_work, recursive: true);
+
+    [Fact]
+    public void Encrypted_is_the_default_mode()
+    {
+        var options = TestWorlds.Job("defaults");
+        Assert.Equal(FederationMode.Encrypted, options.Mode);
+        Assert.False(options.IsInsecure);
+        Assert.Equal("encrypted (CKKS) with label DP", options.SecurityNotice);
+    }
+
+    [Fact]
+    public async Task The_plaintext_reference_refuses_to_run_without_the_insecure_flag_at_either_party()
+    {
+        var options = TestWorlds.Job("plain") with { Mode = FederationMode.PlaintextReference };
+        var error = Assert.Throws<InsecureModeRefusedException>(options.Validate);
+        Assert.Contains("UNENCRYPTED", error.Message);
+        Assert.Contains("PlaintextReference", error.Message);
+
+        // Refused before any message is sent or any file is read.
+        var (e, m) = InMemoryPeerChannel.CreatePair();
+        var paths = new PartyJobPaths(Path.Combine(_work, "no-data"), Path.Combine(_work, "job"));
+        await Assert.ThrowsAsync<InsecureModeRefusedException>(() => ExternalPartyJob.RunAsync(e, paths, options));
+        await Assert.ThrowsAsync<InsecureModeRefusedException>(() => MusicPartyJob.RunAsync(m, paths, options, []));
+        Assert.False(Directory.Exists(paths.JobFolder));
+
+        var allowed = options with { Insecure = InsecureAllowances.PlaintextReference };
+        allowed.Validate();
+        Assert.True(allowed.IsInsecure);
+        Assert.StartsWith("INSECURE: plaintext reference mode", allowed.SecurityNotice);
+    }
+
+    [Fact]
+    public void Label_dp_off_is_marked_insecure()
+    {
+        var options = TestWorlds.Job("no-dp") with { LabelDp = null, Insecure = InsecureAllowances.NoLabelNoise };
+        options.Validate();
+        Assert.Contains("INSECURE: no label DP", options.SecurityNotice);
+    }
+
+    [Fact]
+    public void The_agreement_fingerprint_covers_shared_settings_only()
+    {
+        var a = TestWorlds.Job("fp");
+        Assert.Equal(a.AgreementFingerprint(), (a with { TorchThreads = 1, CheckpointsKept = 9 }).AgreementFingerprint());
+        Assert.NotEqual(a.AgreementFingerprint(), (a with { BatchSize = 128 }).AgreementFingerprint());
+        Assert.NotEqual(a.AgreementFingerprint(), (a with { Model = a.Model with { BottomWidth = 16 } }).AgreementFingerprint());
+        Assert.NotEqual(a.AgreementFingerprint(), (a with { Mode = FederationMode.PlaintextReference }).AgreementFingerprint());
+    }
+
+    [Fact]
+    public void The_role_state_the_checkpoints_need_is_reachable()
+    {
+        // Fails when Federated.Learning renames the fields RoleStateAccess reads (see its summary).
+        RoleStateAccess.CheckAll();
+    }
+
+    [Fact]
+    public void The_schedule_visits_every_aligned_row_once_per_epoch_in_an_order_fixed_by_the_joint_seed()
+    {
+        var seed = Enumerable.Range(0, 32).Select(i => (byte)i).ToArray();
+        var schedule = new TrainingSchedule(seed, 1000, 256, 3);
+        Assert.Equal(4, schedule.StepsPerEpoch);
+        Assert.Equal(12UL, schedule.TotalSteps);
+        for (int epoch = 0; epoch < 3; epoch++)
+        {
+            var rows = Enumerable.Range(0, 4).SelectMany(s => schedule.Rows((ulong)(epoch * 4 + s))).ToArray();
+            Assert.Equal(Enumerable.Range(0, 1000), rows.Order());
+        }
+        Assert.NotEqual(schedule.Rows(0), schedule.Rows(4));
+        Assert.Equal(schedule.Rows(5), new TrainingSchedule(seed, 1000, 256, 3).Rows(5));
+        Assert.Equal(1000 - 3 * 256, schedule.Rows(3).Length);
+    }
+}
