@@ -380,35 +380,28 @@ public sealed class Evaluator
         int[] primeIdx = new int[total];
         for (int i = 0; i < k; i++) primeIdx[i] = i;
         primeIdx[k] = _ctx.SpecialIndex;
-        ulong[] pool = ArrayPool<ulong>.Shared.Rent(2 * total * n);
+        ulong[] pool = ArrayPool<ulong>.Shared.Rent((2 * total + 4) * n);
         try
         {
             Span<ulong> acc0 = pool.AsSpan(0, total * n), acc1 = pool.AsSpan(total * n, total * n);
             ulong[] digits = hoisted.Digits;
+            Span<ulong> lo0 = pool.AsSpan(2 * total * n, n), hi0 = pool.AsSpan((2 * total + 1) * n, n);
+            Span<ulong> lo1 = pool.AsSpan((2 * total + 2) * n, n), hi1 = pool.AsSpan((2 * total + 3) * n, n);
             for (int t = 0; t < total; t++)
             {
                 int idx = primeIdx[t];
                 Modulus q = _ctx.Moduli[idx];
-                Span<ulong> o0 = acc0.Slice(t * n, n), o1 = acc1.Slice(t * n, n);
+                int limit = RnsOps.LazyTermLimit(q), terms = 0;
+                lo0.Clear(); hi0.Clear(); lo1.Clear(); hi1.Clear();
                 for (int j = 0; j < k; j++)
                 {
                     ReadOnlySpan<ulong> d = digits.AsSpan((j * total + t) * n, n);
-                    ReadOnlySpan<ulong> kb = key.B[j].AsSpan(idx * n, n), ka = key.A[j].AsSpan(idx * n, n);
-                    if (j == 0)
-                        for (int x = 0; x < n; x++)
-                        {
-                            ulong v = d[perm[x]];
-                            o0[x] = q.Multiply(v, kb[x]);
-                            o1[x] = q.Multiply(v, ka[x]);
-                        }
-                    else
-                        for (int x = 0; x < n; x++)
-                        {
-                            ulong v = d[perm[x]];
-                            o0[x] = q.Add(o0[x], q.Multiply(v, kb[x]));
-                            o1[x] = q.Add(o1[x], q.Multiply(v, ka[x]));
-                        }
+                    RnsOps.MultiplyAccumulateLazyPermuted(d, perm, key.B[j].AsSpan(idx * n, n), lo0, hi0);
+                    RnsOps.MultiplyAccumulateLazyPermuted(d, perm, key.A[j].AsSpan(idx * n, n), lo1, hi1);
+                    if (++terms == limit) { RnsOps.FlushLazy(lo0, hi0, q); RnsOps.FlushLazy(lo1, hi1, q); terms = 1; }
                 }
+                RnsOps.ReduceLazy(lo0, hi0, acc0.Slice(t * n, n), q);
+                RnsOps.ReduceLazy(lo1, hi1, acc1.Slice(t * n, n), q);
             }
             RnsOps.DivideRoundByLast(_ctx, acc0, primeIdx);
             RnsOps.DivideRoundByLast(_ctx, acc1, primeIdx);
@@ -432,7 +425,7 @@ public sealed class Evaluator
         int[] primeIdx = new int[total];
         for (int i = 0; i < k; i++) primeIdx[i] = i;
         primeIdx[k] = _ctx.SpecialIndex;
-        ulong[] pool = ArrayPool<ulong>.Shared.Rent((k + 2 * total + 1) * n);
+        ulong[] pool = ArrayPool<ulong>.Shared.Rent((k + 2 * total + 5) * n);
         try
         {
             Span<ulong> coeffs = pool.AsSpan(0, k * n);
@@ -441,26 +434,31 @@ public sealed class Evaluator
             Span<ulong> buf = pool.AsSpan((k + 2 * total) * n, n);
             ct.C1.CopyTo(coeffs);
             for (int j = 0; j < k; j++) _ctx.Ntt[j].Inverse(coeffs.Slice(j * n, n));
-            acc0.Clear(); acc1.Clear();
-            for (int j = 0; j < k; j++)
+            Span<ulong> lo0 = pool.AsSpan((k + 2 * total + 1) * n, n), hi0 = pool.AsSpan((k + 2 * total + 2) * n, n);
+            Span<ulong> lo1 = pool.AsSpan((k + 2 * total + 3) * n, n), hi1 = pool.AsSpan((k + 2 * total + 4) * n, n);
+            for (int t = 0; t < total; t++)
             {
-                ulong[] kb = key.B[j], ka = key.A[j];
-                ReadOnlySpan<ulong> dj = coeffs.Slice(j * n, n);
-                for (int t = 0; t < total; t++)
+                int idx = primeIdx[t];
+                Modulus q = _ctx.Moduli[idx];
+                int limit = RnsOps.LazyTermLimit(q), terms = 0;
+                lo0.Clear(); hi0.Clear(); lo1.Clear(); hi1.Clear();
+                for (int j = 0; j < k; j++)
                 {
-                    int idx = primeIdx[t];
-                    Modulus q = _ctx.Moduli[idx];
                     ReadOnlySpan<ulong> src;
                     if (idx == j) src = ct.Component(1, j);
                     else
                     {
+                        ReadOnlySpan<ulong> dj = coeffs.Slice(j * n, n);
                         for (int x = 0; x < n; x++) buf[x] = q.Reduce(dj[x]);
                         _ctx.Ntt[idx].Forward(buf);
                         src = buf;
                     }
-                    RnsOps.MultiplyAddPointwise(src, kb.AsSpan(idx * n, n), acc0.Slice(t * n, n), q);
-                    RnsOps.MultiplyAddPointwise(src, ka.AsSpan(idx * n, n), acc1.Slice(t * n, n), q);
+                    RnsOps.MultiplyAccumulateLazy(src, key.B[j].AsSpan(idx * n, n), lo0, hi0);
+                    RnsOps.MultiplyAccumulateLazy(src, key.A[j].AsSpan(idx * n, n), lo1, hi1);
+                    if (++terms == limit) { RnsOps.FlushLazy(lo0, hi0, q); RnsOps.FlushLazy(lo1, hi1, q); terms = 1; }
                 }
+                RnsOps.ReduceLazy(lo0, hi0, acc0.Slice(t * n, n), q);
+                RnsOps.ReduceLazy(lo1, hi1, acc1.Slice(t * n, n), q);
             }
             RnsOps.DivideRoundByLast(_ctx, acc0, primeIdx);
             RnsOps.DivideRoundByLast(_ctx, acc1, primeIdx);

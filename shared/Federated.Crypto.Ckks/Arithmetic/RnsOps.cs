@@ -63,6 +63,44 @@ internal static class RnsOps
         }
     }
 
+    /// <summary>(hi, lo) += a[x] * b[x]: 128-bit lazy accumulation, reduced once at the end.</summary>
+    public static void MultiplyAccumulateLazy(ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b, Span<ulong> lo, Span<ulong> hi)
+    {
+        for (int x = 0; x < lo.Length; x++)
+        {
+            ulong h = Math.BigMul(a[x], b[x], out ulong l);
+            ulong s = lo[x] + l;
+            hi[x] += h + Modulus.Carry(s, l);
+            lo[x] = s;
+        }
+    }
+
+    /// <summary>(hi, lo) += a[perm[x]] * b[x] (an NTT-domain automorphism applied on the fly).</summary>
+    public static void MultiplyAccumulateLazyPermuted(ReadOnlySpan<ulong> a, ReadOnlySpan<int> perm, ReadOnlySpan<ulong> b, Span<ulong> lo, Span<ulong> hi)
+    {
+        for (int x = 0; x < lo.Length; x++)
+        {
+            ulong h = Math.BigMul(a[perm[x]], b[x], out ulong l);
+            ulong s = lo[x] + l;
+            hi[x] += h + Modulus.Carry(s, l);
+            lo[x] = s;
+        }
+    }
+
+    /// <summary>Products of two residues below q that may be summed lazily before the 128-bit sum can overflow.</summary>
+    public static int LazyTermLimit(Modulus q) => 1 << Math.Min(30, 128 - 2 * q.BitCount - 1);
+
+    /// <summary>dst[x] = (hi, lo)[x] mod q.</summary>
+    public static void ReduceLazy(Span<ulong> lo, Span<ulong> hi, Span<ulong> dst, Modulus q)
+    {
+        for (int x = 0; x < dst.Length; x++) dst[x] = q.Reduce(hi[x], lo[x]);
+    }
+
+    public static void FlushLazy(Span<ulong> lo, Span<ulong> hi, Modulus q)
+    {
+        for (int x = 0; x < lo.Length; x++) { lo[x] = q.Reduce(hi[x], lo[x]); hi[x] = 0; }
+    }
+
     public static void AddInto(Span<ulong> dst, ReadOnlySpan<ulong> a, Modulus q)
     {
         ulong v = q.Value;
