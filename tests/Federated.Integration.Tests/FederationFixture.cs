@@ -18,11 +18,19 @@ public sealed class FederationFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
+        // A fixed (free) coordinator port, so the coordinator can be restarted where the parties expect it.
         Federation = await LocalFederation.StartAsync(
-            new LocalFederationOptions(RunDirectory, HostBinaries.FromAssemblyMetadata(typeof(FederationFixture).Assembly)),
+            new LocalFederationOptions(RunDirectory, HostBinaries.FromAssemblyMetadata(typeof(FederationFixture).Assembly)) { CoordinatorPort = FreePort() },
             progress: null, CancellationToken.None);
         using var connection = Connect(LocalFederation.OperatorName);
         await WaitForPartiesAsync(connection);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     public CoordinatorConnection Connect(string identity)
