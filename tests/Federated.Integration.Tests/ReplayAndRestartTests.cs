@@ -103,9 +103,9 @@ public sealed partial class ReplayAndRestartTests(FederationFixture fixture)
     {
         using (var op = fixture.Connect("operator"))
         {
-            var job = await op.Jobs.CreateJobAsync(FederationFixture.NewJob("stream", ("count", "600"), ("size", "256"), ("delayMs", "2")));
+            var job = await op.Jobs.CreateJobAsync(FederationFixture.NewJob("stream", ("count", "1000"), ("size", "256"), ("delayMs", "2")));
             var before = await WaitForRelayedAsync(op, job.JobId, 150);
-            Assert.True(before.Relay.MessagesRelayed < 600, "the stream finished before the crash could be staged");
+            Assert.True(before.Relay.MessagesRelayed < 1000, "the stream finished before the crash could be staged");
 
             fixture.Federation.Kill(LocalFederation.CoordinatorName); // registry, jobs and audit log are on disk; relay queues are not
             try { await Task.Delay(500); }
@@ -115,7 +115,7 @@ public sealed partial class ReplayAndRestartTests(FederationFixture fixture)
             var finished = await fixture.WaitForJobAsync(again, job.JobId, TimeSpan.FromSeconds(120));
             Assert.True(finished.State == JobState.Completed, $"job {finished.State}: {finished.Reason}\n{fixture.LogTail("external")}");
             var tally = Tally(finished);
-            Assert.Equal((600, 600, 0, 0), (tally.Distinct, tally.Count, tally.Duplicates, tally.OutOfOrder));
+            Assert.Equal((1000, 1000, 0, 0), (tally.Distinct, tally.Count, tally.Duplicates, tally.OutOfOrder));
             Assert.Equal(0, tally.Resumes); // the parties kept running; only the relay in between restarted
         }
         var verification = AuditVerifier.Verify(fixture.Federation.AuditDatabasePath);
