@@ -12,8 +12,14 @@ using static TorchSharp.torch;
 // the boundary. Usage:
 //   dotnet run -c Release --project tests/benchmarks/Federated.Learning.Benchmarks -- \
 //     [--batch 4096] [--k 128] [--d 64] [--steps 5] [--threads 2] [--plain 1] [--ckks 1]
+//   ... -- --quality 160    (recall of plaintext vs CKKS vs centralised training on the synthetic taste world)
 var settings = Settings.Parse(args);
 TorchRuntime.Initialise(settings.Threads);
+if (settings.Quality > 0)
+{
+    Federated.Learning.Benchmarks.QualityComparison.Run(settings.Quality);
+    return;
+}
 Console.WriteLine($"split-training step, k={settings.K}, d={settings.D}, batch={settings.Batch}, torch threads={settings.Threads}, " +
                   $"{settings.Steps} timed steps after 1 warm-up step (median); {Environment.ProcessorCount} cores visible");
 
@@ -173,11 +179,11 @@ double Time(Action<int> step)
     return times[times.Count / 2];
 }
 
-internal sealed record Settings(int Batch, int K, int D, int Steps, int Threads, int Plain, int Ckks)
+internal sealed record Settings(int Batch, int K, int D, int Steps, int Threads, int Plain, int Ckks, int Quality)
 {
     public static Settings Parse(string[] args)
     {
-        var s = new Settings(4096, 128, 64, 5, 2, 1, 1);
+        var s = new Settings(4096, 128, 64, 5, 2, 1, 1, 0);
         for (int i = 0; i < args.Length; i += 2)
         {
             if (i + 1 >= args.Length || !int.TryParse(args[i + 1], out int value) || value < 0)
@@ -191,7 +197,8 @@ internal sealed record Settings(int Batch, int K, int D, int Steps, int Threads,
                 "--threads" => s with { Threads = Math.Max(1, value) },
                 "--plain" => s with { Plain = value },
                 "--ckks" => s with { Ckks = value },
-                _ => throw new ArgumentException($"unknown option '{args[i]}' (use --batch, --k, --d, --steps, --threads, --plain 0|1, --ckks 0|1)"),
+                "--quality" => s with { Quality = value },
+                _ => throw new ArgumentException($"unknown option '{args[i]}' (use --batch, --k, --d, --steps, --threads, --plain 0|1, --ckks 0|1, --quality STEPS)"),
             };
         }
         return s;
