@@ -247,9 +247,9 @@ public sealed class RelayPeerChannel : IPeerChannel, IAsyncDisposable
                 await RunOneSessionAsync(stop).ConfigureAwait(false);
                 backoff = TimeSpan.FromMilliseconds(200);
             }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            catch (Exception) when (stop.IsCancellationRequested)
             {
-                break;
+                break; // disposed: whatever the calls in flight threw is a consequence
             }
             catch (JobEndedException ended)
             {
