@@ -396,8 +396,7 @@ public sealed class Evaluator
                 for (int j = 0; j < k; j++)
                 {
                     ReadOnlySpan<ulong> d = digits.AsSpan((j * total + t) * n, n);
-                    RnsOps.MultiplyAccumulateLazyPermuted(d, perm, key.B[j].AsSpan(idx * n, n), lo0, hi0);
-                    RnsOps.MultiplyAccumulateLazyPermuted(d, perm, key.A[j].AsSpan(idx * n, n), lo1, hi1);
+                    RnsOps.KeySwitchAccumulate(d, perm, key.B[j].AsSpan(idx * n, n), key.A[j].AsSpan(idx * n, n), lo0, hi0, lo1, hi1);
                     if (++terms == limit) { RnsOps.FlushLazy(lo0, hi0, q); RnsOps.FlushLazy(lo1, hi1, q); terms = 1; }
                 }
                 RnsOps.ReduceLazy(lo0, hi0, acc0.Slice(t * n, n), q);
@@ -453,8 +452,7 @@ public sealed class Evaluator
                         _ctx.Ntt[idx].Forward(buf);
                         src = buf;
                     }
-                    RnsOps.MultiplyAccumulateLazy(src, key.B[j].AsSpan(idx * n, n), lo0, hi0);
-                    RnsOps.MultiplyAccumulateLazy(src, key.A[j].AsSpan(idx * n, n), lo1, hi1);
+                    RnsOps.KeySwitchAccumulate(src, default, key.B[j].AsSpan(idx * n, n), key.A[j].AsSpan(idx * n, n), lo0, hi0, lo1, hi1);
                     if (++terms == limit) { RnsOps.FlushLazy(lo0, hi0, q); RnsOps.FlushLazy(lo1, hi1, q); terms = 1; }
                 }
                 RnsOps.ReduceLazy(lo0, hi0, acc0.Slice(t * n, n), q);

@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Federated.Crypto.Ckks.Arithmetic;
 
@@ -75,16 +77,36 @@ internal static class RnsOps
         }
     }
 
-    /// <summary>(hi, lo) += a[perm[x]] * b[x] (an NTT-domain automorphism applied on the fly).</summary>
-    public static void MultiplyAccumulateLazyPermuted(ReadOnlySpan<ulong> a, ReadOnlySpan<int> perm, ReadOnlySpan<ulong> b, Span<ulong> lo, Span<ulong> hi)
+    /// <summary>Key-switching inner step for both key halves at once: v = d[x] (or d[perm[x]], an NTT-domain
+    /// automorphism applied on the fly), (hi0, lo0) += v * kb[x], (hi1, lo1) += v * ka[x].</summary>
+    public static void KeySwitchAccumulate(ReadOnlySpan<ulong> d, ReadOnlySpan<int> perm, ReadOnlySpan<ulong> kb, ReadOnlySpan<ulong> ka,
+        Span<ulong> lo0, Span<ulong> hi0, Span<ulong> lo1, Span<ulong> hi1)
     {
-        for (int x = 0; x < lo.Length; x++)
-        {
-            ulong h = Math.BigMul(a[perm[x]], b[x], out ulong l);
-            ulong s = lo[x] + l;
-            hi[x] += h + Modulus.Carry(s, l);
-            lo[x] = s;
-        }
+        int n = lo0.Length;
+        if (d.Length < n || kb.Length < n || ka.Length < n || hi0.Length < n || lo1.Length < n || hi1.Length < n || (!perm.IsEmpty && perm.Length < n))
+            throw new ArgumentException("key-switching spans are shorter than the accumulator");
+        ref ulong d0 = ref MemoryMarshal.GetReference(d);
+        ref int p0 = ref MemoryMarshal.GetReference(perm);
+        ref ulong b0 = ref MemoryMarshal.GetReference(kb), a0 = ref MemoryMarshal.GetReference(ka);
+        ref ulong l0 = ref MemoryMarshal.GetReference(lo0), h0 = ref MemoryMarshal.GetReference(hi0);
+        ref ulong l1 = ref MemoryMarshal.GetReference(lo1), h1 = ref MemoryMarshal.GetReference(hi1);
+        if (perm.IsEmpty)
+            for (int x = 0; x < n; x++) Step(Unsafe.Add(ref d0, x), x, ref b0, ref a0, ref l0, ref h0, ref l1, ref h1);
+        else
+            for (int x = 0; x < n; x++) Step(Unsafe.Add(ref d0, Unsafe.Add(ref p0, x)), x, ref b0, ref a0, ref l0, ref h0, ref l1, ref h1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Step(ulong v, int x, ref ulong b0, ref ulong a0, ref ulong l0, ref ulong h0, ref ulong l1, ref ulong h1)
+    {
+        ulong h = Math.BigMul(v, Unsafe.Add(ref b0, x), out ulong l);
+        ulong s = Unsafe.Add(ref l0, x) + l;
+        Unsafe.Add(ref h0, x) += h + Modulus.Carry(s, l);
+        Unsafe.Add(ref l0, x) = s;
+        h = Math.BigMul(v, Unsafe.Add(ref a0, x), out l);
+        s = Unsafe.Add(ref l1, x) + l;
+        Unsafe.Add(ref h1, x) += h + Modulus.Carry(s, l);
+        Unsafe.Add(ref l1, x) = s;
     }
 
     /// <summary>Products of two residues below q that may be summed lazily before the 128-bit sum can overflow.</summary>

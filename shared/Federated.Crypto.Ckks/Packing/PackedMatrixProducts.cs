@@ -73,8 +73,7 @@ public sealed class PackedMatrixProducts
             throw new CkksMismatchException($"{what}: result scale 2^{Math.Log2(scale):F1} does not fit the modulus at level {level} (2^{_ctx.LogModulusAtLevel(level):F1}); use fewer weight bits or a higher level");
     }
 
-    /// <summary>Terms that may be summed as 128-bit products before a reduction is needed.</summary>
-    private static int FlushLimit(Modulus q) => 2 * q.BitCount >= 126 ? 2 : 1 << Math.Min(30, 128 - 2 * q.BitCount - 1);
+    private static int FlushLimit(Modulus q) => RnsOps.LazyTermLimit(q);
 
     // ------------------------------------------------------------------ forward: column-packed product
 
@@ -135,7 +134,7 @@ public sealed class PackedMatrixProducts
                                 ReadOnlySpan<ulong> src = inputs[i].Component(p, t).Slice(x0, len);
                                 for (int gj = 0; gj < gs; gj++)
                                     MacScalar(src, wt[i * d + j0 + gj], lo.AsSpan(gj * Tile, len), hi.AsSpan(gj * Tile, len));
-                                if (++count == flush) { for (int gj = 0; gj < gs; gj++) Flush(lo.AsSpan(gj * Tile, len), hi.AsSpan(gj * Tile, len), q); count = 1; }
+                                if (++count == flush) { for (int gj = 0; gj < gs; gj++) RnsOps.FlushLazy(lo.AsSpan(gj * Tile, len), hi.AsSpan(gj * Tile, len), q); count = 1; }
                             }
                             for (int gj = 0; gj < gs; gj++)
                             {
@@ -159,22 +158,6 @@ public sealed class PackedMatrixProducts
             hi[x] += h + Modulus.Carry(s, l);
             lo[x] = s;
         }
-    }
-
-    private static void MacPointwise(ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b, Span<ulong> lo, Span<ulong> hi)
-    {
-        for (int x = 0; x < a.Length; x++)
-        {
-            ulong h = Math.BigMul(a[x], b[x], out ulong l);
-            ulong s = lo[x] + l;
-            hi[x] += h + Modulus.Carry(s, l);
-            lo[x] = s;
-        }
-    }
-
-    private static void Flush(Span<ulong> lo, Span<ulong> hi, Modulus q)
-    {
-        for (int x = 0; x < lo.Length; x++) { lo[x] = q.Reduce(hi[x], lo[x]); hi[x] = 0; }
     }
 
     private Ciphertext[] BlockColumnProduct(IReadOnlyList<Ciphertext> inputs, double[] weights, int d, int bits, int level, double outScale, ColumnPacking layout)
@@ -223,7 +206,7 @@ public sealed class PackedMatrixProducts
                     _encoder.EncodeScaledCoefficients(c, wScale, pt);
                     for (int p = 0; p < 2; p++)
                         for (int t = 0; t <= level; t++)
-                            MacPointwise(inputs[i].Component(p, t), pt.Component(t), lo.AsSpan(p * len + t * n, n), hi.AsSpan(p * len + t * n, n));
+                            RnsOps.MultiplyAccumulateLazy(inputs[i].Component(p, t), pt.Component(t), lo.AsSpan(p * len + t * n, n), hi.AsSpan(p * len + t * n, n));
                     if (++count == flush) { FlushAll(lo, hi, len, level); count = 1; }
                 }
                 for (int p = 0; p < 2; p++)
@@ -251,7 +234,7 @@ public sealed class PackedMatrixProducts
         int n = _ctx.N;
         for (int p = 0; p < 2; p++)
             for (int t = 0; t <= level; t++)
-                Flush(lo.AsSpan(p * len + t * n, n), hi.AsSpan(p * len + t * n, n), _ctx.Moduli[t]);
+                RnsOps.FlushLazy(lo.AsSpan(p * len + t * n, n), hi.AsSpan(p * len + t * n, n), _ctx.Moduli[t]);
     }
 
     // ------------------------------------------------------------------ backward: batch-sum product
@@ -362,8 +345,8 @@ public sealed class PackedMatrixProducts
                     {
                         var pt = diagonals[offset + b];
                         if (pt is null) continue;
-                        MacPointwise(baby[b].Component(p, t), pt.Component(t), l, h);
-                        if (++count == flush) { Flush(l, h, q); count = 1; }
+                        RnsOps.MultiplyAccumulateLazy(baby[b].Component(p, t), pt.Component(t), l, h);
+                        if (++count == flush) { RnsOps.FlushLazy(l, h, q); count = 1; }
                     }
                     Span<ulong> dst = inner.Component(p, t);
                     for (int x = 0; x < n; x++) dst[x] = q.Reduce(h[x], l[x]);

@@ -8,6 +8,11 @@ if (args.Contains("--sizes"))
     SerializedSizes.Print();
     return;
 }
+if (args.Contains("--cputime-packed"))
+{
+    CpuTimeRunner.RunPacked();
+    return;
+}
 if (args.Contains("--cputime"))
 {
     foreach (var set in args.Where(a => a.StartsWith("N")).DefaultIfEmpty("N8192")) CpuTimeRunner.Run(set);
