@@ -20,6 +20,12 @@ public sealed class CoordinatorOptions
     /// <summary>A party without a heartbeat for this long is shown offline.</summary>
     public int OfflineAfterSeconds { get; set; } = 35;
 
+    /// <summary>
+    /// A running job fails when one of its parties has sent no heartbeat for this long (it crashed and did not come
+    /// back), so the other party does not wait forever. Must exceed <see cref="HeartbeatSeconds"/> clearly.
+    /// </summary>
+    public int PartyLostSeconds { get; set; } = 180;
+
     public string RegistryDatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "coordinator.db");
     public string AuditDatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "audit.db");
 }

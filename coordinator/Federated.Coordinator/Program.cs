@@ -16,6 +16,7 @@ return await FederatedHost.RunAsync(() =>
     builder.Services.AddSingleton<RelayHub>();
     builder.Services.AddSingleton<AuditTrail>();
     builder.Services.AddSingleton<CallerIdentity>();
+    builder.Services.AddHostedService<JobWatchdog>();
 
     var app = builder.Build();
     // Open the registry (enrols configured certificates) and the audit log before accepting calls.

@@ -12,6 +12,8 @@ namespace Federated.Integration.Tests;
 /// </summary>
 public sealed class FederationFixture : IAsyncLifetime
 {
+    public const int PartyLostSeconds = 10;
+
     public LocalFederation Federation { get; private set; } = null!;
     public string RunDirectory { get; } = Path.Combine(Path.GetTempPath(), "federated-it-" + Guid.NewGuid().ToString("N")[..12]);
     public string Certificates => Federation.CertificateDirectory;
@@ -20,7 +22,12 @@ public sealed class FederationFixture : IAsyncLifetime
     {
         // A fixed (free) coordinator port, so the coordinator can be restarted where the parties expect it.
         Federation = await LocalFederation.StartAsync(
-            new LocalFederationOptions(RunDirectory, HostBinaries.FromAssemblyMetadata(typeof(FederationFixture).Assembly)) { CoordinatorPort = FreePort() },
+            new LocalFederationOptions(RunDirectory, HostBinaries.FromAssemblyMetadata(typeof(FederationFixture).Assembly)) 
+            {
+                CoordinatorPort = FreePort(),
+                // Fast heartbeats so a lost party is noticed within seconds (restarts in the tests take about one).
+                ExtraArguments = ["--Coordinator:HeartbeatSeconds=1", $"--Coordinator:PartyLostSeconds={PartyLostSeconds}"],
+            },
             progress: null, CancellationToken.None);
         using var connection = Connect(LocalFederation.OperatorName);
         await WaitForPartiesAsync(connection);

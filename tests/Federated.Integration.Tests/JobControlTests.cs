@@ -1,3 +1,4 @@
+using Federated.Hosting.Local;
 using Federated.Transport.V1;
 using Google.Protobuf;
 using Grpc.Core;
@@ -52,5 +53,33 @@ public sealed class JobControlTests(FederationFixture fixture)
         var finished = await fixture.WaitForJobAsync(op, job.JobId, TimeSpan.FromSeconds(60));
         Assert.Equal(JobState.Failed, finished.State);
         Assert.Contains("parameter 'rounds' = 'lots' must be an integer", finished.Reason);
+    }
+
+    [Fact]
+    public async Task A_job_fails_with_a_clear_reason_when_a_party_dies_and_does_not_come_back()
+    {
+        using var op = fixture.Connect("operator");
+        var job = await op.Jobs.CreateJobAsync(FederationFixture.NewJob("stream", ("count", "100000"), ("delayMs", "1")));
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await op.Jobs.GetJobAsync(new GetJobRequest { JobId = job.JobId })).Relay.MessagesRelayed < 20)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the job never started relaying");
+            await Task.Delay(50);
+        }
+
+        fixture.Federation.Kill(LocalFederation.MusicName);
+        try
+        {
+            var finished = await fixture.WaitForJobAsync(op, job.JobId, TimeSpan.FromSeconds(FederationFixture.PartyLostSeconds + 30));
+            Assert.Equal(JobState.Failed, finished.State);
+            Assert.Contains("party 'music' sent no heartbeat", finished.Reason);
+        }
+        finally
+        {
+            await fixture.Federation.StartHostAsync(LocalFederation.MusicName, CancellationToken.None);
+        }
+        // The external party was released from the failed job and takes new work once music is back.
+        var next = await op.Jobs.CreateJobAsync(FederationFixture.NewJob("ping", ("rounds", "1")));
+        Assert.Equal(JobState.Completed, (await fixture.WaitForJobAsync(op, next.JobId, TimeSpan.FromSeconds(60))).State);
     }
 }

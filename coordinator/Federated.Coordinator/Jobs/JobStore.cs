@@ -104,6 +104,20 @@ public sealed class JobStore : IDisposable
         }
     }
 
+    /// <summary>Fails an unfinished job for a reason found by the coordinator itself (for example a lost party).</summary>
+    public JobRecord Fail(string jobId, string reason)
+    {
+        lock (_gate)
+        {
+            var job = _jobs.GetValueOrDefault(jobId) ?? throw new KeyNotFoundException($"job '{jobId}' does not exist");
+            if (job.IsFinished)
+                return job;
+            var failed = job with { State = JobState.Failed, Finished = DateTimeOffset.UtcNow, Reason = reason };
+            Save(failed);
+            return failed;
+        }
+    }
+
     public JobRecord Stop(string jobId, string reason)
     {
         lock (_gate)

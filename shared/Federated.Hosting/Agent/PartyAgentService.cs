@@ -178,7 +178,7 @@ public sealed class PartyAgentService : BackgroundService
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
-            logger.LogInformation("Job {JobId} interrupted (stopping)", jobId);
+            logger.LogInformation("Job {JobId} cancelled (stopped by the coordinator, or this agent is shutting down)", jobId);
         }
         catch (Exception e)
         {
