@@ -221,7 +221,9 @@ public class SplitRoleProtocolTests
         {
             const int rows = 48, k = SmallModels.K, d = SmallModels.D;
             var (eb, mb) = world.Batch(rows, 5);
-            var traffic = InProcessSplitExchange.Step(e, m, eb, mb).BytesByMessage;
+            var exchange = InProcessSplitExchange.Step(e, m, eb, mb);
+            Assert.True(exchange.IsInsecure);
+            var traffic = exchange.BytesByMessage;
             // Payload doubles per message (plaintext reference: 8 bytes per value), plus headers under 10%.
             var expectedValues = new Dictionary<string, int>
             {

@@ -3,10 +3,12 @@ using Federated.Learning.Protocol.V1;
 
 namespace Federated.Learning.Split;
 
-/// <summary>Bytes of each message type that crossed the boundary in one step (or setup).</summary>
-public sealed record ExchangeTraffic(IReadOnlyDictionary<string, long> BytesByMessage)
+/// <summary>Bytes of each message type that crossed the boundary in one step (or setup), and the mode they crossed in.</summary>
+public sealed record ExchangeTraffic(IReadOnlyDictionary<string, long> BytesByMessage, CryptoMode Mode)
 {
     public long TotalBytes => BytesByMessage.Values.Sum();
+    /// <summary>True when the values crossed unencrypted (plaintext reference mode).</summary>
+    public bool IsInsecure => Mode == CryptoMode.PlaintextReference;
 }
 
 /// <summary>
@@ -23,7 +25,7 @@ public static class InProcessSplitExchange
         var fromM = music.Handle(Carry(external.AnnounceKeys(), traffic)) ?? throw new InvalidOperationException("M did not answer E's key announcement");
         var done = external.Handle(Carry(fromM, traffic));
         if (done is not null) throw new InvalidOperationException("E answered M's key announcement; the setup should end there");
-        return new ExchangeTraffic(traffic);
+        return new ExchangeTraffic(traffic, external.Mode);
     }
 
     /// <summary>One full training step F1..B5 on aligned batches.</summary>
@@ -38,7 +40,7 @@ public static class InProcessSplitExchange
         var b3 = Carry(external.Handle(b2) ?? throw new InvalidOperationException("E did not answer B2"), traffic);
         var b4 = Carry(music.Handle(b3) ?? throw new InvalidOperationException("M did not answer B3"), traffic);
         if (external.Handle(b4) is not null) throw new InvalidOperationException("E answered B4; the step should end there");
-        return new ExchangeTraffic(traffic);
+        return new ExchangeTraffic(traffic, external.Mode);
     }
 
     /// <summary>Inference F1..F3 for a batch of users; returns M's L2-normalised user vectors [B, d] (a copy).</summary>
