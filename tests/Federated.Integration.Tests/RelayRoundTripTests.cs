@@ -57,4 +57,25 @@ public sealed class RelayRoundTripTests(FederationFixture fixture)
             Assert.Equal(Grpc.Health.V1.HealthCheckResponse.Types.ServingStatus.Serving, party.Status);
         }
     }
+
+    [Fact]
+    public async Task Several_jobs_between_the_same_parties_run_at_once_without_mixing_their_streams()
+    {
+        using var op = fixture.Connect("operator");
+        var created = new List<JobInfo>();
+        for (var i = 0; i < 3; i++)
+            created.Add(await op.Jobs.CreateJobAsync(FederationFixture.NewJob("stream", ("count", (200 + 50 * i).ToString(System.Globalization.CultureInfo.InvariantCulture)), ("size", "2048"))));
+        created.Add(await op.Jobs.CreateJobAsync(FederationFixture.NewJob("ping", ("rounds", "20"))));
+
+        var finished = await Task.WhenAll(created.Select(j => fixture.WaitForJobAsync(op, j.JobId, TimeSpan.FromSeconds(120))));
+
+        Assert.All(finished, j => Assert.Equal(JobState.Completed, j.State));
+        for (var i = 0; i < 3; i++)
+        {
+            var count = 200 + 50 * i;
+            Assert.Contains($"received {count} of {count} distinct messages, 0 duplicates, 0 out of order", finished[i].Parties.Single(p => p.PartyId == "music").Summary);
+            Assert.Equal((ulong)count + 1, finished[i].Relay.MessagesRelayed);
+        }
+        Assert.Equal(40UL, finished[3].Relay.MessagesRelayed);
+    }
 }
