@@ -88,6 +88,35 @@ public class PackedProductTests
     }
 
     [Fact]
+    public void NoiseAddedInTheOutputLayoutCoversEveryReplica()
+    {
+        // B3: E adds Xi / eta to alpha^T * delta before M decrypts; every replica of each result must carry it.
+        var keys = Shared.Value;
+        var ctx = keys.Context;
+        const int rows = 512, k = 12;
+        var products = new PackedMatrixProducts(ctx, 1);
+        var plan = products.PlanBatchSum(rows, k);
+        var gk = keys.Generator.CreateGaloisKeys(plan.RequiredSteps);
+        var alpha = TestSupport.RandomValues(rows * k, 1, 91);
+        var delta = TestSupport.RandomValues(rows, 1, 92);
+        var ct = keys.Encryptor.Encrypt(keys.Encoder.Encode(delta, Scale));
+        var output = products.BatchSumProduct([ct], alpha, WeightBits, gk, plan)[0];
+        keys.Evaluator.RescaleToNextInplace(output);
+        var xi = TestSupport.RandomValues(k, 100, 93);
+        keys.Evaluator.AddPlainInplace(output, keys.Encoder.Encode(plan.ReplicateLikeOutput(xi, ctx.SlotCount), output.Scale, output.Level));
+        var got = keys.Encoder.Decode(keys.Decryptor.Decrypt(output));
+        for (int s = 0; s < ctx.SlotCount; s++)
+        {
+            int i = s % plan.PaddedColumns;
+            if (i >= k) continue;
+            double plain = 0;
+            for (int b = 0; b < rows; b++) plain += alpha[b * k + i] * delta[b];
+            Assert.True(Math.Abs(got[s] - plain - xi[i]) < 1e-2, $"slot {s}: replica of result {i} is not masked by xi");
+        }
+        Assert.Equal(plan.ExtractOutput(got), got.Take(k).ToArray());
+    }
+
+    [Fact]
     public void BatchSumProductRefusesMissingGaloisKeysAndNamesThem()
     {
         var keys = Shared.Value;

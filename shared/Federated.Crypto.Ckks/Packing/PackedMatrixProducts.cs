@@ -13,6 +13,26 @@ public sealed record BatchSumPlan(int BatchRows, int InnerColumns, int PaddedCol
 
     /// <summary>Key-switched rotations per output ciphertext: (n1 - 1) + (n2 - 1) + log2(slots / padded columns).</summary>
     public int RotationsPerOutput => BabySteps - 1 + GiantSteps - 1 + FoldSteps.Length;
+
+    /// <summary>
+    /// A slot vector holding values[i] at every slot congruent to i mod the padded column count: the layout of a
+    /// batch-sum output. Anything added to an output (such as PROTOCOL.md's Xi / eta in B3) must use this layout:
+    /// adding it to the first k slots only would leave the other replicas of alpha^T * delta unprotected.
+    /// </summary>
+    public double[] ReplicateLikeOutput(ReadOnlySpan<double> values, int slotCount)
+    {
+        if (values.Length != InnerColumns) throw new ArgumentException($"expected {InnerColumns} values, got {values.Length}");
+        var slots = new double[slotCount];
+        for (int s = 0; s < slotCount; s++)
+        {
+            int i = s % PaddedColumns;
+            if (i < InnerColumns) slots[s] = values[i];
+        }
+        return slots;
+    }
+
+    /// <summary>The k results of one decoded batch-sum output (its first k slots).</summary>
+    public double[] ExtractOutput(ReadOnlySpan<double> decodedSlots) => decodedSlots[..InnerColumns].ToArray();
 }
 
 /// <summary>
