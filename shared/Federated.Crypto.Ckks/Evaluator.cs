@@ -328,18 +328,27 @@ public sealed class Evaluator
     /// and shared by several rotations of the same ciphertext (hoisting), since the automorphism commutes with
     /// the lift and is a permutation in the NTT domain.
     /// </summary>
-    public sealed class HoistedDigits
+    public sealed class HoistedDigits : IDisposable
     {
         internal HoistedDigits(Ciphertext source, ulong[] digits) { Source = source; Digits = digits; }
         internal Ciphertext Source { get; }
-        internal ulong[] Digits { get; } // [digit j][target t] N values each
+        internal ulong[] Digits { get; private set; } // [digit j][target t] N values each, pooled
+
+        /// <summary>Returns the pooled digit buffer; the object must not be used afterwards.</summary>
+        public void Dispose()
+        {
+            if (Digits.Length == 0) return;
+            ArrayPool<ulong>.Shared.Return(Digits);
+            Digits = [];
+        }
     }
 
+    /// <summary>Decomposes c1 once for several rotations of <paramref name="a"/>; dispose the result after use.</summary>
     public HoistedDigits Hoist(Ciphertext a)
     {
         CheckOwn(a, nameof(a));
         int n = _ctx.N, k = a.Level + 1, total = k + 1;
-        var digits = new ulong[k * total * n];
+        var digits = ArrayPool<ulong>.Shared.Rent(k * total * n);
         ulong[] coeffArr = ArrayPool<ulong>.Shared.Rent(n);
         try
         {
@@ -367,6 +376,7 @@ public sealed class Evaluator
     public void RotateHoisted(HoistedDigits hoisted, int step, GaloisKeys keys, Ciphertext destination)
     {
         ArgumentNullException.ThrowIfNull(hoisted);
+        if (hoisted.Digits.Length == 0) throw new ObjectDisposedException(nameof(HoistedDigits));
         var a = hoisted.Source;
         if (ReferenceEquals(a, destination)) throw new ArgumentException("destination must differ from the source");
         if (!keys.Context.SameParameters(_ctx)) throw new CkksMismatchException("Galois keys belong to different parameters");

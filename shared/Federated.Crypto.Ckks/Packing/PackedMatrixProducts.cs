@@ -314,34 +314,53 @@ public sealed class PackedMatrixProducts
         });
 
         var outputs = new Ciphertext[deltaColumns.Count];
-        Parallel.For(0, deltaColumns.Count, Options, j =>
-        {
-            var x = deltaColumns[j];
-            var baby = new Ciphertext[n1];
-            baby[0] = x;
-            if (n1 > 1)
+        // Each worker reuses its baby-step, inner-sum and rotation buffers across outputs.
+        Parallel.For(0, deltaColumns.Count, Options,
+            () => new BatchSumWorkspace(_ctx, n1, level, scale, scale * pScale),
+            (j, _, ws) =>
             {
-                // Hoisting: decompose x once for all baby-step rotations.
-                var hoisted = _evaluator.Hoist(x);
-                for (int b = 1; b < n1; b++)
+                var x = deltaColumns[j];
+                ws.Baby[0] = x;
+                if (n1 > 1)
                 {
-                    baby[b] = new Ciphertext(_ctx, level, scale);
-                    _evaluator.RotateHoisted(hoisted, b, keys, baby[b]);
+                    // Hoisting: decompose x once for all baby-step rotations.
+                    using var hoisted = _evaluator.Hoist(x);
+                    for (int b = 1; b < n1; b++) _evaluator.RotateHoisted(hoisted, b, keys, ws.Baby[b]);
                 }
-            }
-            Ciphertext? result = null;
-            var inner = new Ciphertext(_ctx, level, scale * pScale);
-            for (int g = 0; g < plan.GiantSteps; g++)
-            {
-                if (!InnerSum(baby, diagonals, g * n1, inner)) continue;
-                var term = g == 0 ? inner.Clone() : _evaluator.Rotate(inner, g * n1, keys);
-                if (result is null) result = term; else _evaluator.AddInplace(result, term);
-            }
-            result ??= new Ciphertext(_ctx, level, scale * pScale);
-            foreach (int step in plan.FoldSteps) _evaluator.AddInplace(result, _evaluator.Rotate(result, step, keys));
-            outputs[j] = result;
-        });
+                var result = new Ciphertext(_ctx, level, scale * pScale);
+                bool empty = true;
+                for (int g = 0; g < plan.GiantSteps; g++)
+                {
+                    if (!InnerSum(ws.Baby, diagonals, g * n1, ws.Inner)) continue;
+                    Ciphertext term = ws.Inner;
+                    if (g > 0) { _evaluator.Rotate(ws.Inner, g * n1, keys, ws.Rotated); term = ws.Rotated; }
+                    if (empty) { term.CopyTo(result); empty = false; } else _evaluator.AddInplace(result, term);
+                }
+                foreach (int step in plan.FoldSteps)
+                {
+                    _evaluator.Rotate(result, step, keys, ws.Rotated);
+                    _evaluator.AddInplace(result, ws.Rotated);
+                }
+                outputs[j] = result;
+                return ws;
+            },
+            _ => { });
         return outputs;
+    }
+
+    private sealed class BatchSumWorkspace
+    {
+        public BatchSumWorkspace(CkksContext ctx, int babySteps, int level, double inputScale, double productScale)
+        {
+            Baby = new Ciphertext[babySteps];
+            for (int b = 1; b < babySteps; b++) Baby[b] = new Ciphertext(ctx, level, inputScale);
+            Inner = new Ciphertext(ctx, level, productScale);
+            Rotated = new Ciphertext(ctx, level, productScale);
+        }
+
+        public Ciphertext[] Baby { get; }
+        public Ciphertext Inner { get; }
+        public Ciphertext Rotated { get; }
     }
 
     /// <summary>inner = sum_b baby[b] * diagonals[offset + b]; false when every diagonal is zero.</summary>
