@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Federated.Transport.V1;
+using Grpc.Core;
 using Spectre.Console;
 
 namespace Federated.Cli.Commands;
@@ -35,31 +36,50 @@ public static class JobsCommands
             }
             var job = await connection.Jobs.CreateJobAsync(request, cancellationToken: ct);
             if (result.GetValue(wait))
-                job = await WaitAsync(connection.Jobs, job.JobId, TimeSpan.FromMinutes(30), ct);
+                await AnsiConsole.Status().StartAsync($"job {job.JobId}", async status =>
+                    job = await WaitAsync(connection.Jobs, job.JobId, TimeSpan.FromMinutes(30), ct,
+                        j => status.Status($"job {j.JobId}: {StateText(j.State)}, {j.Relay?.MessagesRelayed ?? 0} messages relayed")));
             AnsiConsole.Write(Table([job]));
             AnsiConsole.Write(ReportsTable(job));
             return job.State is JobState.Failed or JobState.Stopped ? 1 : 0;
         });
 
         var jobId = new Argument<string>("job-id");
-        var stop = new Command("stop", "Stop a job") { jobId };
+        var watch = new Command("watch", "Follow a job's state changes until it finishes") { jobId };
+        watch.SetAction(async (result, ct) =>
+        {
+            using var connection = common.Connect(result);
+            using var call = connection.Jobs.WatchJobEvents(new WatchJobEventsRequest { JobId = result.GetValue(jobId)! }, cancellationToken: ct);
+            var last = JobState.Unspecified;
+            await foreach (var e in call.ResponseStream.ReadAllAsync(ct))
+            {
+                AnsiConsole.MarkupLineInterpolated($"{e.Time.ToDateTimeOffset():HH:mm:ss.fff} [bold]{StateText(e.State)}[/] {e.Detail}");
+                last = e.State;
+            }
+            return last is JobState.Completed ? 0 : 1;
+        });
+
+        var stopId = new Argument<string>("job-id");
+        var stop = new Command("stop", "Stop a job") { stopId };
         stop.SetAction(async (result, ct) =>
         {
             using var connection = common.Connect(result);
-            var job = await connection.Jobs.StopJobAsync(new StopJobRequest { JobId = result.GetValue(jobId)! }, cancellationToken: ct);
+            var job = await connection.Jobs.StopJobAsync(new StopJobRequest { JobId = result.GetValue(stopId)! }, cancellationToken: ct);
             AnsiConsole.Write(Table([job]));
             return 0;
         });
-        return new Command("jobs", "Jobs between the parties") { list, create, stop };
+        return new Command("jobs", "Jobs between the parties") { list, create, watch, stop };
     }
 
     /// <summary>Polls a job until it finishes or the timeout passes.</summary>
-    public static async Task<JobInfo> WaitAsync(Transport.V1.Jobs.JobsClient jobs, string jobId, TimeSpan timeout, CancellationToken ct)
+    public static async Task<JobInfo> WaitAsync(Transport.V1.Jobs.JobsClient jobs, string jobId, TimeSpan timeout, CancellationToken ct,
+        Action<JobInfo>? progress = null)
     {
         var deadline = DateTime.UtcNow + timeout;
         while (true)
         {
             var job = await jobs.GetJobAsync(new GetJobRequest { JobId = jobId }, cancellationToken: ct);
+            progress?.Invoke(job);
             if (job.State is JobState.Completed or JobState.Failed or JobState.Stopped)
                 return job;
             if (DateTime.UtcNow > deadline)

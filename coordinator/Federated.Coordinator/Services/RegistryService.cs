@@ -16,7 +16,8 @@ public sealed class RegistryService(PartyRegistry registry, CallerIdentity calle
     {
         var party = caller.Require(context, CallerIdentity.Parties);
         registry.MarkSeen(party.PartyId, request.SupportedJobKinds);
-        logger.LogInformation("Party {PartyId} ({Role}) registered; job kinds: {Kinds}", party.PartyId, party.Role, string.Join(", ", request.SupportedJobKinds));
+        logger.LogInformation("Party {PartyId} ({Role}, agent {Version}) registered; job kinds: {Kinds}",
+            party.PartyId, party.Role, request.AgentVersion, string.Join(", ", request.SupportedJobKinds));
         return Task.FromResult(new RegisterReply
         {
             PartyId = party.PartyId,
