@@ -1,4 +1,7 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Federated.Crypto.Ckks.Arithmetic;
 using Federated.Crypto.Ckks.Keys;
 
@@ -132,6 +135,11 @@ public sealed class PackedMatrixProducts
         var outputs = new Ciphertext[d];
         for (int j = 0; j < d; j++) outputs[j] = new Ciphertext(_ctx, level, outScale);
         int groups = (d + OutputGroup - 1) / OutputGroup;
+        if (LimbKernel.Applies(weights, bits, k))
+        {
+            Parallel.For(0, groups, Options, g => LimbKernel.Run(_ctx, inputs, weights, bits, d, g * OutputGroup, Math.Min(OutputGroup, d - g * OutputGroup), outputs));
+            return outputs;
+        }
         Parallel.For(0, groups, Options, g =>
         {
             int j0 = g * OutputGroup, gs = Math.Min(OutputGroup, d - j0);
@@ -393,5 +401,96 @@ public sealed class PackedMatrixProducts
         }
         finally { ArrayPool<ulong>.Shared.Return(lo); ArrayPool<ulong>.Shared.Return(hi); }
         return true;
+    }
+
+    /// <summary>
+    /// AVX-512 kernel for the rotation-free product when every integer weight fits 31 bits: residues are split into
+    /// 21-bit limbs and multiplied by |w| with 32x32->64-bit lane products (8 lanes), so up to 4,095 terms sum without
+    /// overflow; a negative weight multiplies q - c instead of c. Limb sums are recombined mod q at the end.
+    /// </summary>
+    private static class LimbKernel
+    {
+        private const int LimbBits = 21;
+        private const ulong LimbMask = (1UL << LimbBits) - 1;
+
+        public static bool Applies(double[] weights, int bits, int k)
+        {
+            if (!Avx512F.IsSupported || k >= 4096) return false;
+            foreach (double w in weights)
+                if (Math.Abs(Math.Round(w * Math.Pow(2, bits))) >= 2147483648.0) return false;
+            return true;
+        }
+
+        public static void Run(CkksContext ctx, IReadOnlyList<Ciphertext> inputs, double[] weights, int bits, int d, int j0, int gs, Ciphertext[] outputs)
+        {
+            int k = inputs.Count, n = ctx.N, primes = outputs[j0].Level + 1;
+            var wAbs = new uint[k * gs];
+            var wNeg = new bool[k * gs];
+            for (int i = 0; i < k; i++)
+                for (int gj = 0; gj < gs; gj++)
+                {
+                    long w = Evaluator.ScalarToInteger(weights[i * d + j0 + gj], bits);
+                    wAbs[i * gs + gj] = (uint)Math.Abs(w);
+                    wNeg[i * gs + gj] = w < 0;
+                }
+            int accLen = 3 * Tile * gs;
+            ulong[] acc = ArrayPool<ulong>.Shared.Rent(accLen);
+            try
+            {
+                for (int p = 0; p < 2; p++)
+                    for (int t = 0; t < primes; t++)
+                    {
+                        Modulus q = ctx.Moduli[t];
+                        ulong p21 = q.Reduce(1UL << LimbBits), p42 = q.Reduce(1UL << (2 * LimbBits));
+                        ulong p21s = q.ShoupPrecompute(p21), p42s = q.ShoupPrecompute(p42);
+                        for (int x0 = 0; x0 < n; x0 += Tile)
+                        {
+                            int len = Math.Min(Tile, n - x0);
+                            Array.Clear(acc, 0, accLen);
+                            for (int i = 0; i < k; i++)
+                            {
+                                ReadOnlySpan<ulong> src = inputs[i].Component(p, t).Slice(x0, len);
+                                for (int gj = 0; gj < gs; gj++)
+                                    Accumulate(src, q.Value, wAbs[i * gs + gj], wNeg[i * gs + gj], acc.AsSpan(3 * Tile * gj, 3 * Tile));
+                            }
+                            for (int gj = 0; gj < gs; gj++)
+                            {
+                                Span<ulong> dst = outputs[j0 + gj].Component(p, t).Slice(x0, len);
+                                int o = 3 * Tile * gj;
+                                for (int x = 0; x < len; x++)
+                                {
+                                    ulong r = q.Reduce(acc[o + x]);
+                                    r = q.Add(r, q.MultiplyShoup(acc[o + Tile + x], p21, p21s));
+                                    dst[x] = q.Add(r, q.MultiplyShoup(acc[o + 2 * Tile + x], p42, p42s));
+                                }
+                            }
+                        }
+                    }
+            }
+            finally { ArrayPool<ulong>.Shared.Return(acc); }
+        }
+
+        /// <summary>acc[limb * Tile + x] += limb(c'[x]) * w with c' = c or q - c.</summary>
+        private static void Accumulate(ReadOnlySpan<ulong> src, ulong q, uint w, bool negative, Span<ulong> acc)
+        {
+            if (w == 0) return;
+            var vq = Vector512.Create(q);
+            var vw = Vector512.Create((ulong)w).AsUInt32();
+            var mask = Vector512.Create(LimbMask);
+            ref ulong s0 = ref MemoryMarshal.GetReference(src);
+            ref ulong a0 = ref MemoryMarshal.GetReference(acc);
+            int len = src.Length;
+            for (int x = 0; x < len; x += 8)
+            {
+                var c = Vector512.LoadUnsafe(ref s0, (nuint)x);
+                if (negative) c = vq - c;
+                var l0 = c & mask;
+                var l1 = Vector512.ShiftRightLogical(c, LimbBits) & mask;
+                var l2 = Vector512.ShiftRightLogical(c, 2 * LimbBits);
+                (Vector512.LoadUnsafe(ref a0, (nuint)x) + Avx512F.Multiply(l0.AsUInt32(), vw)).StoreUnsafe(ref a0, (nuint)x);
+                (Vector512.LoadUnsafe(ref a0, (nuint)(Tile + x)) + Avx512F.Multiply(l1.AsUInt32(), vw)).StoreUnsafe(ref a0, (nuint)(Tile + x));
+                (Vector512.LoadUnsafe(ref a0, (nuint)(2 * Tile + x)) + Avx512F.Multiply(l2.AsUInt32(), vw)).StoreUnsafe(ref a0, (nuint)(2 * Tile + x));
+            }
+        }
     }
 }
