@@ -83,8 +83,9 @@ public sealed class PartyAgentService : BackgroundService
             }
             catch (RpcException e)
             {
-                _logger.LogWarning("Cannot reach coordinator {Address} as {PartyId} (certificate {Fingerprint}): {Status} {Detail}",
-                    address, _identity.PartyId, _identity.Fingerprint, e.StatusCode, e.Status.Detail);
+                _logger.LogWarning("Cannot reach coordinator {Address} as {PartyId} (certificate {Fingerprint}): {Status} {Detail}{Problem}",
+                    address, _identity.PartyId, _identity.Fingerprint, e.StatusCode, e.Status.Detail,
+                    connection.ServerCertificateProblem is { } problem ? "; " + problem : "");
             }
             try { await Task.Delay(backoff, stoppingToken).ConfigureAwait(false); }
             catch (OperationCanceledException) { break; }

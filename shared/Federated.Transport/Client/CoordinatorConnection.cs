@@ -1,4 +1,5 @@
 using System.Net.Security;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography.X509Certificates;
 using Federated.Security;
 using Federated.Transport.Relay;
@@ -48,6 +49,7 @@ public sealed class CoordinatorConnection : IDisposable
         if (!ownCertificate.HasPrivateKey)
             throw new ArgumentException($"client certificate '{ownCertificate.Subject}' has no private key", nameof(ownCertificate));
         limits ??= new RelayLimits();
+        var problem = new StrongBox<string?>();
 
         var handler = new SocketsHttpHandler
         {
@@ -62,7 +64,11 @@ public sealed class CoordinatorConnection : IDisposable
                 ClientCertificates = new X509CertificateCollection { ownCertificate },
                 LocalCertificateSelectionCallback = (_, _, _, _, _) => ownCertificate,
                 RemoteCertificateValidationCallback = (_, certificate, _, _) =>
-                    ServerCertificateAcceptable(certificate, validator, expectedServerRole, address, out _),
+                {
+                    var accepted = ServerCertificateAcceptable(certificate, validator, expectedServerRole, address, out var reason);
+                    problem.Value = reason;
+                    return accepted;
+                },
             },
         };
         var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
@@ -72,8 +78,13 @@ public sealed class CoordinatorConnection : IDisposable
             MaxReceiveMessageSize = limits.GrpcMessageBytes,
             MaxSendMessageSize = limits.GrpcMessageBytes,
         });
-        return new CoordinatorConnection(channel, address);
+        return new CoordinatorConnection(channel, address) { _serverCertificateProblem = problem };
     }
+
+    private StrongBox<string?> _serverCertificateProblem = new();
+
+    /// <summary>Why the server's certificate was last refused (null when the last check passed), for error messages.</summary>
+    public string? ServerCertificateProblem => _serverCertificateProblem.Value;
 
     /// <summary>Server certificate check: chains to the federation authority and carries the expected role.</summary>
     public static bool ServerCertificateAcceptable(X509Certificate? presented, CertificateValidator validator,
