@@ -24,7 +24,17 @@ public sealed record TrainingModelOptions
     public int InteractiveWidth { get; init; } = 32;
     public int ExternalEmbeddingWidth { get; init; } = 8;
     public IReadOnlyList<int> ExternalHiddenWidths { get; init; } = new[] { 128 };
-    public int MusicUserEmbeddingWidth { get; init; } = 8;
+    public int MusicUserEmbeddingWidth { get; init; } = 16;
+    /// <summary>M's user part also embeds M's own user ids (collaborative signal for the users M knows; not for new users).</summary>
+    public bool MusicUserIdEmbedding { get; init; } = true;
+    /// <summary>
+    /// Epochs of M-local pretraining of its top model on all its users (z_E = 0, plaintext, no E) before the
+    /// federated steps: the item tower learns from every interaction M holds, so the expensive encrypted steps go to
+    /// E's tower. The same pretraining starts the centralised baseline and is the whole of "M alone".
+    /// </summary>
+    public int MusicPretrainEpochs { get; init; } = 10;
+    /// <summary>Share of rows whose user part is hidden during pretraining (trains the "unknown user" vector).</summary>
+    public double MusicPretrainDropout { get; init; } = 0.2;
     public int SongIdEmbeddingWidth { get; init; } = 32;
     public int SongMetadataEmbeddingWidth { get; init; } = 8;
     public int AudioHiddenWidth { get; init; } = 64;

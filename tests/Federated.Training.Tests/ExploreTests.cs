@@ -17,7 +17,7 @@ public class ExploreTests(ITestOutputHelper output)
             var t = TestWorlds.Job("explore" + Guid.NewGuid().ToString("N")[..6]);
             t = t with
             {
-                Epochs = int.Parse(p[0]), LabelDp = new() { ClipNorm = 1, NoiseMultiplier = double.Parse(p[1]) },
+                Epochs = int.Parse(p[0]), LabelDp = new() { ClipNorm = p.Length > 9 ? double.Parse(p[9]) : 1, NoiseMultiplier = double.Parse(p[1]) },
                 BatchSize = int.Parse(p[3]),
                 Model = t.Model with { TowerLearningRate = double.Parse(p[2]), TopLearningRate = double.Parse(p[2]), BottomWidth = int.Parse(p[4]), InteractiveWidth = int.Parse(p[5]),
                     Temperature = p.Length > 6 ? double.Parse(p[6]) : 0.1, InteractiveLearningRate = p.Length > 7 ? double.Parse(p[7]) : 0.5 },
@@ -29,7 +29,8 @@ public class ExploreTests(ITestOutputHelper output)
                 Training = t,
                 Methods = (ExperimentMethods)int.Parse(Environment.GetEnvironmentVariable("EX_METHODS") ?? "63"),
             });
-            output.WriteLine($"{config}: " + string.Join("  ", result.Table.Rows.Select(r => $"{r.Method} {r.Report[50].HitRate:F3} ({r.WallTime.TotalSeconds:0}s)")) + $" eps {result.Table.Rows.FirstOrDefault(r => r.Epsilon is not null)?.Epsilon:F1}");
+            output.WriteLine($"{config}: " + string.Join("  ", result.Table.Rows.Select(r => $"{r.Method} {r.Report[50].HitRate:F3} ({r.WallTime.TotalSeconds:0}s)")) + $" eps {result.Table.Rows.FirstOrDefault(r => r.Epsilon is not null)?.Epsilon:F1}"
+                + string.Concat(result.FederatedRuns.Select(r => $" | {r.Key}: {r.Value.Music.Steps} steps, M {r.Value.Music.Timings}")));
         }
     }
 }

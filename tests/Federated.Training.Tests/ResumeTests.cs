@@ -28,6 +28,8 @@ public sealed class ResumeTests(ITestOutputHelper output) : IDisposable
         var options = TestWorlds.Job($"resume-{mode}") with
         {
             Epochs = 4, CheckpointEverySteps = 4, Mode = mode,
+            // Small widths keep the CKKS steps cheap: this test is about state, not quality.
+            Model = new TrainingModelOptions { BottomWidth = 4, InteractiveWidth = 4, MusicPretrainEpochs = 1 },
             Insecure = mode == FederationMode.PlaintextReference ? InsecureAllowances.PlaintextReference : InsecureAllowances.None,
         };
 

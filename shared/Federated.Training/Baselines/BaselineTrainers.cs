@@ -39,10 +39,11 @@ public static class BaselineTrainers
         var features = external.Features!;
 
         var schedule = new TrainingSchedule(LocalSeed(seed), users.Length, options.BatchSize, options.Epochs);
-        var batches = new MusicBatchBuilder(music, users, seed, options.MusicUserFeatureDropout);
+        var batches = new MusicBatchBuilder(music, users, seed, options.MusicUserFeatureDropout, options.Model);
         using var catalog = ModelShapes.Catalog(music, options.Model);
         var tower = ModelShapes.Seeded((long)(seed & 0x7FFFFFFF), () => new ExternalBottomTower(ModelShapes.ExternalTower(features, options.Model)));
         var top = ModelShapes.Seeded((long)((seed >> 1) & 0x7FFFFFFF), () => new MusicTopModel(ModelShapes.MusicTop(music, options.Model)));
+        MusicPretraining.Run(top, catalog, music, options, seed, options.Model.MusicPretrainEpochs, progress, "centralised", ct);
         int k = options.Model.BottomWidth, d = options.Model.InteractiveWidth;
         using var generator = new Generator(seed);
         using var initialW = randn(new long[] { k, d }, ScalarType.Float64, generator: generator).mul_(Math.Sqrt(2.0 / (k + d)));
@@ -84,25 +85,11 @@ public static class BaselineTrainers
         TorchRuntime.Initialise(options.TorchThreads);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var music = MusicPartyData.Load(musicFolder, ct);
-        var users = music.TrainableUsers.Order(StringComparer.Ordinal).ToArray();
-        var schedule = new TrainingSchedule(LocalSeed(seed), users.Length, options.BatchSize, options.Epochs);
-        var batches = new MusicBatchBuilder(music, users, seed, options.MusicUserFeatureDropout);
         using var catalog = ModelShapes.Catalog(music, options.Model);
         var top = ModelShapes.Seeded((long)((seed >> 1) & 0x7FFFFFFF), () => new MusicTopModel(ModelShapes.MusicTop(music, options.Model)));
-        using var optimiser = optim.Adam(top.parameters(), options.Model.TopLearningRate);
-        using var negatives = new Generator(seed ^ 0x5DEECE66DUL);
+        // As long as M trains in the federated job (its pretraining plus the federated epochs), on all its users.
+        MusicPretraining.Run(top, catalog, music, options, seed, options.Model.MusicPretrainEpochs + options.Epochs, progress, "M alone", ct);
         int d = options.Model.InteractiveWidth;
-        for (ulong step = 0; step < schedule.TotalSteps; step++)
-        {
-            ct.ThrowIfCancellationRequested();
-            var rows = schedule.Rows(step);
-            using var scope = NewDisposeScope();
-            optimiser.zero_grad();
-            var loss = top.Loss(zeros(rows.Length, d), batches.Batch(schedule.EpochOf(step), rows), catalog, negatives);
-            loss.backward();
-            optimiser.step();
-            progress?.Report(new TrainingProgress("M alone", "training", step + 1, schedule.TotalSteps, loss.item<float>()));
-        }
 
         var ranker = new SongRanker(top, catalog, music, options.RankingDepth);
         // Users new to M: M has nothing but its "unknown user" vector, so every one of them gets the same list.

@@ -54,6 +54,7 @@ public sealed class MusicPartyData
         if (userColumn < 0 || songColumn < 0)
             throw new TrainingDataException(Party, $"interactions schema '{Path.GetFileName(interactionsSchemaPath)}' must map the 'user' and 'song' roles to columns");
         var positives = new Dictionary<string, List<int>>(StringComparer.Ordinal);
+        var order = new List<string>();
         var counts = new double[songs.Rows];
         long rows = 0;
         folder.Read(interactionsSchemaPath, row =>
@@ -64,7 +65,11 @@ public sealed class MusicPartyData
                 throw new TrainingDataException(Party, $"{row.Location}: column '{interactionsSchema.Columns[songColumn].Name}' names a song that is not in the songs table");
             if (userIndex is not null && !userIndex.ContainsKey(user))
                 throw new TrainingDataException(Party, $"{row.Location}: column '{interactionsSchema.Columns[userColumn].Name}' names a user that is not in M's users table");
-            if (!positives.TryGetValue(user, out var list)) positives[user] = list = new List<int>();
+            if (!positives.TryGetValue(user, out var list))
+            {
+                positives[user] = list = new List<int>();
+                order.Add(user);
+            }
             list.Add(s);
             counts[s]++;
             rows++;
@@ -75,12 +80,17 @@ public sealed class MusicPartyData
         {
             Folder = folder, Songs = songs, SongIndex = songIndex, Users = users, UserIndex = userIndex,
             Positives = positives.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal),
+            TrainableUserKeys = order.ToArray(),
+            TrainableUserIndex = Index(order.ToArray()),
             SongInteractionCounts = counts, InteractionRows = rows,
         };
     }
 
     /// <summary>Users M can train on (at least one interaction), in first-seen order of the interactions table.</summary>
-    public IEnumerable<string> TrainableUsers => Positives.Keys;
+    public required string[] TrainableUserKeys { get; init; }
+    /// <summary>Position of each trainable user in <see cref="TrainableUserKeys"/> (the id of M's user-id embedding).</summary>
+    public required Dictionary<string, int> TrainableUserIndex { get; init; }
+    public IEnumerable<string> TrainableUsers => TrainableUserKeys;
 
     /// <summary>Songs M has training interactions for: the candidates for cold-start users.</summary>
     public int[] WarmSongs() => Enumerable.Range(0, Songs.Rows).Where(s => SongInteractionCounts[s] > 0).ToArray();

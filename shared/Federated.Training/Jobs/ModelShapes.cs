@@ -27,12 +27,14 @@ public static class ModelShapes
         InteractiveWidth = model.InteractiveWidth,
         Temperature = model.Temperature,
         Items = Items(data, model),
-        Users = data.Users is null ? null : new MusicUserOptions
-        {
-            CategoricalCardinalities = data.Users.CategoricalCardinalities,
-            EmbeddingWidth = model.MusicUserEmbeddingWidth,
-        },
+        Users = MusicUserColumns(data, model) is { Length: > 0 } columns
+            ? new MusicUserOptions { CategoricalCardinalities = columns, EmbeddingWidth = model.MusicUserEmbeddingWidth }
+            : null,
     };
+
+    /// <summary>M's user-part columns: its categorical user features, then (optionally) its own user-id embedding.</summary>
+    public static int[] MusicUserColumns(MusicPartyData data, TrainingModelOptions model) =>
+        [.. data.Users?.CategoricalCardinalities ?? [], .. model.MusicUserIdEmbedding ? new[] { data.TrainableUserKeys.Length } : []];
 
     public static ItemTowerOptions Items(MusicPartyData data, TrainingModelOptions model) => new()
     {

@@ -13,13 +13,16 @@ internal sealed class MusicBatchBuilder
     private readonly MusicPartyData _data;
     private readonly int[][] _positives;
     private readonly int[] _userRows;
+    private readonly int[] _userIds;
+    private readonly int _featureColumns;
+    private readonly int _width;
     private readonly ulong _seed;
     private readonly double _dropout;
     private int _epoch = -1;
     private int[] _choice = [];
     private bool[] _hidden = [];
 
-    public MusicBatchBuilder(MusicPartyData data, string[] alignedUsers, ulong seed, double dropout)
+    public MusicBatchBuilder(MusicPartyData data, string[] alignedUsers, ulong seed, double dropout, TrainingModelOptions model)
     {
         _data = data;
         _seed = seed;
@@ -27,6 +30,9 @@ internal sealed class MusicBatchBuilder
         _positives = alignedUsers.Select(u => data.Positives.TryGetValue(u, out var p) ? p
             : throw new InvalidDataException($"aligned user row is not one of M's trainable users")).ToArray();
         _userRows = alignedUsers.Select(u => data.UserIndex is not null && data.UserIndex.TryGetValue(u, out var i) ? i : -1).ToArray();
+        _userIds = alignedUsers.Select(u => model.MusicUserIdEmbedding ? data.TrainableUserIndex[u] : -1).ToArray();
+        _featureColumns = data.Users?.CategoricalWidth ?? 0;
+        _width = ModelShapes.MusicUserColumns(data, model).Length;
     }
 
     public MusicBatch Batch(int epoch, int[] rows)
@@ -34,15 +40,16 @@ internal sealed class MusicBatchBuilder
         if (epoch != _epoch) DrawEpoch(epoch);
         var songs = new long[rows.Length];
         for (int i = 0; i < rows.Length; i++) songs[i] = _positives[rows[i]][_choice[rows[i]]];
-        if (_data.Users is null) return new MusicBatch(rows.Length, songs);
-        int width = _data.Users.CategoricalWidth;
-        var ids = new long[(long)rows.Length * width];
+        if (_width == 0) return new MusicBatch(rows.Length, songs);
+        var ids = new long[(long)rows.Length * _width];
         var known = new bool[rows.Length];
         for (int i = 0; i < rows.Length; i++)
         {
-            int userRow = _userRows[rows[i]];
-            known[i] = userRow >= 0 && !_hidden[rows[i]];
-            if (known[i]) Array.Copy(_data.Users.Categorical, (long)userRow * width, ids, (long)i * width, width);
+            int userRow = _userRows[rows[i]], userId = _userIds[rows[i]];
+            known[i] = (userRow >= 0 || userId >= 0) && !_hidden[rows[i]];
+            if (!known[i]) continue;
+            if (userRow >= 0) Array.Copy(_data.Users!.Categorical, (long)userRow * _featureColumns, ids, (long)i * _width, _featureColumns);
+            if (userId >= 0) ids[(long)i * _width + _width - 1] = userId;
         }
         return new MusicBatch(rows.Length, songs, ids, known);
     }

@@ -67,10 +67,12 @@ public static class MusicPartyJob
         clock.Restart();
         ulong seed = JobAlignment.PartySeed(paths);
         var schedule = new TrainingSchedule(alignment.JointSeed, (int)alignment.Rows, options.BatchSize, options.Epochs);
-        var batches = new MusicBatchBuilder(data, alignedUsers, seed, options.MusicUserFeatureDropout);
+        var batches = new MusicBatchBuilder(data, alignedUsers, seed, options.MusicUserFeatureDropout, options.Model);
         var split = options.ToSplitOptions(alignment.Rows);
         using var catalog = ModelShapes.Catalog(data, options.Model);
         var top = ModelShapes.Seeded((long)(seed & 0x7FFFFFFF), () => new MusicTopModel(ModelShapes.MusicTop(data, options.Model)));
+        if (resumeStep == 0)
+            MusicPretraining.Run(top, catalog, data, options, seed, options.Model.MusicPretrainEpochs, progress, Party, ct);
         using var crypto = NewSession(options, seed);
         using var role = new MusicPartyRole(split, top, catalog, ModelShapes.Adam(options.Model.TopLearningRate), crypto, seed);
         if (resumeStep > 0) MusicCheckpoint.Restore(checkpoints.PathOf(resumeStep), top, role, resumeStep);

@@ -9,6 +9,12 @@ internal static class TestWorlds
     /// <summary>A small default-like world: the demo's fractions and informativeness, fewer users and songs.</summary>
     public static SyntheticWorldOptions Small => new() { Users = 3_000, Songs = 800, InteractionsPerUser = 30, Seed = 7 };
 
+    /// <summary>The quality bar's world: the demo's songs, fractions, informativeness and history lengths; fewer users.</summary>
+    public static SyntheticWorldOptions Quality => new() { Users = 6_000, Songs = 5_000, Seed = 7 };
+
+    /// <summary>The quality bar's job: encrypted, label DP on, sized so the CKKS steps fit the suite's time.</summary>
+    public static TrainingJobOptions QualityJob(string id) => Job(id) with { Epochs = 15, BatchSize = 1024 };
+
     public static TrainingJobOptions Job(string id) => new()
     {
         JobId = id,
