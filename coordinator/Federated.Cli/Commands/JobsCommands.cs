@@ -110,7 +110,7 @@ public static class JobsCommands
             table.AddRow(
                 new Markup(Markup.Escape(j.JobId)), new Markup(Markup.Escape(j.Kind)), new Markup($"[{colour}]{state}[/]"),
                 new Markup(Markup.Escape(string.Join("\n", j.Parties.Select(p => $"{p.PartyId}: {StateText(p.State)}")))),
-                new Markup(j.Relay is null ? "-" : $"{j.Relay.MessagesRelayed} msgs, {j.Relay.BytesRelayed / 1024.0 / 1024.0:0.00} MiB"),
+                new Markup(j.Relay is null ? "-" : $"{j.Relay.MessagesRelayed} msgs, {j.Relay.BytesRelayed / 1024.0 / 1024.0:0.00} MiB\n(consumed: music {j.Relay.ConsumedByMusic}, external {j.Relay.ConsumedByExternal})"),
                 new Markup(j.Relay is null ? "-" : $"{j.Relay.OldSequenceDropped} / {j.Relay.StaleGenerationDropped}"),
                 new Markup(j.Relay is null ? "-" : j.Relay.SessionGeneration.ToString(System.Globalization.CultureInfo.InvariantCulture)));
         }

@@ -35,8 +35,16 @@ public sealed class RelayHub(IOptions<RelayLimits> limits)
     public (JobRelaySession Session, RelayCounters Counters) For(string jobId, string music, string external) =>
         _sessions.GetOrAdd(jobId, id => (new JobRelaySession(id, music, external, limits.Value), new RelayCounters()));
 
-    public RelayStats? Stats(string jobId) =>
-        _sessions.TryGetValue(jobId, out var s) ? s.Counters.ToProto(s.Session.Generation) : null;
+    /// <summary>Counters of a job; <paramref name="music"/> names the music party (the other is the external one).</summary>
+    public RelayStats? Stats(string jobId, string music)
+    {
+        if (!_sessions.TryGetValue(jobId, out var s))
+            return null;
+        var stats = s.Counters.ToProto(s.Session.Generation);
+        stats.ConsumedByMusic = s.Session.IncomingOf(music).Acknowledged;
+        stats.ConsumedByExternal = s.Session.OutgoingOf(music).Acknowledged;
+        return stats;
+    }
 
     /// <summary>Wakes every stream of a job (for example when it was stopped).</summary>
     public void Wake(string jobId)

@@ -31,7 +31,7 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
             ["kind"] = job.Kind, ["operator"] = op.PartyId, ["music"] = job.MusicPartyId, ["external"] = job.ExternalPartyId,
         });
         logger.LogInformation("Operator {Operator} created job {JobId} ({Kind}) between {Music} and {External}", op.PartyId, job.JobId, job.Kind, music.PartyId, external.PartyId);
-        return Task.FromResult(JobStore.ToProto(job, relay.Stats(job.JobId)));
+        return Task.FromResult(JobStore.ToProto(job, relay.Stats(job.JobId, job.MusicPartyId)));
     }
 
     private PartyRecord PickParty(string requested, PartyRole role)
@@ -56,7 +56,7 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
             var job = jobs.Stop(request.JobId, string.IsNullOrWhiteSpace(request.Reason) ? $"stopped by {op.PartyId}" : request.Reason);
             audit.JobEvent(job.JobId, "stopped", new Dictionary<string, object?> { ["operator"] = op.PartyId, ["reason"] = job.Reason });
             relay.Wake(job.JobId);
-            return Task.FromResult(JobStore.ToProto(job, relay.Stats(job.JobId)));
+            return Task.FromResult(JobStore.ToProto(job, relay.Stats(job.JobId, job.MusicPartyId)));
         }
         catch (KeyNotFoundException e)
         {
@@ -70,12 +70,15 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
         var reply = new ListJobsReply();
         reply.Jobs.AddRange(jobs.List(request.Max)
             .Where(j => who.Role == PartyRole.Operator || j.Involves(who.PartyId))
-            .Select(j => JobStore.ToProto(j, relay.Stats(j.JobId))));
+            .Select(j => JobStore.ToProto(j, relay.Stats(j.JobId, j.MusicPartyId))));
         return Task.FromResult(reply);
     }
 
-    public override Task<JobInfo> GetJob(GetJobRequest request, ServerCallContext context) =>
-        Task.FromResult(JobStore.ToProto(Visible(request.JobId, caller.Require(context, CallerIdentity.Anyone)), relay.Stats(request.JobId)));
+    public override Task<JobInfo> GetJob(GetJobRequest request, ServerCallContext context)
+    {
+        var job = Visible(request.JobId, caller.Require(context, CallerIdentity.Anyone));
+        return Task.FromResult(JobStore.ToProto(job, relay.Stats(job.JobId, job.MusicPartyId)));
+    }
 
     private JobRecord Visible(string jobId, PartyRecord who)
     {
