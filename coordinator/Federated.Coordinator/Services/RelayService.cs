@@ -89,6 +89,7 @@ public sealed class RelayService(JobStore jobs, RelayHub hub, AuditTrail audit, 
                     throw new RpcException(new Status(StatusCode.PermissionDenied,
                         $"party '{party.PartyId}' may only send to '{job.PeerOf(party.PartyId)}' in job '{job.JobId}', not to '{h.Receiver}'"));
 
+                message.PayloadSha256(); // hash outside the link's lock; the audit hook inside it reuses the value
                 var outcome = await session.OutgoingOf(party.PartyId).AcceptAsync(message, audit.Relayed, ct).ConfigureAwait(false);
                 switch (outcome)
                 {

@@ -22,6 +22,8 @@ public sealed class RelayedMessage
     public ulong Generation => Header.Generation;
     public long Size => SealedPayload.LongLength;
 
-    /// <summary>Lowercase hex SHA-256 of the sealed payload, as recorded in the audit log.</summary>
-    public string PayloadSha256() => Convert.ToHexStringLower(SHA256.HashData(SealedPayload));
+    private string? _sha256;
+
+    /// <summary>Lowercase hex SHA-256 of the sealed payload, as recorded in the audit log (computed once).</summary>
+    public string PayloadSha256() => _sha256 ??= Convert.ToHexStringLower(SHA256.HashData(SealedPayload));
 }
