@@ -9,6 +9,7 @@ namespace Federated.Coordinator;
 public sealed class AuditTrail : IDisposable
 {
     private readonly AuditLog _log;
+    private readonly string? _transcript;
 
     public AuditTrail(IOptions<CoordinatorOptions> options)
     {
@@ -16,6 +17,8 @@ public sealed class AuditTrail : IDisposable
         Directory.CreateDirectory(System.IO.Path.GetDirectoryName(path)!);
         _log = AuditLog.Open(path);
         Path = path;
+        if (!string.IsNullOrWhiteSpace(options.Value.TranscriptDirectory))
+            _transcript = System.IO.Path.GetFullPath(options.Value.TranscriptDirectory);
     }
 
     public string Path { get; }
@@ -28,7 +31,22 @@ public sealed class AuditTrail : IDisposable
         var h = message.Header;
         _log.Append(AuditEntry.Relay(h.JobId, h.MessageType, h.Sender, h.Receiver, h.Sequence, message.Size, message.PayloadSha256(),
             JsonSerializer.Serialize(new Dictionary<string, object> { ["step"] = h.Step, ["generation"] = h.Generation })));
+        if (_transcript is not null)
+            WriteTranscript(message);
     }
+
+    /// <summary>Coordinator:TranscriptDirectory (test/audit aid): the sealed bytes exactly as relayed, one file per message.</summary>
+    private void WriteTranscript(RelayedMessage message)
+    {
+        var h = message.Header;
+        var folder = System.IO.Path.Combine(_transcript!, SafeName(h.JobId));
+        Directory.CreateDirectory(folder);
+        File.WriteAllBytes(System.IO.Path.Combine(folder, $"{SafeName(h.Sender)}-{h.Sequence:D10}-g{h.Generation}.sealed"), message.SealedPayload);
+    }
+
+    // Job and party ids are the coordinator's own identifiers, but keep a hostile one from leaving the folder.
+    private static string SafeName(string name) =>
+        string.Concat(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_')).TrimStart('.');
 
     public void JobEvent(string jobId, string eventName, IReadOnlyDictionary<string, object?>? facts = null)
     {

@@ -26,6 +26,14 @@ public sealed class CoordinatorOptions
     /// </summary>
     public int PartyLostSeconds { get; set; } = 180;
 
+    /// <summary>
+    /// Test and audit aid, off by default (empty): when set, every accepted relayed message's sealed payload is also
+    /// written to <c>&lt;folder&gt;/&lt;job&gt;/&lt;sender&gt;-&lt;sequence&gt;-g&lt;generation&gt;.sealed</c>, so a check can show that the
+    /// coordinator relayed only opaque bytes and that each matches its audit record's SHA-256. It stores nothing the
+    /// coordinator does not already see; it only costs disk.
+    /// </summary>
+    public string TranscriptDirectory { get; set; } = "";
+
     public string RegistryDatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "coordinator.db");
     public string AuditDatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "audit.db");
 }

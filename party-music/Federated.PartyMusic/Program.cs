@@ -8,6 +8,7 @@ return await FederatedHost.RunAsync(() =>
 {
     var builder = FederatedHost.CreateBuilder(args, "music", PartyRole.Music);
     builder.Services.AddPartyAgent(builder.Configuration);
+    builder.Services.AddJobHandler<Federated.PartyJobs.PsiJobHandler>();
     var app = builder.Build();
     app.MapFederatedHealth();
     return app;

@@ -6,7 +6,9 @@ namespace Federated.Core;
 /// </summary>
 /// <param name="MessageType">Protocol message name, for example "psi.m-blinded" or "train.F1".</param>
 /// <param name="Payload">Protocol bytes (protobuf or a role-specific encoding).</param>
-public sealed record PeerMessage(string MessageType, ReadOnlyMemory<byte> Payload);
+/// <param name="Step">Protocol step (for example the training step); carried in the sealed and relayed header, so the
+/// audit log can place a message without opening it. 0 where a protocol has no steps.</param>
+public sealed record PeerMessage(string MessageType, ReadOnlyMemory<byte> Payload, long Step = 0);
 
 /// <summary>
 /// An ordered, reliable, authenticated channel to the other party of one job. Protocol roles (PSI, split

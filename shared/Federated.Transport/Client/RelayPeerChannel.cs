@@ -125,7 +125,7 @@ public sealed class RelayPeerChannel : IPeerChannel, IAsyncDisposable
                 ThrowIfFailed();
                 if (_retained.Count == 0 || _retainedBytes + plaintext.Length <= _settings.Limits.SenderWindowBytes)
                 {
-                    _retained.AddLast(new Outgoing(_nextSequence++, message.MessageType, Step: 0, plaintext));
+                    _retained.AddLast(new Outgoing(_nextSequence++, message.MessageType, message.Step, plaintext));
                     _retainedBytes += plaintext.Length;
                     _sent++;
                     _changed.Pulse();
@@ -475,7 +475,7 @@ public sealed class RelayPeerChannel : IPeerChannel, IAsyncDisposable
             }
             await wait.WaitAsync(ct).ConfigureAwait(false);
         }
-        await _inbox.Writer.WriteAsync((h.Sequence, new PeerMessage(h.MessageType, plaintext)), ct).ConfigureAwait(false);
+        await _inbox.Writer.WriteAsync((h.Sequence, new PeerMessage(h.MessageType, plaintext, h.Step)), ct).ConfigureAwait(false);
         lock (_gate)
         {
             _received = h.Sequence;
