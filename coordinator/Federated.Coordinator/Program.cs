@@ -17,6 +17,7 @@ return await FederatedHost.RunAsync(() =>
     builder.Services.AddSingleton<AuditTrail>();
     builder.Services.AddSingleton<CallerIdentity>();
     builder.Services.AddHostedService<JobWatchdog>();
+    builder.Services.AddHostedService<JobRetryService>();
 
     var app = builder.Build();
     // Open the registry (enrols configured certificates) and the audit log before accepting calls.

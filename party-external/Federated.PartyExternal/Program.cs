@@ -9,6 +9,7 @@ return await FederatedHost.RunAsync(() =>
     var builder = FederatedHost.CreateBuilder(args, "external", PartyRole.External);
     builder.Services.AddPartyAgent(builder.Configuration);
     builder.Services.AddJobHandler<Federated.PartyJobs.PsiJobHandler>();
+    builder.Services.AddJobHandler<Federated.PartyJobs.TrainJobHandler>();
     var app = builder.Build();
     app.MapFederatedHealth();
     return app;

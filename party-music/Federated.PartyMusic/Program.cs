@@ -9,6 +9,7 @@ return await FederatedHost.RunAsync(() =>
     var builder = FederatedHost.CreateBuilder(args, "music", PartyRole.Music);
     builder.Services.AddPartyAgent(builder.Configuration);
     builder.Services.AddJobHandler<Federated.PartyJobs.PsiJobHandler>();
+    builder.Services.AddJobHandler<Federated.PartyJobs.TrainJobHandler>();
     var app = builder.Build();
     app.MapFederatedHealth();
     return app;

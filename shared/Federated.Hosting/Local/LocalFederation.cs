@@ -41,6 +41,12 @@ public sealed record LocalFederationOptions(string RunDirectory, HostBinaries Bi
 
     /// <summary>Extra configuration for all hosts, as command-line settings (for example "--Relay:ChunkBytes=65536").</summary>
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];
+
+    /// <summary>The music party's own data folder (its tables and schema files), passed as Party:DataDirectory; null = none.</summary>
+    public string? MusicDataDirectory { get; init; }
+
+    /// <summary>The external party's own data folder, passed as Party:DataDirectory; null = none. Each party sees only its own.</summary>
+    public string? ExternalDataDirectory { get; init; }
 }
 
 /// <summary>
@@ -70,6 +76,9 @@ public sealed class LocalFederation : IAsyncDisposable
     public static string CertificatesIn(string runDirectory) => Path.Combine(runDirectory, "certs");
     public static string PidFileOf(string runDirectory, string name) => Path.Combine(runDirectory, "pids", name + ".pid");
     public static string AddressFileOf(string runDirectory) => Path.Combine(runDirectory, "coordinator.address");
+
+    /// <summary>A party's state folder (Agent:StateDirectory); its train jobs are under <c>train/</c> there.</summary>
+    public static string StateDirectoryOf(string runDirectory, string party) => Path.Combine(runDirectory, party, "state");
 
     /// <summary>Creates the development certificates when the run folder has none.</summary>
     public static bool EnsureCertificates(string runDirectory)
@@ -142,6 +151,8 @@ public sealed class LocalFederation : IAsyncDisposable
                 arguments.Add("--Host:Port=0");
                 arguments.Add($"--Agent:CoordinatorAddress={CoordinatorAddress ?? throw new InvalidOperationException("start the coordinator first")}");
                 arguments.Add($"--Agent:StateDirectory={Path.Combine(run, name, "state")}");
+                if ((name == MusicName ? _options.MusicDataDirectory : _options.ExternalDataDirectory) is { } data)
+                    arguments.Add($"--Party:DataDirectory={Path.GetFullPath(data)}");
                 break;
             default:
                 throw new ArgumentException($"unknown host '{name}'", nameof(name));

@@ -1,0 +1,137 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using Federated.Core;
+using Federated.Hosting.Agent;
+using Federated.Security;
+using Federated.Training.Jobs;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Federated.PartyJobs;
+
+/// <summary>
+/// "train": this party's side of a federated training job (PSI alignment, encrypted split training, evaluation
+/// forward) over the job's sealed relay channel. Each party reads only its own data folder (<c>Party:DataDirectory</c>)
+/// and keeps the job in its own folder (<c>Party:JobsDirectory</c>, default <c>&lt;Agent:StateDirectory&gt;/train</c>).
+/// M writes its ranked lists there (its output). Parameters: <see cref="TrainJobParameters"/>.
+/// <para>
+/// Resume: not relay-resumable (a step needs both parties in the same place). A restart of either party fails the
+/// coordinator's attempt; the next attempt of the same <c>trainingJob</c> (the coordinator retries it) uses the same
+/// job folders, and the pipelines' <c>job.hello</c> resumes both from their newest common checkpoint. A coordinator
+/// restart is absorbed by the relay channel (it re-sends what the peer has not received) and needs no new attempt.
+/// </para>
+/// </summary>
+public sealed class TrainJobHandler(IConfiguration configuration, IOptions<PartyAgentOptions> agent) : IJobHandler
+{
+    public const string JobKind = "train";
+
+    // One attempt of a training job at a time per party: a cancelled attempt may still be unwinding when the next starts.
+    private static readonly ConcurrentDictionary<string, SemaphoreSlim> Folders = new(StringComparer.Ordinal);
+    private static readonly TimeSpan PreviousAttemptWait = TimeSpan.FromSeconds(120);
+
+    public string Kind => JobKind;
+
+    public async Task RunAsync(JobContext context, IPeerChannel peer, CancellationToken cancellationToken)
+    {
+        var party = context.SelfRole switch
+        {
+            PartyRole.Music => MusicPartyJob.Party,
+            PartyRole.External => ExternalPartyJob.Party,
+            var role => throw new InvalidOperationException($"job {context.JobId}: a {role} cannot run a train job"),
+        };
+        var parameters = TrainJobParameters.Parse(context.JobId, context.Parameters);
+        var options = parameters.Options;
+        var data = configuration["Party:DataDirectory"];
+        if (string.IsNullOrWhiteSpace(data) || !Directory.Exists(data))
+            throw new InvalidOperationException($"party {context.SelfPartyId}: Party:DataDirectory '{data}' is not an existing folder (the party's own tables and schema files)");
+        var jobs = configuration["Party:JobsDirectory"] is { Length: > 0 } configured
+            ? Path.GetFullPath(configured) : Path.Combine(Path.GetFullPath(agent.Value.StateDirectory), "train");
+        var jobFolder = TrainJobFolders.JobFolder(jobs, parameters.TrainingJob);
+
+        var gate = Folders.GetOrAdd(Path.GetFullPath(jobFolder), _ => new SemaphoreSlim(1, 1));
+        if (!await gate.WaitAsync(PreviousAttemptWait, cancellationToken).ConfigureAwait(false))
+            throw new TimeoutException($"party {context.SelfPartyId}: a previous attempt of training job {parameters.TrainingJob} did not stop within {PreviousAttemptWait.TotalSeconds:0} s");
+        try
+        {
+            Directory.CreateDirectory(jobFolder);
+            var paths = new PartyJobPaths(Path.GetFullPath(data), jobFolder, parameters.PartySeed(party));
+            var progress = new ProgressWriter(context, party, jobFolder);
+            context.Logger.LogInformation("Training job {TrainingJob} (attempt of {JobId}): {Mode}, {Epochs} epochs of batch {Batch}, data {Data}, job folder {Folder}",
+                parameters.TrainingJob, context.JobId, options.Mode, options.Epochs, options.BatchSize, paths.DataFolder, jobFolder);
+            TrainJobOutcome outcome;
+            if (context.SelfRole == PartyRole.Music)
+            {
+                var users = ReadEvaluationUsers(parameters.EvaluationUsersFile, paths.DataFolder, context.SelfPartyId);
+                var m = await MusicPartyJob.RunAsync(peer, paths, options, users, progress, cancellationToken).ConfigureAwait(false);
+                TrainJobFolders.WriteRankings(TrainJobFolders.RankingsFile(jobFolder, options.Round), m.Rankings);
+                outcome = Outcome(party, parameters, context, m.Mode, m.SecurityNotice, m.AlignedRows, m.Steps, m.ResumedFromStep,
+                    m.EvaluationRowsAligned, m.Epsilon, m.Delta, m.Timings);
+                context.Summary = $"{party}: {m.AlignedRows} aligned rows, {m.Steps} steps (resumed from step {m.ResumedFromStep}), " +
+                    $"{m.Rankings.Count} of {users.Count} requested users ranked, ε {Format(m.Epsilon)} (δ {Format(m.Delta)}); {m.Timings}";
+            }
+            else
+            {
+                var e = await ExternalPartyJob.RunAsync(peer, paths, options, progress, cancellationToken).ConfigureAwait(false);
+                outcome = Outcome(party, parameters, context, e.Mode, e.SecurityNotice, e.AlignedRows, e.Steps, e.ResumedFromStep,
+                    e.EvaluationRows, null, null, e.Timings);
+                context.Summary = $"{party}: {e.AlignedRows} aligned rows, {e.Steps} steps (resumed from step {e.ResumedFromStep}), " +
+                    $"{e.EvaluationRows} evaluation rows; {e.Timings}";
+            }
+            if (options.IsInsecure) context.Summary = options.SecurityNotice.Trim() + " " + context.Summary;
+            TrainJobFolders.WriteJson(TrainJobFolders.ResultFile(jobFolder, options.Round), outcome);
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    private static TrainJobOutcome Outcome(string party, TrainJobParameters parameters, JobContext context, Federated.Training.FederationMode mode,
+        string notice, long aligned, ulong steps, ulong resumed, long evaluationRows, double? epsilon, double? delta, PhaseTimings t) =>
+        new(party, parameters.TrainingJob, context.JobId, parameters.Options.Round, mode.ToString(), notice, aligned, steps, resumed,
+            evaluationRows, epsilon, delta, t.Loading.TotalSeconds, t.Alignment.TotalSeconds, t.Training.TotalSeconds, t.Evaluation.TotalSeconds);
+
+    private static string Format(double? value) => value is { } v ? v.ToString("0.###", CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>The users M is asked to rank: a file of ids on M's machine (absolute, or relative to M's data folder).</summary>
+    private static IReadOnlyList<string> ReadEvaluationUsers(string? file, string dataFolder, string partyId)
+    {
+        if (file is null) return [];
+        var path = Path.IsPathRooted(file) ? file : Path.Combine(dataFolder, file);
+        if (!File.Exists(path))
+            throw new FileNotFoundException($"party {partyId}: train job parameter 'evaluationUsers' names {path}, which does not exist", path);
+        return File.ReadLines(path).Select(l => l.Trim()).Where(l => l.Length > 0).ToArray();
+    }
+
+    /// <summary>Progress to the party log (every few percent) and to <c>progress.json</c> in the job folder: phase and step only.</summary>
+    private sealed class ProgressWriter(JobContext context, string party, string jobFolder) : IProgress<TrainingProgress>
+    {
+        private string _phase = "";
+        private ulong _logged;
+        private DateTime _written;
+
+        public void Report(TrainingProgress value)
+        {
+            var now = DateTime.UtcNow;
+            var phaseChanged = value.Phase != _phase;
+            if (phaseChanged || value.Step == value.TotalSteps || now - _written > TimeSpan.FromSeconds(1))
+            {
+                _written = now;
+                try
+                {
+                    TrainJobFolders.WriteJson(TrainJobFolders.ProgressFile(jobFolder),
+                        new TrainJobProgress(party, value.Phase, value.Step, value.TotalSteps, DateTimeOffset.UtcNow, context.JobId));
+                }
+                catch (IOException) { /* progress is best effort */ }
+            }
+            var every = Math.Max(1UL, value.TotalSteps / 20);
+            if (phaseChanged || value.Step == value.TotalSteps || value.Step >= _logged + every)
+            {
+                _phase = value.Phase;
+                _logged = value.Step;
+                context.Logger.LogInformation("{Party} {Phase} {Step}/{Total}", party, value.Phase, value.Step, value.TotalSteps);
+            }
+        }
+    }
+}

@@ -1,0 +1,76 @@
+using System.Globalization;
+using Federated.Learning.Split;
+using Federated.Training;
+
+namespace Federated.PartyJobs;
+
+/// <summary>
+/// The parameters of a <c>train</c> job (the same strings reach both parties) turned into the training settings both
+/// parties must share. Errors name the parameter and the allowed values.
+/// <list type="table">
+/// <item><c>trainingJob</c>: the logical training job (job folder, checkpoints, PSI domain); every attempt of one
+/// training job uses the same name so that a retry resumes from the checkpoints. Default: the coordinator job id.</item>
+/// <item><c>mode</c>: <c>encrypted</c> (default) or <c>plaintext</c>; plaintext also needs <c>insecure=plaintext-reference</c>.</item>
+/// <item><c>insecure</c>: comma list of <c>plaintext-reference</c>, <c>no-label-noise</c> (recorded in the audit log with the job).</item>
+/// <item><c>epochs</c>, <c>batchSize</c>, <c>checkpointEvery</c>, <c>round</c>, <c>pretrainEpochs</c>, <c>rankingDepth</c>,
+/// <c>messageTimeoutSeconds</c>, <c>torchThreads</c>.</item>
+/// <item><c>seed</c>: optional; each party derives its own secret seed from it and its role (reproducible test runs only).</item>
+/// <item><c>evaluationUsers</c>: M only: a file of user ids (one per line) on M's machine, absolute or relative to M's data folder.</item>
+/// </list>
+/// </summary>
+public sealed record TrainJobParameters(string TrainingJob, TrainingJobOptions Options, ulong? SeedBase, string? EvaluationUsersFile)
+{
+    public static TrainJobParameters Parse(string coordinatorJobId, IReadOnlyDictionary<string, string> p)
+    {
+        var name = Get(p, "trainingJob") ?? coordinatorJobId;
+        var mode = (Get(p, "mode") ?? "encrypted").ToLowerInvariant() switch
+        {
+            "encrypted" or "ckks" => FederationMode.Encrypted,
+            "plaintext" or "plaintext-reference" => FederationMode.PlaintextReference,
+            var other => throw new ArgumentException($"train job parameter 'mode' = '{other}': use 'encrypted' or 'plaintext'"),
+        };
+        var insecure = InsecureAllowances.None;
+        foreach (var flag in (Get(p, "insecure") ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            insecure |= flag.ToLowerInvariant() switch
+            {
+                "plaintext-reference" => InsecureAllowances.PlaintextReference,
+                "no-label-noise" => InsecureAllowances.NoLabelNoise,
+                _ => throw new ArgumentException($"train job parameter 'insecure' has '{flag}': allowed are 'plaintext-reference', 'no-label-noise'"),
+            };
+        var defaults = new TrainingJobOptions { JobId = name };
+        var options = defaults with
+        {
+            Round = Int(p, "round", defaults.Round, 1, 1_000_000),
+            Epochs = Int(p, "epochs", defaults.Epochs, 1, 10_000),
+            BatchSize = Int(p, "batchSize", defaults.BatchSize, 2, 4096),
+            CheckpointEverySteps = Int(p, "checkpointEvery", defaults.CheckpointEverySteps, 0, 1_000_000),
+            RankingDepth = Int(p, "rankingDepth", defaults.RankingDepth, 1, 10_000),
+            MessageTimeout = TimeSpan.FromSeconds(Int(p, "messageTimeoutSeconds", (int)defaults.MessageTimeout.TotalSeconds, 1, 86_400)),
+            TorchThreads = p.ContainsKey("torchThreads") ? Int(p, "torchThreads", 0, 1, 1024) : null,
+            Model = defaults.Model with { MusicPretrainEpochs = Int(p, "pretrainEpochs", defaults.Model.MusicPretrainEpochs, 0, 10_000) },
+            Mode = mode,
+            Insecure = insecure,
+            LabelDp = insecure.HasFlag(InsecureAllowances.NoLabelNoise) ? null : defaults.LabelDp,
+        };
+        options.Validate(); // refuses the plaintext mode without its explicit flag
+        ulong? seed = Get(p, "seed") is { } s
+            ? ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v
+                : throw new ArgumentException($"train job parameter 'seed' = '{s}' must be a non-negative integer")
+            : null;
+        return new TrainJobParameters(name, options, seed, Get(p, "evaluationUsers"));
+    }
+
+    /// <summary>This party's own seed: derived from the test seed and the party, so the two parties never share one.</summary>
+    public ulong? PartySeed(string party) => SeedBase is { } s ? s * 1_000_003UL + (ulong)(party == "music" ? 2 : 1) : null;
+
+    private static string? Get(IReadOnlyDictionary<string, string> p, string name) =>
+        p.TryGetValue(name, out var v) && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
+
+    private static int Int(IReadOnlyDictionary<string, string> p, string name, int defaultValue, int min, int max)
+    {
+        if (Get(p, name) is not { } text) return defaultValue;
+        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
+            throw new ArgumentException($"train job parameter '{name}' = '{text}' must be an integer between {min} and {max}");
+        return value;
+    }
+}
