@@ -55,6 +55,107 @@ public static class BenchCommand
             AnsiConsole.MarkupLineInterpolated($"machine: {Environment.ProcessorCount} cores; run folder {run}");
             return 0;
         });
+        bench.Subcommands.Add(CreatePsi());
         return bench;
+    }
+
+    /// <summary>
+    /// `bench psi`: a psi job between the two real party hosts through the real relay, on two generated ID files of
+    /// n IDs each. Reports the job's wall time, each party's PSI time, and each host's peak RSS (VmHWM) and CPU time,
+    /// read from /proc just before the hosts stop.
+    /// </summary>
+    private static Command CreatePsi()
+    {
+        var ids = new Option<int>("--ids") { Description = "IDs per party", DefaultValueFactory = _ => 100_000 };
+        var overlap = new Option<double>("--overlap") { Description = "Fraction of each party's IDs that the other party also holds", DefaultValueFactory = _ => 0.5 };
+        var chunk = new Option<int>("--chunk-points") { Description = "Points per PSI message", DefaultValueFactory = _ => 65536 };
+        var psi = new Command("psi", "Measure a PSI job between the two party hosts through the coordinator's relay on loopback") { ids, overlap, chunk };
+        psi.SetAction(async (result, ct) =>
+        {
+            var n = result.GetValue(ids);
+            var fraction = result.GetValue(overlap);
+            if (n < 1 || n > 1 << 25 || fraction is < 0 or > 1)
+                throw new CliException($"--ids must be in 1..{1 << 25} and --overlap in 0..1 (got {n}, {fraction})");
+            var shared = (int)Math.Round(n * fraction);
+            var run = Path.Combine(CliPaths.FederationRoot(), "bench-psi");
+            if (Directory.Exists(run))
+                Directory.Delete(run, recursive: true);
+
+            // Each party's own data folder is the party agent's default, `data` beside its state folder.
+            AnsiConsole.MarkupLineInterpolated($"[grey]•[/] writing {n:N0} IDs per party ({shared:N0} shared)");
+            WriteIds(Path.Combine(run, LocalFederation.MusicName, "data", "ids.txt"), 0, n);
+            WriteIds(Path.Combine(run, LocalFederation.ExternalName, "data", "ids.txt"), n - shared, n);
+
+            var loadBefore = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a";
+            var table = new Table().AddColumns("host", "PSI time (job summary)", "peak RSS (VmHWM)", "CPU time (user+sys, whole process)");
+            double wall;
+            Federated.Transport.V1.JobInfo job;
+            await using (var federation = await LocalFederation.StartAsync(new LocalFederationOptions(run, HostBinaries.FromAssemblyMetadata(typeof(BenchCommand).Assembly)), null, ct))
+            {
+                using var connection = OperatorSession.Open(federation.CoordinatorAddress.ToString(), federation.CertificateDirectory, LocalFederation.OperatorName, run);
+                await FederationSteps.WaitForPartiesAsync(connection, TimeSpan.FromSeconds(60), ct);
+                AnsiConsole.MarkupLine("[grey]•[/] running the psi job");
+                var started = Stopwatch.GetTimestamp();
+                job = await FederationSteps.RunJobAsync(connection, "psi",
+                    new Dictionary<string, string> { ["idFile"] = "ids.txt", ["chunkPoints"] = result.GetValue(chunk).ToString(CultureInfo.InvariantCulture) },
+                    TimeSpan.FromMinutes(60), ct);
+                wall = Stopwatch.GetElapsedTime(started).TotalSeconds;
+                foreach (var name in new[] { LocalFederation.MusicName, LocalFederation.ExternalName, LocalFederation.CoordinatorName })
+                {
+                    var pid = federation.Hosts[name].ProcessId;
+                    var summary = job.Parties.FirstOrDefault(p => p.PartyId == name)?.Summary;
+                    var psiTime = summary is null ? "" : Regex.Match(summary, @"; ([\d.]+ s);").Groups[1].Value;
+                    table.AddRow(name, psiTime, $"{PeakRssMiB(pid):0} MiB", $"{CpuSeconds(pid):0.0} s");
+                }
+            }
+            if (job.State != Federated.Transport.V1.JobState.Completed)
+                throw new CliException($"psi job {job.JobId} {job.State}: {job.Reason}");
+
+            var music = Path.Combine(run, LocalFederation.MusicName, "state", "psi", job.JobId, "aligned-keys.txt");
+            var external = Path.Combine(run, LocalFederation.ExternalName, "state", "psi", job.JobId, "aligned-keys.txt");
+            var rows = File.ReadLines(music).LongCount();
+            var same = FileSha256(music) == FileSha256(external);
+            AnsiConsole.Write(table);
+            AnsiConsole.MarkupLineInterpolated($"{n:N0} IDs per party, {fraction:P0} overlap: intersection {rows:N0} (expected {shared:N0}), same rows in the same order at both parties: {same}");
+            AnsiConsole.MarkupLineInterpolated($"job wall time (create to completed, through the relay): {wall:0.0} s; relayed {job.Relay.MessagesRelayed} messages, {job.Relay.BytesRelayed / (1024.0 * 1024):0.0} MiB");
+            AnsiConsole.MarkupLineInterpolated($"machine: {Environment.ProcessorCount} cores; load average before: {loadBefore}; after: {(File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Trim() : "n/a")}; run folder {run}");
+            return rows == shared && same ? 0 : 1;
+        });
+        return psi;
+    }
+
+    /// <summary>Writes IDs first..first+count-1 (same spelling at both parties, so the shared range matches).</summary>
+    private static void WriteIds(string path, int first, int count)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        using var writer = new StreamWriter(path, append: false, new System.Text.UTF8Encoding(false), 1 << 16);
+        for (var i = first; i < first + count; i++)
+            writer.WriteLine($"user-{i:D9}");
+    }
+
+    /// <summary>Peak resident set size of a live process (VmHWM in /proc/&lt;pid&gt;/status), in MiB; NaN where unknown.</summary>
+    private static double PeakRssMiB(int pid)
+    {
+        var status = $"/proc/{pid}/status";
+        if (!File.Exists(status)) return double.NaN;
+        var line = File.ReadLines(status).FirstOrDefault(l => l.StartsWith("VmHWM:", StringComparison.Ordinal));
+        return line is null ? double.NaN : long.Parse(Regex.Match(line, @"\d+").Value, CultureInfo.InvariantCulture) / 1024.0;
+    }
+
+    /// <summary>User + system CPU seconds of a live process (/proc/&lt;pid&gt;/stat fields 14 and 15); NaN where unknown.</summary>
+    private static double CpuSeconds(int pid)
+    {
+        var stat = $"/proc/{pid}/stat";
+        if (!File.Exists(stat)) return double.NaN;
+        var fields = File.ReadAllText(stat);
+        var rest = fields[(fields.LastIndexOf(')') + 2)..].Split(' '); // after "pid (comm) ": field 3 is rest[0]
+        var ticks = long.Parse(rest[11], CultureInfo.InvariantCulture) + long.Parse(rest[12], CultureInfo.InvariantCulture);
+        return ticks / 100.0; // USER_HZ is 100 on Linux
+    }
+
+    private static string FileSha256(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(stream));
     }
 }
