@@ -43,8 +43,11 @@ public sealed record TrainingModelOptions
     /// <summary>Adam learning rate of E's tower (E's choice) and of M's top model (M's choice).</summary>
     public double TowerLearningRate { get; init; } = 0.005;
     public double TopLearningRate { get; init; } = 0.005;
-    /// <summary>η of the interactive layer (plain SGD; the W_M + A noise cancellation needs it).</summary>
-    public double InteractiveLearningRate { get; init; } = 0.5;
+    /// <summary>
+    /// η of the interactive layer (plain SGD; the W_M + A noise cancellation needs it). Small: the label-DP noise on
+    /// ∇W random-walks W at rate η·σC/√B per step, while E's tower (Adam) can adapt to a nearly fixed W.
+    /// </summary>
+    public double InteractiveLearningRate { get; init; } = 0.05;
     /// <summary>Std of E's mask Ξ/η on ∇W (hides ∇W from M).</summary>
     public double GradientMaskStd { get; init; } = 0.01;
 
@@ -59,6 +62,9 @@ public sealed record TrainingModelOptions
         Positive(AudioHiddenWidth, nameof(AudioHiddenWidth));
         Positive(ItemHiddenWidth, nameof(ItemHiddenWidth));
         foreach (var h in ExternalHiddenWidths) Positive(h, nameof(ExternalHiddenWidths));
+        if (MusicPretrainEpochs < 0) throw new ArgumentOutOfRangeException(nameof(MusicPretrainEpochs), MusicPretrainEpochs, "must not be negative");
+        if (!(MusicPretrainDropout >= 0 && MusicPretrainDropout <= 1))
+            throw new ArgumentOutOfRangeException(nameof(MusicPretrainDropout), MusicPretrainDropout, "must be in [0, 1]");
         if (!(Temperature > 0)) throw new ArgumentOutOfRangeException(nameof(Temperature), Temperature, "temperature must be positive");
         if (!(TowerLearningRate > 0) || !(TopLearningRate > 0) || !(InteractiveLearningRate > 0))
             throw new ArgumentOutOfRangeException(nameof(TowerLearningRate), "learning rates must be positive");
@@ -81,7 +87,7 @@ public sealed record TrainingJobOptions
     /// <summary>Training round of this alignment; checkpoints and model files are versioned per job and round.</summary>
     public int Round { get; init; } = 1;
     public TrainingModelOptions Model { get; init; } = new();
-    public int Epochs { get; init; } = 20;
+    public int Epochs { get; init; } = 40;
     /// <summary>Aligned users per step (at most the CKKS slot count, 4096 at N = 8192).</summary>
     public int BatchSize { get; init; } = 256;
     /// <summary>Checkpoint both parties every this many steps (and at the end of training); 0 = only at the end.</summary>
@@ -105,6 +111,9 @@ public sealed record TrainingJobOptions
     public TimeSpan MessageTimeout { get; init; } = TimeSpan.FromMinutes(10);
     /// <summary>Torch intra-op threads; null = all cores.</summary>
     public int? TorchThreads { get; init; }
+
+    /// <summary>The settings the demo and the quality figures use (tuned on the small default-like world, see README).</summary>
+    public static TrainingJobOptions Demo(string jobId) => new() { JobId = jobId };
 
     public void Validate()
     {

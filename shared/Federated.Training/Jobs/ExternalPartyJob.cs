@@ -70,8 +70,8 @@ public static class ExternalPartyJob
         var split = options.ToSplitOptions(alignment.Rows);
         var tower = ModelShapes.Seeded((long)(seed & 0x7FFFFFFF), () => new ExternalBottomTower(ModelShapes.ExternalTower(features, options.Model)));
         using var crypto = NewSession(options, seed);
-        using var role = new ExternalPartyRole(split, tower, ModelShapes.Adam(options.Model.TowerLearningRate), crypto, seed);
-        if (resumeStep > 0) ExternalCheckpoint.Restore(checkpoints.PathOf(resumeStep), tower, role, resumeStep);
+        using var role = TorchGate.Run(() => new ExternalPartyRole(split, tower, ModelShapes.Adam(options.Model.TowerLearningRate), crypto, seed));
+        if (resumeStep > 0) TorchGate.Run(() => ExternalCheckpoint.Restore(checkpoints.PathOf(resumeStep), tower, role, resumeStep));
 
         // Setup: E announces its public HE material, M answers with its own.
         await link.SendSplitAsync(role.AnnounceKeys(), ct).ConfigureAwait(false);
@@ -83,18 +83,21 @@ public static class ExternalPartyJob
             var rows = schedule.Rows(step);
             var featureRows = rows.Select(r => (int)alignedToSource[r]).ToArray();
             var batch = new ExternalBatch(rows.Length, features.CategoricalRows(featureRows), features.DenseRows(featureRows));
-            await link.SendSplitAsync(role.BeginStep(batch), ct).ConfigureAwait(false);
-            var f3 = role.Handle(await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F2, ct).ConfigureAwait(false))!;
+            await link.SendSplitAsync(TorchGate.Run(() => role.BeginStep(batch)), ct).ConfigureAwait(false);
+            var f2 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F2, ct).ConfigureAwait(false);
+            var f3 = TorchGate.Run(() => role.Handle(f2))!;
             await link.SendSplitAsync(f3, ct).ConfigureAwait(false);
-            var b3 = role.Handle(await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.B2, ct).ConfigureAwait(false))!;
+            var b2 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.B2, ct).ConfigureAwait(false);
+            var b3 = TorchGate.Run(() => role.Handle(b2))!;
             await link.SendSplitAsync(b3, ct).ConfigureAwait(false);
-            role.Handle(await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.B4, ct).ConfigureAwait(false));
+            var b4 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.B4, ct).ConfigureAwait(false);
+            TorchGate.Run(() => role.Handle(b4));
             ulong done = step + 1;
             if (CheckpointDue(options, done, schedule.TotalSteps))
-                checkpoints.Save(done, folder => ExternalCheckpoint.Save(folder, tower, role, done));
+                TorchGate.Run(() => checkpoints.Save(done, folder => ExternalCheckpoint.Save(folder, tower, role, done)));
             progress?.Report(new TrainingProgress(Party, "training", done, schedule.TotalSteps));
         }
-        SaveModel(paths, options, tower, role);
+        TorchGate.Run(() => SaveModel(paths, options, tower, role));
         var training = clock.Elapsed;
 
         // Evaluation: M asks about users by a second PSI; E computes α for them and runs F1..F3 as in training.
@@ -108,14 +111,13 @@ public static class ExternalPartyJob
         {
             var part = evalRows[start..Math.Min(evalRows.Length, start + chunk)];
             var batch = new ExternalBatch(part.Length, features.CategoricalRows(part), features.DenseRows(part));
-            DenseMatrix alpha, alphaTimesA;
-            using (var scope = NewDisposeScope())
-            using (no_grad())
+            var (alpha, alphaTimesA) = TorchGate.Run(() =>
             {
+                using var scope = NewDisposeScope();
+                using var _ = no_grad();
                 var a = tower.Forward(batch);
-                alpha = DenseMatrix.FromTensor(a);
-                alphaTimesA = DenseMatrix.FromTensor(a.to_type(ScalarType.Float64).mm(weightHalf));
-            }
+                return (DenseMatrix.FromTensor(a), DenseMatrix.FromTensor(a.to_type(ScalarType.Float64).mm(weightHalf)));
+            });
             var header = EvaluationHeader(options, crypto.Mode, (ulong)index, part.Length);
             await link.SendProtoAsync(PeerLink.EvalF1, new ForwardActivations { Header = header, Alpha = crypto.EncryptActivations(alpha) }, ct).ConfigureAwait(false);
             var f2 = await link.ReceiveProtoAsync(PeerLink.EvalF2, ForwardMaskedProduct.Parser, ct).ConfigureAwait(false);

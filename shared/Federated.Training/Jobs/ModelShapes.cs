@@ -56,12 +56,10 @@ public static class ModelShapes
     public static T Seeded<T>(long seed, Func<T> build)
     {
         // torch's default generator is process-wide: both parties run in one process in tests and the demo.
-        lock (SeedGate)
+        return TorchGate.Run(() =>
         {
             torch.manual_seed(seed);
             return build();
-        }
+        });
     }
-
-    private static readonly object SeedGate = new();
 }

@@ -72,34 +72,39 @@ public static class MusicPartyJob
         using var catalog = ModelShapes.Catalog(data, options.Model);
         var top = ModelShapes.Seeded((long)(seed & 0x7FFFFFFF), () => new MusicTopModel(ModelShapes.MusicTop(data, options.Model)));
         if (resumeStep == 0)
-            MusicPretraining.Run(top, catalog, data, options, seed, options.Model.MusicPretrainEpochs, progress, Party, ct);
+            TorchGate.Run(() => MusicPretraining.Run(top, catalog, data, options, seed, options.Model.MusicPretrainEpochs, progress, Party, ct));
         using var crypto = NewSession(options, seed);
-        using var role = new MusicPartyRole(split, top, catalog, ModelShapes.Adam(options.Model.TopLearningRate), crypto, seed);
-        if (resumeStep > 0) MusicCheckpoint.Restore(checkpoints.PathOf(resumeStep), top, role, resumeStep);
+        using var role = TorchGate.Run(() => new MusicPartyRole(split, top, catalog, ModelShapes.Adam(options.Model.TopLearningRate), crypto, seed));
+        if (resumeStep > 0) TorchGate.Run(() => MusicCheckpoint.Restore(checkpoints.PathOf(resumeStep), top, role, resumeStep));
 
         // M answers E's key announcement with its own.
-        var announcement = role.Handle(await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.KeyAnnouncement, ct).ConfigureAwait(false));
+        var keys = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.KeyAnnouncement, ct).ConfigureAwait(false);
+        var announcement = TorchGate.Run(() => role.Handle(keys));
         await link.SendSplitAsync(announcement!, ct).ConfigureAwait(false);
 
         double? lastLoss = null;
         for (ulong step = resumeStep; step < schedule.TotalSteps; step++)
         {
             ct.ThrowIfCancellationRequested();
-            role.PrepareStep(batches.Batch(schedule.EpochOf(step), schedule.Rows(step)));
-            var f2 = role.Handle(await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F1, ct).ConfigureAwait(false));
+            var musicBatch = batches.Batch(schedule.EpochOf(step), schedule.Rows(step));
+            TorchGate.Run(() => role.PrepareStep(musicBatch));
+            var f1 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F1, ct).ConfigureAwait(false);
+            var f2 = TorchGate.Run(() => role.Handle(f1));
             await link.SendSplitAsync(f2!, ct).ConfigureAwait(false);
-            var b2 = role.Handle(await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F3, ct).ConfigureAwait(false));
+            var f3 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F3, ct).ConfigureAwait(false);
+            var b2 = TorchGate.Run(() => role.Handle(f3));
             await link.SendSplitAsync(b2!, ct).ConfigureAwait(false);
-            var b4 = role.Handle(await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.B3, ct).ConfigureAwait(false));
+            var b3 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.B3, ct).ConfigureAwait(false);
+            var b4 = TorchGate.Run(() => role.Handle(b3));
             await link.SendSplitAsync(b4!, ct).ConfigureAwait(false);
             ulong done = step + 1;
             lastLoss = role.LastReport?.Loss;
             if (ExternalPartyJob.CheckpointDue(options, done, schedule.TotalSteps))
-                checkpoints.Save(done, folder => MusicCheckpoint.Save(folder, top, role, done));
+                TorchGate.Run(() => checkpoints.Save(done, folder => MusicCheckpoint.Save(folder, top, role, done)));
             progress?.Report(new TrainingProgress(Party, "training", done, schedule.TotalSteps, lastLoss, role.LastReport?.Epsilon));
         }
         var (epsilon, delta) = MusicCheckpoint.Spent(role, options);
-        SaveModel(paths, options, top, role);
+        TorchGate.Run(() => SaveModel(paths, options, top, role));
         var training = clock.Elapsed;
 
         // Evaluation: which requested users E knows (PSI), their z_E through F1..F3, ranking of M's warm songs.
@@ -108,8 +113,8 @@ public static class MusicPartyJob
         var evaluation = await JobAlignment.AlignEvaluationAsync(PsiRole.Music, link, options, paths,
             IdSource.FromEnumerable(() => requested, "users to evaluate"), ct).ConfigureAwait(false);
         var evalUsers = evaluation.IntersectionSize == 0 ? [] : File.ReadAllLines(evaluation.AlignedKeysPath);
-        var ranker = new SongRanker(top, catalog, data, options.RankingDepth);
-        var weightHalf = DenseMatrix.FromTensor(RoleStateAccess.Music.WeightHalf(role));
+        var ranker = TorchGate.Run(() => new SongRanker(top, catalog, data, options.RankingDepth));
+        var weightHalf = TorchGate.Run(() => DenseMatrix.FromTensor(RoleStateAccess.Music.WeightHalf(role)));
         var rankings = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         for (int start = 0, index = 0; start < evalUsers.Length; start += options.BatchSize, index++)
         {
@@ -125,7 +130,7 @@ public static class MusicPartyJob
             ExternalPartyJob.EvaluationCheck(f3.Header, header, "eval.F3");
             var zE = crypto.CloseForwardShare(f3.Share);
             zE.RequireShape(rows, options.Model.InteractiveWidth, "eval z_E");
-            var lists = ranker.RankUnknownUsers(zE);
+            var lists = TorchGate.Run(() => ranker.RankUnknownUsers(zE));
             for (int r = 0; r < rows; r++) rankings[evalUsers[start + r]] = lists[r];
             progress?.Report(new TrainingProgress(Party, "evaluation", (ulong)(start + rows), (ulong)evalUsers.Length));
         }

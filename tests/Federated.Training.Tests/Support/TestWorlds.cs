@@ -12,8 +12,8 @@ internal static class TestWorlds
     /// <summary>The quality bar's world: the demo's songs, fractions, informativeness and history lengths; fewer users.</summary>
     public static SyntheticWorldOptions Quality => new() { Users = 6_000, Songs = 5_000, Seed = 7 };
 
-    /// <summary>The quality bar's job: encrypted, label DP on, sized so the CKKS steps fit the suite's time.</summary>
-    public static TrainingJobOptions QualityJob(string id) => Job(id) with { Epochs = 15, BatchSize = 1024 };
+    /// <summary>The quality bar's job: the demo settings (label DP on).</summary>
+    public static TrainingJobOptions QualityJob(string id) => TrainingJobOptions.Demo(id) with { TorchThreads = 2, CheckpointEverySteps = 100 };
 
     public static TrainingJobOptions Job(string id) => new()
     {
