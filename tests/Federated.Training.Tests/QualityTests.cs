@@ -78,6 +78,11 @@ public sealed class QualityTests : IClassFixture<QualityTests.World>
         var plain = options with { Mode = FederationMode.PlaintextReference, Insecure = InsecureAllowances.PlaintextReference };
         var jobs = Path.Combine(_world.Folder, "track");
         var p = await FederatedExperiment.RunFederatedInProcessAsync(_world.Path, Path.Combine(jobs, "plain"), plain, harness.UsersToRank, 5, 6);
+        // The same alignment (a new PSI would draw fresh keys and seed shares, so another batch order).
+        CopyDirectory(Path.Combine(jobs, "plain"), Path.Combine(jobs, "ckks"));
+        foreach (var party in new[] { "external", "music" })
+            foreach (var state in new[] { "checkpoints", "models" })
+                Directory.Delete(Path.Combine(jobs, "ckks", party, state), recursive: true);
         var e = await FederatedExperiment.RunFederatedInProcessAsync(_world.Path, Path.Combine(jobs, "ckks"), options, harness.UsersToRank, 5, 6);
 
         var wPlain = Weight(Path.Combine(jobs, "plain"));
@@ -85,17 +90,23 @@ public sealed class QualityTests : IClassFixture<QualityTests.World>
         double worst = wPlain.Zip(wCkks, (a, b) => Math.Abs(a - b)).Max(), scale = wPlain.Max(Math.Abs);
         var a = harness.Score("plaintext", p.Music.Rankings);
         var b = harness.Score("encrypted", e.Music.Rankings);
-        // Short training leaves many near-ties, so lists reorder under a 1e-4 perturbation; compare sets.
         double overlap = p.Music.Rankings.Average(kv => e.Music.Rankings[kv.Key].Take(50).Intersect(kv.Value.Take(50)).Count() / 50.0);
         _output.WriteLine($"{e.Music.Steps} steps; max |ΔW| {worst:E2} (max |W| {scale:F3}); mean top-50 overlap {overlap:P1}");
         _output.WriteLine($"{a}\n{b}\nencrypted timings: E {e.External.Timings}; M {e.Music.Timings}");
         Assert.Equal(FederationMode.Encrypted, e.Music.Mode);
         Assert.True(worst > 0, "the encrypted run equals the plaintext one bit for bit: was it encrypted?");
-        Assert.True(worst <= 1e-2 * scale, $"W differs by {worst:E2} (scale {scale:F3})");
-        Assert.True(overlap >= 0.7, $"the encrypted and plaintext top-50 lists share only {overlap:P1}");
+        Assert.True(worst <= 1e-3 * scale, $"W differs by {worst:E2} (scale {scale:F3})");
+        Assert.True(overlap >= 0.8, $"the encrypted and plaintext top-50 lists share only {overlap:P1}");
         foreach (var k in new[] { 10, 50, 100 })
-            Assert.True(Math.Abs(a[k].HitRate - b[k].HitRate) <= 0.03, $"HR@{k}: plaintext {a[k].HitRate:F4}, encrypted {b[k].HitRate:F4}");
+            Assert.True(Math.Abs(a[k].HitRate - b[k].HitRate) <= 0.02, $"HR@{k}: plaintext {a[k].HitRate:F4}, encrypted {b[k].HitRate:F4}");
         Assert.Equal(p.Music.Epsilon!.Value, e.Music.Epsilon!.Value, 9);
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(dir.Replace(from, to));
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories)) File.Copy(file, file.Replace(from, to));
     }
 
     private void CopyWorld(string work)

@@ -33,10 +33,6 @@ public sealed class ResumeTests(ITestOutputHelper output) : IDisposable
             Insecure = mode == FederationMode.PlaintextReference ? InsecureAllowances.PlaintextReference : InsecureAllowances.None,
         };
 
-        var straight = await FederatedExperiment.RunFederatedInProcessAsync(world, Path.Combine(_work, "straight"), options, harness.UsersToRank, 11, 22);
-        Assert.Equal(0UL, straight.Music.ResumedFromStep);
-        Assert.True(straight.Music.Steps >= 12, $"the schedule has only {straight.Music.Steps} steps");
-
         // Interrupt both parties once M has finished step 10 (checkpoints exist at 4 and 8).
         var jobs = Path.Combine(_work, "interrupted");
         using var stop = new CancellationTokenSource();
@@ -53,13 +49,23 @@ public sealed class ResumeTests(ITestOutputHelper output) : IDisposable
         Assert.Contains(8UL, mSteps);
         Assert.False(File.Exists(Path.Combine(jobs, "music", "models", "r1", "music-top.bin")), "the interrupted run should not have finished");
 
+        // The uninterrupted twin: the same alignment (PSI draws fresh keys and seed shares, so a new PSI would
+        // order the batches differently), no checkpoints, so it trains from step 0.
+        var straightJobs = Path.Combine(_work, "straight");
+        CopyDirectory(jobs, straightJobs);
+        foreach (var party in new[] { "external", "music" })
+            Directory.Delete(Path.Combine(straightJobs, party, "checkpoints"), recursive: true);
+        var straight = await FederatedExperiment.RunFederatedInProcessAsync(world, straightJobs, options, harness.UsersToRank, 11, 22);
+        Assert.Equal(0UL, straight.Music.ResumedFromStep);
+        Assert.True(straight.Music.Steps >= 12, $"the schedule has only {straight.Music.Steps} steps");
+
         var resumed = await FederatedExperiment.RunFederatedInProcessAsync(world, jobs, options, harness.UsersToRank, 11, 22);
         Assert.Equal(8UL, resumed.Music.ResumedFromStep);
         Assert.Equal(8UL, resumed.External.ResumedFromStep);
 
         // The interactive weight W = W_M + A after training (the parties' halves differ by their masks, W does not).
         double worst = 0, scale = 0;
-        var wStraight = Weight(Path.Combine(_work, "straight"));
+        var wStraight = Weight(straightJobs);
         var wResumed = Weight(jobs);
         for (int i = 0; i < wStraight.Length; i++)
         {
@@ -74,6 +80,13 @@ public sealed class ResumeTests(ITestOutputHelper output) : IDisposable
         foreach (var k in new[] { 10, 50, 100 })
             Assert.True(Math.Abs(a[k].HitRate - b[k].HitRate) <= (mode == FederationMode.PlaintextReference ? 1e-9 : 0.03),
                 $"HR@{k}: {a[k].HitRate:F4} uninterrupted vs {b[k].HitRate:F4} resumed");
+    }
+
+    private static void CopyDirectory(string from, string to)
+    {
+        foreach (var dir in Directory.GetDirectories(from, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(dir.Replace(from, to));
+        Directory.CreateDirectory(to);
+        foreach (var file in Directory.GetFiles(from, "*", SearchOption.AllDirectories)) File.Copy(file, file.Replace(from, to));
     }
 
     private static double[] Weight(string jobs)

@@ -1,4 +1,5 @@
 using System.Reflection;
+using Federated.Learning.Model;
 using Federated.Learning.Split;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -90,10 +91,19 @@ internal static class RoleStateAccess
         }
     }
 
+    internal static class Top
+    {
+        private static readonly FieldInfo SongSeenField = Field(typeof(MusicTopModel), "_songSeen", typeof(bool[]));
+
+        /// <summary>The songs already past their audio initialisation (M's item-tower state beside its parameters).</summary>
+        public static bool[] SongSeen(MusicTopModel top) => (bool[])SongSeenField.GetValue(top)!;
+    }
+
     /// <summary>Touches every field, so a test proves the lookups still match the roles.</summary>
     internal static void CheckAll()
     {
         System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(External).TypeHandle);
         System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(Music).TypeHandle);
+        System.Runtime.CompilerServices.RuntimeHelpers.RunClassConstructor(typeof(Top).TypeHandle);
     }
 }

@@ -69,7 +69,7 @@ public static class ExternalPartyJob
         var schedule = new TrainingSchedule(alignment.JointSeed, (int)alignment.Rows, options.BatchSize, options.Epochs);
         var split = options.ToSplitOptions(alignment.Rows);
         var tower = ModelShapes.Seeded((long)(seed & 0x7FFFFFFF), () => new ExternalBottomTower(ModelShapes.ExternalTower(features, options.Model)));
-        using var crypto = NewSession(options, seed);
+        var crypto = NewSession(options, seed); // the role owns and disposes it
         using var role = TorchGate.Run(() => new ExternalPartyRole(split, tower, ModelShapes.Adam(options.Model.TowerLearningRate), crypto, seed));
         if (resumeStep > 0) TorchGate.Run(() => ExternalCheckpoint.Restore(checkpoints.PathOf(resumeStep), tower, role, resumeStep));
 

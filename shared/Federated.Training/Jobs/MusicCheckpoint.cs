@@ -8,7 +8,7 @@ namespace Federated.Training.Jobs;
 /// <summary>M's checkpoint: top model, optimiser, W_M, random generators (init, negatives, label-DP noise), DP ledger, step.</summary>
 internal static class MusicCheckpoint
 {
-    private sealed record State(ulong Step, string Generator, string NegativeSampler, string LabelDpGenerator, long DpSteps, double[] ComposedRdp);
+    private sealed record State(ulong Step, string Generator, string NegativeSampler, string LabelDpGenerator, long DpSteps, double[] ComposedRdp, string SongsSeen);
 
     public static void Save(string folder, MusicTopModel top, MusicPartyRole role, ulong step)
     {
@@ -19,7 +19,8 @@ internal static class MusicCheckpoint
         CheckpointStore.WriteJson(Path.Combine(folder, "state.json"), new State(step,
             CheckpointStore.GeneratorState(RoleStateAccess.Music.Generator(role)),
             CheckpointStore.GeneratorState(RoleStateAccess.Music.NegativeSampler(role)),
-            CheckpointStore.GeneratorState(RoleStateAccess.Music.LabelDpGenerator(role)), dpSteps, rdp));
+            CheckpointStore.GeneratorState(RoleStateAccess.Music.LabelDpGenerator(role)), dpSteps, rdp,
+            Convert.ToBase64String(RoleStateAccess.Top.SongSeen(top).Select(b => (byte)(b ? 1 : 0)).ToArray())));
     }
 
     public static void Restore(string folder, MusicTopModel top, MusicPartyRole role, ulong step)
@@ -33,6 +34,10 @@ internal static class MusicCheckpoint
         CheckpointStore.RestoreGenerator(RoleStateAccess.Music.NegativeSampler(role), state.NegativeSampler);
         CheckpointStore.RestoreGenerator(RoleStateAccess.Music.LabelDpGenerator(role), state.LabelDpGenerator);
         RoleStateAccess.Music.RestoreLedger(role, state.DpSteps, state.ComposedRdp);
+        var seen = RoleStateAccess.Top.SongSeen(top);
+        var saved = Convert.FromBase64String(state.SongsSeen);
+        if (saved.Length != seen.Length) throw new InvalidDataException($"checkpoint {folder} holds {saved.Length} songs, the model {seen.Length}");
+        for (int i = 0; i < seen.Length; i++) seen[i] = saved[i] != 0;
         RoleStateAccess.Music.SetStep(role, step);
     }
 

@@ -73,7 +73,7 @@ public static class MusicPartyJob
         var top = ModelShapes.Seeded((long)(seed & 0x7FFFFFFF), () => new MusicTopModel(ModelShapes.MusicTop(data, options.Model)));
         if (resumeStep == 0)
             TorchGate.Run(() => MusicPretraining.Run(top, catalog, data, options, seed, options.Model.MusicPretrainEpochs, progress, Party, ct));
-        using var crypto = NewSession(options, seed);
+        var crypto = NewSession(options, seed); // the role owns and disposes it
         using var role = TorchGate.Run(() => new MusicPartyRole(split, top, catalog, ModelShapes.Adam(options.Model.TopLearningRate), crypto, seed));
         if (resumeStep > 0) TorchGate.Run(() => MusicCheckpoint.Restore(checkpoints.PathOf(resumeStep), top, role, resumeStep));
 
