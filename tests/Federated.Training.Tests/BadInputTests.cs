@@ -89,6 +89,29 @@ public sealed class BadInputTests : IClassFixture<BadInputTests.World>, IDisposa
         Assert.Contains("users.schema.json", error.Message);
     }
 
+    [Fact]
+    public async Task Parties_with_different_job_settings_stop_at_the_hello_naming_the_mismatch()
+    {
+        var (toMusic, toExternal) = Federated.Core.InMemoryPeerChannel.CreatePair();
+        var options = TestWorlds.Job("mismatch") with { Epochs = 1 };
+        var external = Federated.Training.Jobs.ExternalPartyJob.RunAsync(toMusic,
+            new Federated.Training.Jobs.PartyJobPaths(Path.Combine(_world, "external"), Path.Combine(_work, "jobs", "external"), 1), options);
+        var music = Federated.Training.Jobs.MusicPartyJob.RunAsync(toExternal,
+            new Federated.Training.Jobs.PartyJobPaths(Path.Combine(_world, "music"), Path.Combine(_work, "jobs", "music"), 2), options with { BatchSize = 128 }, []);
+        var errors = await Task.WhenAll(Capture(external), Capture(music));
+        Assert.All(errors, e => Assert.Contains("different job settings", e.Message));
+        Assert.Contains(errors, e => e.Message.Contains("music party (M)"));
+        Assert.Contains(errors, e => e.Message.Contains("external party (E)"));
+        Assert.False(Directory.Exists(Path.Combine(_work, "jobs", "music", "psi-r1")), "no PSI should start after a failed hello");
+    }
+
+    private static async Task<Exception> Capture(Task task)
+    {
+        try { await task; }
+        catch (Exception e) { return e; }
+        throw new Xunit.Sdk.XunitException("the job did not fail");
+    }
+
     private Task Run() => FederatedExperiment.RunFederatedInProcessAsync(_world, Path.Combine(_work, "jobs"),
         TestWorlds.Job("bad-input") with { Epochs = 1 }, ["u-1"], 1, 2);
 
