@@ -42,9 +42,11 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
         };
         var parameters = TrainJobParameters.Parse(context.JobId, context.Parameters);
         var options = parameters.Options;
-        var data = configuration["Party:DataDirectory"];
-        if (string.IsNullOrWhiteSpace(data) || !Directory.Exists(data))
-            throw new InvalidOperationException($"party {context.SelfPartyId}: Party:DataDirectory '{data}' is not an existing folder (the party's own tables and schema files)");
+        // The same data folder as the psi job kind: Party:DataDirectory, else "data" beside the agent's state folder.
+        var data = configuration[PsiJobHandler.DataDirectoryKey] is { Length: > 0 } set ? set
+            : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(agent.Value.StateDirectory).TrimEnd(Path.DirectorySeparatorChar))!, "data");
+        if (!Directory.Exists(data))
+            throw new InvalidOperationException($"party {context.SelfPartyId}: its data folder {data} (Party:DataDirectory) does not exist; it holds the party's own tables and schema files");
         var jobs = configuration["Party:JobsDirectory"] is { Length: > 0 } configured
             ? Path.GetFullPath(configured) : Path.Combine(Path.GetFullPath(agent.Value.StateDirectory), "train");
         var jobFolder = TrainJobFolders.JobFolder(jobs, parameters.TrainingJob);

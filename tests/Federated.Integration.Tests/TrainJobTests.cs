@@ -1,0 +1,268 @@
+using System.Globalization;
+using Federated.Audit;
+using Federated.Data.Synthetic;
+using Federated.Hosting.Local;
+using Federated.PartyJobs;
+using Federated.Training.Evaluation;
+using Federated.Transport.Client;
+using Federated.Transport.V1;
+using Xunit.Abstractions;
+
+namespace Federated.Integration.Tests;
+
+/// <summary>
+/// Three real processes with a tiny synthetic world: each party gets only its own data folder (E: external/, M:
+/// music/); the truth stays with the test, which plays the operator's evaluation harness. The coordinator listens on
+/// a fixed port so it can be killed and restarted where the parties expect it.
+/// </summary>
+public sealed class TrainFederationFixture : IAsyncLifetime
+{
+    public const int PartyLostSeconds = 30;
+
+    public LocalFederation Federation { get; private set; } = null!;
+    public string RunDirectory { get; } = Path.Combine(Path.GetTempPath(), "federated-train-it-" + Guid.NewGuid().ToString("N")[..12]);
+    public string World => Path.Combine(RunDirectory, "world");
+    public EvaluationHarness Harness { get; private set; } = null!;
+    public string EvaluationUsersFile => Path.Combine(RunDirectory, "operator", "evaluation-users.txt");
+
+    public async Task InitializeAsync()
+    {
+        SyntheticWorld.Generate(SyntheticWorldOptions.Tiny, World);
+        Harness = EvaluationHarness.ForSyntheticColdUsers(World);
+        Directory.CreateDirectory(Path.GetDirectoryName(EvaluationUsersFile)!);
+        File.WriteAllLines(EvaluationUsersFile, Harness.UsersToRank);
+        Federation = await LocalFederation.StartAsync(
+            new LocalFederationOptions(RunDirectory, HostBinaries.FromAssemblyMetadata(typeof(TrainFederationFixture).Assembly))
+            {
+                CoordinatorPort = FreePort(),
+                MusicDataDirectory = Path.Combine(World, SyntheticWorldLayout.MusicFolder),
+                ExternalDataDirectory = Path.Combine(World, SyntheticWorldLayout.ExternalFolder),
+                ExtraArguments = ["--Coordinator:HeartbeatSeconds=1", $"--Coordinator:PartyLostSeconds={PartyLostSeconds}"],
+            },
+            progress: null, CancellationToken.None);
+        using var connection = Connect();
+        await FederationFixture.WaitForPartiesAsync(connection);
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
+    }
+
+    public CoordinatorConnection Connect()
+    {
+        var certificates = Federation.CertificateDirectory;
+        var certificate = Federated.Security.CertificateFiles.Load(certificates, LocalFederation.OperatorName, withPrivateKey: true);
+        return CoordinatorConnection.Open(Federation.CoordinatorAddress, certificate,
+            new Federated.Security.CertificateValidator(Federated.Security.CertificateFiles.LoadAuthority(certificates)));
+    }
+
+    public string JobFolderOf(string party, string trainingJob) =>
+        TrainJobFolders.JobFolder(Path.Combine(LocalFederation.StateDirectoryOf(RunDirectory, party), "train"), trainingJob);
+
+    public TrainJobProgress? ProgressOf(string party, string trainingJob) =>
+        TrainJobFolders.ReadJsonSafely<TrainJobProgress>(TrainJobFolders.ProgressFile(JobFolderOf(party, trainingJob)));
+
+    public string Logs() => string.Join("\n", Federation.Hosts.Values.Select(h => $"--- {h.Name} log:\n{h.LogTail(25)}"));
+
+    public async Task DisposeAsync()
+    {
+        if (Federation is not null)
+            await Federation.DisposeAsync();
+        try { Directory.Delete(RunDirectory, recursive: true); }
+        catch (IOException) { /* a log file may still be flushed; the folder is in the temp area */ }
+    }
+}
+
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TrainFederationCollection : ICollectionFixture<TrainFederationFixture>
+{
+    public const string Name = "train-federation";
+}
+
+/// <summary>
+/// The <c>train</c> job kind across the three real processes: PSI, split training and the evaluation forward pass
+/// through the sealed relay; M's ranked lists (its output, in its own job folder) scored by the operator's harness;
+/// and resume after kill -9 of the external party and later of the coordinator.
+/// </summary>
+[Collection(TrainFederationCollection.Name)]
+public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHelper output)
+{
+    private static Dictionary<string, string> Parameters(string trainingJob, string evaluationUsers, params (string Name, string Value)[] extra)
+    {
+        var parameters = new Dictionary<string, string>
+        {
+            ["trainingJob"] = trainingJob, ["evaluationUsers"] = evaluationUsers, ["batchSize"] = "256", ["pretrainEpochs"] = "3",
+            ["torchThreads"] = "1", ["messageTimeoutSeconds"] = "120",
+        };
+        foreach (var (name, value) in extra) parameters[name] = value;
+        return parameters;
+    }
+
+    private async Task<JobInfo> CreateAsync(CoordinatorConnection op, Dictionary<string, string> parameters)
+    {
+        var request = new CreateJobRequest { Kind = TrainJobHandler.JobKind, MusicPartyId = "music", ExternalPartyId = "external" };
+        request.Parameters.Add(parameters);
+        var job = await op.Jobs.CreateJobAsync(request);
+        output.WriteLine($"{DateTime.UtcNow:HH:mm:ss} created {job.JobId} ({parameters["trainingJob"]})");
+        return job;
+    }
+
+    /// <summary>Follows a training job through its attempts (the coordinator's retries) until one completes or fails for good.</summary>
+    private async Task<(JobInfo Last, List<string> Attempts)> FollowAsync(CoordinatorConnection op, string jobId, TimeSpan timeout, Func<JobInfo, Task>? onPoll = null)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        var attempts = new List<string> { jobId };
+        while (true)
+        {
+            JobInfo job;
+            JobInfo? next = null;
+            try
+            {
+                job = await op.Jobs.GetJobAsync(new GetJobRequest { JobId = jobId });
+                if (job.State is JobState.Failed or JobState.Stopped)
+                    next = (await op.Jobs.ListJobsAsync(new ListJobsRequest())).Jobs
+                        .FirstOrDefault(j => j.Parameters.TryGetValue("retryOf", out var of) && of == jobId);
+            }
+            catch (Grpc.Core.RpcException) when (DateTime.UtcNow < deadline) { await Task.Delay(200); continue; } // coordinator restarting
+            if (onPoll is not null) await onPoll(job);
+            if (job.State == JobState.Completed) return (job, attempts);
+            if (job.State is JobState.Failed or JobState.Stopped)
+            {
+                if (next is not null)
+                {
+                    output.WriteLine($"{DateTime.UtcNow:HH:mm:ss} {jobId} failed ({job.Reason}); attempt {next.Parameters["attempt"]} is {next.JobId}");
+                    jobId = next.JobId;
+                    attempts.Add(jobId);
+                    continue;
+                }
+                if (job.State == JobState.Stopped || DateTime.UtcNow > deadline) return (job, attempts);
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"training job still {job.State} after {timeout.TotalSeconds:0} s (attempts {string.Join(", ", attempts)}): {job.Reason}\n{fixture.Logs()}");
+            await Task.Delay(100);
+        }
+    }
+
+    [Fact]
+    public async Task An_encrypted_train_job_through_the_three_processes_ranks_cold_start_users_better_than_popularity()
+    {
+        using var op = fixture.Connect();
+        var created = await CreateAsync(op, Parameters("it-ckks", fixture.EvaluationUsersFile, ("epochs", "3"), ("checkpointEvery", "4")));
+        var (job, attempts) = await FollowAsync(op, created.JobId, TimeSpan.FromMinutes(5));
+        Assert.True(job.State == JobState.Completed, $"train job {job.State}: {job.Reason}\n{fixture.Logs()}");
+        Assert.Single(attempts);
+
+        var music = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(fixture.JobFolderOf("music", "it-ckks"), 1))!;
+        var rankings = TrainJobFolders.ReadRankings(TrainJobFolders.RankingsFile(fixture.JobFolderOf("music", "it-ckks"), 1));
+        Assert.Equal("Encrypted", music.Mode);
+        Assert.True(music.AlignedRows > 500, $"{music.AlignedRows} aligned rows");
+        Assert.True(rankings.Count > 100 && rankings.Count == music.EvaluationRows, $"{rankings.Count} ranked users, {music.EvaluationRows} known to E");
+        Assert.All(rankings.Values, list => Assert.Equal(100, list.Count));
+        Assert.NotNull(music.Epsilon);
+        // Nobody but M holds the lists: E's job folder has no rankings, the coordinator's folder holds no job output.
+        Assert.False(File.Exists(TrainJobFolders.RankingsFile(fixture.JobFolderOf("external", "it-ckks"), 1)));
+
+        var federated = fixture.Harness.Score("federated encrypted", rankings);
+        var popularity = fixture.Harness.Popularity();
+        output.WriteLine($"{federated}\n{popularity}");
+        Assert.True(federated[50].HitRate > popularity[50].HitRate, $"HR@50 {federated[50].HitRate:F3} <= popularity {popularity[50].HitRate:F3}");
+        Assert.True(federated[100].Recall > popularity[100].Recall, $"R@100 {federated[100].Recall:F3} <= popularity {popularity[100].Recall:F3}");
+
+        // The parties' reports (audit log): counts and timings, ε; the relay records match the relayed messages.
+        Assert.Contains("ε", job.Parties.Single(p => p.PartyId == "music").Summary);
+        using var log = AuditLog.Open(fixture.Federation.AuditDatabasePath);
+        var relayed = log.Read(1, int.MaxValue).Count(r => r.Entry.JobId == job.JobId && r.Entry.Kind == AuditEntry.RelayKind);
+        Assert.Equal((long)job.Relay.MessagesRelayed, relayed);
+    }
+
+    [Fact]
+    public async Task A_train_job_survives_kill_9_of_the_external_party_and_of_the_coordinator_and_resumes_from_a_checkpoint()
+    {
+        // Plaintext reference with a fixed seed: the resumed run must reproduce the uninterrupted one exactly. Both runs
+        // are the same training job on the same alignment (PSI draws fresh secrets and a fresh joint batch seed per
+        // run), so after the uninterrupted run each party keeps its PSI result and drops its checkpoints, models and
+        // outputs: the crash run starts again from step 0 on the same rows and batches.
+        (string, string)[] plain = [("mode", "plaintext"), ("insecure", "plaintext-reference"), ("seed", "7"), ("epochs", "16"), ("checkpointEvery", "4")];
+        const string name = "it-plain";
+        using var op = fixture.Connect();
+        var reference = await FollowAsync(op, (await CreateAsync(op, Parameters(name, fixture.EvaluationUsersFile, plain))).JobId, TimeSpan.FromMinutes(5));
+        Assert.True(reference.Last.State == JobState.Completed, $"reference run {reference.Last.State}: {reference.Last.Reason}\n{fixture.Logs()}");
+        var straight = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(fixture.JobFolderOf("music", name), 1))!;
+        var listsA = TrainJobFolders.ReadRankings(TrainJobFolders.RankingsFile(fixture.JobFolderOf("music", name), 1));
+        Assert.True(straight.Steps >= 40, $"only {straight.Steps} steps");
+        Assert.Equal(0UL, straight.ResumedFromStep);
+        foreach (var party in new[] { "music", "external" })
+            foreach (var folder in new[] { "checkpoints", "models", "outputs" })
+                Directory.Delete(Path.Combine(fixture.JobFolderOf(party, name), folder), recursive: true);
+
+        var first = await CreateAsync(op, Parameters(name, fixture.EvaluationUsersFile, plain));
+        string? crashedAt = null, coordinatorKilledIn = null;
+        var killedExternal = false;
+        // The operator connection survives the coordinator restart (gRPC reconnects; polls during the restart are retried).
+        var (job, attempts) = await FollowAsync(op, first.JobId, TimeSpan.FromMinutes(6), async polled =>
+        {
+            var progress = fixture.ProgressOf("music", name);
+            if (progress is null || progress.Phase != "training") return;
+            if (!killedExternal && progress.CoordinatorJobId == first.JobId && progress.Step >= 12)
+            {
+                killedExternal = true;
+                crashedAt = $"external killed at M step {progress.Step} of {progress.TotalSteps}";
+                output.WriteLine($"{DateTime.UtcNow:HH:mm:ss} {crashedAt}");
+                fixture.Federation.Kill(LocalFederation.ExternalName); // SIGKILL, whole process tree
+                await Task.Delay(500);
+                await fixture.Federation.StartHostAsync(LocalFederation.ExternalName, CancellationToken.None);
+            }
+            else if (killedExternal && coordinatorKilledIn is null && progress.CoordinatorJobId != first.JobId && polled.JobId == progress.CoordinatorJobId
+                     && progress.Step >= 28 && progress.Step < progress.TotalSteps - 4)
+            {
+                coordinatorKilledIn = polled.JobId;
+                output.WriteLine($"{DateTime.UtcNow:HH:mm:ss} coordinator killed at M step {progress.Step} of attempt {polled.JobId}");
+                fixture.Federation.Kill(LocalFederation.CoordinatorName);
+                await Task.Delay(500);
+                await fixture.Federation.StartHostAsync(LocalFederation.CoordinatorName, CancellationToken.None);
+            }
+        });
+        Assert.True(job.State == JobState.Completed, $"training job {job.State} after attempts {string.Join(", ", attempts)}: {job.Reason}\n{fixture.Logs()}");
+        Assert.True(killedExternal, "the job finished before the external party could be killed");
+        Assert.NotNull(coordinatorKilledIn);
+        Assert.True(attempts.Count >= 2, $"expected a retry after the external party's crash; attempts: {string.Join(", ", attempts)}");
+
+        var resumed = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(fixture.JobFolderOf("music", name), 1))!;
+        var resumedE = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(fixture.JobFolderOf("external", name), 1))!;
+        output.WriteLine($"{crashedAt}; final attempt {resumed.CoordinatorJobId} resumed from step {resumed.ResumedFromStep} (E {resumedE.ResumedFromStep}) of {resumed.Steps}");
+        Assert.Equal(job.JobId, resumed.CoordinatorJobId);
+        // Killed at M step >= 12 with checkpoints every 4 steps: the newest common checkpoint is 8 or later, never step 0.
+        Assert.True(resumed.ResumedFromStep >= 8, $"the last attempt resumed from step {resumed.ResumedFromStep}, not from a checkpoint before the crash");
+        Assert.Equal(resumed.ResumedFromStep, resumedE.ResumedFromStep);
+        Assert.Equal(straight.Steps, resumed.Steps);
+        Assert.Equal(straight.Epsilon!.Value, resumed.Epsilon!.Value, 9);
+
+        // Same seed, plaintext: the resumed run reproduces the uninterrupted one.
+        var a = fixture.Harness.Score("uninterrupted", listsA);
+        var listsB = TrainJobFolders.ReadRankings(TrainJobFolders.RankingsFile(fixture.JobFolderOf("music", name), 1));
+        var b = fixture.Harness.Score("resumed", listsB);
+        var identical = listsA.Count(kv => listsB.TryGetValue(kv.Key, out var other) && other.SequenceEqual(kv.Value));
+        output.WriteLine($"{a}\n{b}\nidentical lists: {identical} of {listsA.Count}");
+        Assert.Equal(listsA.Count, listsB.Count);
+        foreach (var k in new[] { 10, 50, 100 })
+            Assert.True(Math.Abs(a[k].HitRate - b[k].HitRate) <= 1e-9 && Math.Abs(a[k].Ndcg - b[k].Ndcg) <= 1e-6,
+                $"@{k}: uninterrupted HR {a[k].HitRate:F4} NDCG {a[k].Ndcg:F4} vs resumed HR {b[k].HitRate:F4} NDCG {b[k].Ndcg:F4}");
+        // Checkpoints round-trip the weights to within ~1e-6 (the in-process resume test's bound), which may swap a near tie.
+        Assert.True(identical >= 0.95 * listsA.Count, $"only {identical} of {listsA.Count} ranked lists are identical");
+        var overlap = listsA.Average(kv => kv.Value.Intersect(listsB[kv.Key]).Count() / (double)kv.Value.Count);
+        Assert.True(overlap >= 0.99, $"the ranked lists share only {overlap:P1} of their songs");
+
+        // The retry is visible in the audit log, and the chain survived both crashes.
+        using (var log = AuditLog.Open(fixture.Federation.AuditDatabasePath))
+        {
+            var events = log.Read(1, int.MaxValue).Where(r => r.Entry.JobId == first.JobId).Select(r => r.Entry.Details ?? "").ToList();
+            Assert.Contains(events, d => d.Contains("\"retried\"", StringComparison.Ordinal));
+        }
+        var verification = AuditVerifier.Verify(fixture.Federation.AuditDatabasePath);
+        Assert.True(verification.IsValid, verification.Problem);
+        using var again = fixture.Connect();
+        await FederationFixture.WaitForPartiesAsync(again);
+    }
+}
