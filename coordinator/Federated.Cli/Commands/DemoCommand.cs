@@ -179,7 +179,14 @@ public static class DemoCommand
         AnsiConsole.WriteLine();
         AnsiConsole.Write(new Text(table.ToText()));
         foreach (var (method, m) in outcomes)
+        {
             AnsiConsole.MarkupLineInterpolated($"{method}: ε spent {Format(m.Epsilon)} (δ {m.Delta?.ToString("0e0", CultureInfo.InvariantCulture) ?? "-"}), {m.AlignedRows} aligned rows, {m.Steps} steps, {m.EvaluationRows} cold-start users known to E; PSI {m.AlignmentSeconds:0.0} s, training {m.TrainingSeconds:0.0} s, evaluation {m.EvaluationSeconds:0.0} s (at M)");
+            // Throughput through the real relay: training samples (aligned rows x epochs) per second of training, and
+            // everything the (last) attempt relayed (PSI, training, evaluation) per training sample.
+            var samples = (double)m.AlignedRows * size.Epochs;
+            var bytes = trainRuns.Where(r => r.Method == method).Sum(r => (double)(r.Outcome.Job.Relay?.BytesRelayed ?? 0));
+            AnsiConsole.MarkupLineInterpolated($"{method}: {samples / Math.Max(1e-9, m.TrainingSeconds):0} training samples/s, {bytes / Math.Max(1, samples) / 1024:0.0} KiB relayed per sample ({bytes / 1048576:0.0} MiB in all)");
+        }
 
         var times = new Table().Title("wall time per phase").AddColumns("phase", "seconds");
         foreach (var (phase, time) in phases) times.AddRow(Markup.Escape(phase), time.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture));
