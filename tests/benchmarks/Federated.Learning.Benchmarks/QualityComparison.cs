@@ -19,20 +19,10 @@ internal static class QualityComparison
 
     public static void Run(int steps)
     {
-        var world = new SyntheticTasteWorld(Users, Songs, interactionsPerUser: 8, seed: 5);
-        var trainUsers = Enumerable.Range(0, Users - ColdUsers).ToArray();
-        var coldUsers = Enumerable.Range(Users - ColdUsers, ColdUsers).ToArray();
-        bool KnownToM(int user) => user < Users - ColdUsers && user % 5 < 3;
-        var counts = new double[Songs];
-        var pairs = new List<(int User, long Song)>();
-        foreach (var u in trainUsers)
-            foreach (var s in world.Interactions[u]) { pairs.Add((u, s)); counts[s]++; }
-        var items = new ItemTowerOptions
-        {
-            SongCount = Songs, IdEmbeddingWidth = 16, MetadataCardinalities = new[] { SyntheticTasteWorld.GenreCardinality },
-            MetadataEmbeddingWidth = 4, AudioWidth = SyntheticTasteWorld.AudioWidth, AudioHiddenWidth = 32, HiddenWidth = 32,
-        };
-        using var catalog = new SongCatalog(items, world.Genre, world.Audio, counts);
+        var task = new SyntheticTasteTask(Users, ColdUsers, Songs, interactionsPerUser: 8, seed: 5);
+        var (world, trainUsers, coldUsers, counts, pairs, items) = (task.World, task.TrainUsers, task.ColdUsers, task.SongCounts, task.TrainingPairs, task.Items);
+        bool KnownToM(int user) => task.KnownToM(user);
+        using var catalog = task.CreateCatalog();
         var towerOptions = new ExternalTowerOptions
         {
             CategoricalCardinalities = Enumerable.Repeat(SyntheticTasteWorld.ExternalCardinality, SyntheticTasteWorld.ExternalColumns).ToArray(),
