@@ -246,10 +246,11 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
         var identical = listsA.Count(kv => listsB.TryGetValue(kv.Key, out var other) && other.SequenceEqual(kv.Value));
         output.WriteLine($"{a}\n{b}\nidentical lists: {identical} of {listsA.Count}");
         Assert.Equal(listsA.Count, listsB.Count);
+        // Checkpoints round-trip the weights to within ~1e-6, which may swap a near tie in a list: allow one user's
+        // hit to flip and a small NDCG shift, far below any real difference between a resumed and a fresh run.
         foreach (var k in new[] { 10, 50, 100 })
-            Assert.True(Math.Abs(a[k].HitRate - b[k].HitRate) <= 1e-9 && Math.Abs(a[k].Ndcg - b[k].Ndcg) <= 1e-6,
+            Assert.True(Math.Abs(a[k].HitRate - b[k].HitRate) <= 1.0 / listsA.Count + 1e-12 && Math.Abs(a[k].Ndcg - b[k].Ndcg) <= 1e-3,
                 $"@{k}: uninterrupted HR {a[k].HitRate:F4} NDCG {a[k].Ndcg:F4} vs resumed HR {b[k].HitRate:F4} NDCG {b[k].Ndcg:F4}");
-        // Checkpoints round-trip the weights to within ~1e-6 (the in-process resume test's bound), which may swap a near tie.
         Assert.True(identical >= 0.95 * listsA.Count, $"only {identical} of {listsA.Count} ranked lists are identical");
         var overlap = listsA.Average(kv => kv.Value.Intersect(listsB[kv.Key]).Count() / (double)kv.Value.Count);
         Assert.True(overlap >= 0.99, $"the ranked lists share only {overlap:P1} of their songs");
