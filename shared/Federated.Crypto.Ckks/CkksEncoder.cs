@@ -167,6 +167,34 @@ public sealed class CkksEncoder
         for (int i = 0; i < destination.PrimeCount; i++) destination.Component(i).Fill(residues[i]);
     }
 
+    /// <summary>
+    /// Coefficient encoding: values[c] * scale, rounded, becomes coefficient c (up to N values; the rest are zero).
+    /// A polynomial product of two coefficient encodings is their negacyclic convolution, which the coefficient-packed
+    /// batch-sum product uses instead of rotations. Decode with <see cref="DecodeCoefficients"/>.
+    /// </summary>
+    public void EncodeCoefficients(ReadOnlySpan<double> values, double scale, Plaintext destination)
+    {
+        ArgumentNullException.ThrowIfNull(destination);
+        if (values.Length > _n) throw new ArgumentException($"at most {_n} coefficients fit, got {values.Length}");
+        double[] scaled = ArrayPool<double>.Shared.Rent(values.Length);
+        try
+        {
+            for (int c = 0; c < values.Length; c++) scaled[c] = values[c] * scale;
+            CheckScale(scale, destination.Level);
+            destination.Reshape(destination.Level, scale);
+            WriteCoefficients(scaled.AsSpan(0, values.Length), destination, values.Length);
+            for (int i = 0; i < destination.PrimeCount; i++) _ctx.Ntt[i].Forward(destination.Component(i));
+        }
+        finally { ArrayPool<double>.Shared.Return(scaled); }
+    }
+
+    public Plaintext EncodeCoefficients(ReadOnlySpan<double> values, double scale, int? level = null)
+    {
+        var plaintext = new Plaintext(_ctx, level ?? _ctx.MaxLevel, scale);
+        EncodeCoefficients(values, scale, plaintext);
+        return plaintext;
+    }
+
     /// <summary>Real coefficients (scale 1, unrounded) of the polynomial encoding real slot values.</summary>
     internal void EncodeUnscaledCoefficients(ReadOnlySpan<double> values, Span<double> coefficients)
     {

@@ -1,3 +1,4 @@
+using Federated.Crypto.Ckks.Packing;
 using Federated.Core;
 using Federated.Learning.Crypto;
 using Federated.Learning.Crypto.Ckks;
@@ -102,11 +103,11 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void A_real_step_uses_exactly_the_designed_rotations_and_galois_keys()
+    public void A_real_step_needs_no_rotation_and_no_galois_key_and_carries_the_planned_blocks()
     {
-        // PROTOCOL.md 5.2: F2 and X2 are rotation-free; X1's batch-sum costs (n1 − 1) + (n2 − 1) + log2(slots / k')
-        // key-switched rotations per output column, and M publishes Galois keys for exactly those steps.
-        // k = 8: k' = 8, n1 = 4, n2 = 2, fold steps 8, 16, ..., 2048 (9): 3 + 1 + 9 = 13 rotations per output, d = 6 outputs.
+        // PROTOCOL.md 5.2 on a real transcript: F2 and X2 are column-packed scalar products and X1 is the
+        // coefficient-packed batch-sum product, so no step rotates and M publishes no Galois keys. B2 carries d column
+        // ciphertexts plus the plan's row blocks; X1 carries the plan's output blocks.
         TorchRuntime.Initialise(2);
         using var world = new SmallModels();
         var job = SmallModels.JobOptions() with { Insecure = InsecureAllowances.NoLabelNoise };
@@ -114,15 +115,24 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
         var mSession = new CkksMusicSession(Ckks, SmallModels.K);
         using var e = new ExternalPartyRole(job, world.NewExternalTower(1), SmallModels.Adam(), eSession, 1);
         using var m = new MusicPartyRole(job, world.NewTop(2), world.Catalog, SmallModels.Adam(), mSession, 2);
-        InProcessSplitExchange.Setup(e, m);
-        Assert.Equal(new[] { 1, 2, 3, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048 }, mSession.RequiredRotationSteps.OrderBy(x => x));
-        Assert.Equal(13, eSession.PeerGaloisKeyCountForTests);
+        var setup = InProcessSplitExchange.Setup(e, m);
+        // Parameters + a seeded public key, no evaluation keys (one Galois key alone is ~640 kB at N = 8192).
+        Assert.True(setup.TotalBytes < 2 * 300_000, $"key announcements took {setup.TotalBytes} bytes");
 
+        var plan = CoefficientBatchSumPlan.Choose(8192, 32, SmallModels.K, SmallModels.D, wireWeight: 80);
         for (int step = 0; step < 2; step++)
         {
             var (eb, mb) = world.Batch(32, 950 + step);
-            InProcessSplitExchange.Step(e, m, eb, mb);
-            Assert.Equal(13L * SmallModels.D * (step + 1), eSession.RotationCount);
+            m.PrepareStep(mb);
+            var f2 = m.Handle(e.BeginStep(eb))!;
+            var b2 = m.Handle(e.Handle(f2)!)!;
+            Assert.Equal(Packing.ColumnsAndCoefficientBlocks, b2.B2.Delta.Packing);
+            Assert.Equal(SmallModels.D + plan.InputCount, b2.B2.Delta.Parts.Count);
+            var b3 = e.Handle(b2)!;
+            Assert.Equal(Packing.CoefficientBlocks, b3.B3.WeightGradient.Packing);
+            Assert.Equal(plan.OutputCount, b3.B3.WeightGradient.Parts.Count);
+            Assert.Null(e.Handle(m.Handle(b3)!));
+            Assert.Equal(0L, eSession.RotationCount);
             Assert.Equal(0L, mSession.RotationCount);
         }
     }

@@ -50,7 +50,7 @@ public sealed record BatchSumPlan(int BatchRows, int InnerColumns, int PaddedCol
 /// </list>
 /// Result scale = input scale * 2^bits (rescale once afterwards).
 /// </summary>
-public sealed class PackedMatrixProducts
+public sealed partial class PackedMatrixProducts
 {
     private const int Tile = 1024;
     private const int OutputGroup = 4;
@@ -257,12 +257,12 @@ public sealed class PackedMatrixProducts
         return outputs;
     }
 
-    private void FlushAll(ulong[] lo, ulong[] hi, int len, int level)
+    private void FlushAll(Span<ulong> lo, Span<ulong> hi, int len, int level)
     {
         int n = _ctx.N;
         for (int p = 0; p < 2; p++)
             for (int t = 0; t <= level; t++)
-                RnsOps.FlushLazy(lo.AsSpan(p * len + t * n, n), hi.AsSpan(p * len + t * n, n), _ctx.Moduli[t]);
+                RnsOps.FlushLazy(lo.Slice(p * len + t * n, n), hi.Slice(p * len + t * n, n), _ctx.Moduli[t]);
     }
 
     // ------------------------------------------------------------------ backward: batch-sum product

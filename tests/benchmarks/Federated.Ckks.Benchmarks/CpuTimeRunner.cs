@@ -1,3 +1,4 @@
+using Federated.Crypto.Ckks.Packing;
 using System.Runtime.InteropServices;
 using Federated.Crypto.Ckks;
 using Federated.Crypto.Ckks.Serialization;
@@ -50,7 +51,15 @@ public static partial class CpuTimeRunner
         var (fm, fmin) = Measure(() => bench.ForwardColumnPacked(), budgetMs: 4000);
         Console.WriteLine($"| forward column-packed | {fm / 1000:N0} ({fmin / 1000:N0}) |");
         var (bm, bmin) = Measure(() => bench.BackwardBatchSum(), budgetMs: 1);
-        Console.WriteLine($"| backward batch-sum | {bm / 1000:N0} ({bmin / 1000:N0}) |");
+        Console.WriteLine($"| backward batch-sum (BSGS rotations) | {bm / 1000:N0} ({bmin / 1000:N0}) |");
+        var chosen = CoefficientBatchSumPlan.Choose(8192, 4096, 128, 64);
+        foreach (var (m, n, o) in new[] { (chosen.RowBlock, chosen.InnerBlock, chosen.OuterBlock), (64, 2, 64), (64, 4, 32), (64, 8, 16), (128, 4, 16), (32, 4, 64) })
+        {
+            var plan = new CoefficientBatchSumPlan(8192, 4096, 128, 64, m, n, o);
+            bench.UseCoefficientPlan(plan);
+            var (cm, cmin) = Measure(() => bench.BackwardCoefficientBatchSum(), budgetMs: 3000);
+            Console.WriteLine($"| backward coefficient batch-sum, blocks {m} x {n} x {o}{(plan == chosen ? " (chosen)" : "")}: {plan.InputCount} inputs, {plan.OutputCount} outputs, 0 rotations | {cm / 1000:N0} ({cmin / 1000:N0}) |");
+        }
     }
 
     public static void Run(string set)

@@ -24,6 +24,8 @@ public class PackedProductBenchmarks
     private double[] _weights = null!, _alpha = null!;
     private BatchSumPlan _plan = null!;
     private GaloisKeys _keys = null!;
+    private CoefficientBatchSumPlan _coefficientPlan = null!;
+    private List<Ciphertext> _deltaBlocks = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -37,9 +39,24 @@ public class PackedProductBenchmarks
         _deltaColumns = Enumerable.Range(0, D).Select(j => _f.Encryptor.EncryptSymmetric(_f.Encoder.Encode(_f.Values(200 + j), _f.Scale))).ToList();
         _plan = _products.PlanBatchSum(Rows, K);
         _keys = _f.KeyGen.CreateGaloisKeys(_plan.RequiredSteps);
+        UseCoefficientPlan(CoefficientBatchSumPlan.Choose(_f.Context.N, Rows, K, D));
+    }
+
+    /// <summary>Encrypts delta in the given plan's blocks (the benchmark of the coefficient-packed product uses them).</summary>
+    public void UseCoefficientPlan(CoefficientBatchSumPlan plan)
+    {
+        _coefficientPlan = plan;
+        var delta = Enumerable.Range(0, D).SelectMany(j => _f.Values(200 + j)).Take(Rows * D).ToArray();
+        _deltaBlocks = [];
+        for (int rb = 0; rb < plan.RowBlocks; rb++)
+            for (int jb = 0; jb < plan.OuterBlocks; jb++)
+                _deltaBlocks.Add(_f.Encryptor.EncryptSymmetric(_f.Encoder.EncodeCoefficients(plan.PackInput(delta, 1.0, rb, jb), _f.Scale)));
     }
 
     [Benchmark] public Ciphertext[] ForwardColumnPacked() => _products.ColumnPackedProduct(_alphaColumns, _weights, D, 30, _layout);
 
     [Benchmark] public Ciphertext[] BackwardBatchSum() => _products.BatchSumProduct(_deltaColumns, _alpha, 30, _keys, _plan);
+
+    /// <summary>The same alpha^T * delta by coefficient packing: no rotations (what the protocol uses).</summary>
+    [Benchmark] public Ciphertext[] BackwardCoefficientBatchSum() => _products.CoefficientBatchSumProduct(_deltaBlocks, _alpha, 30, _coefficientPlan);
 }

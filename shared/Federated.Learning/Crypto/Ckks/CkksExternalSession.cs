@@ -1,5 +1,4 @@
 using Federated.Crypto.Ckks;
-using Federated.Crypto.Ckks.Keys;
 using Federated.Crypto.Ckks.Protocol;
 using Federated.Crypto.Ckks.Serialization;
 using Federated.Learning.Protocol.V1;
@@ -9,23 +8,14 @@ namespace Federated.Learning.Crypto.Ckks;
 
 /// <summary>
 /// E's CKKS session: encrypts α under E's key (F1), releases F2's masked product with Encode(α·A) and flooding (F3),
-/// computes X1 by the batch-sum product and X2 by the column-packed product on M's ciphertexts of δ̃ (B3), and
+/// computes X1 by the coefficient-packed batch-sum product and X2 by the column-packed product on M's ciphertexts of
+/// δ̃ (B3; neither needs a rotation, so M publishes no Galois keys), and
 /// unmasks g (B5). δ̃ arrives multiplied by the batch size B (so it uses the scale's precision); g is divided back.
 /// </summary>
 public sealed class CkksExternalSession(CkksSessionOptions options) : CkksSession(options), IExternalPartyCryptoSession
 {
-    private GaloisKeys? _peerGaloisKeys;
     private RingMask[]? _backwardMasks;
     private int _backwardRows;
-
-    protected override void ImportExtraPublicMaterial(byte[] material)
-    {
-        if (material.Length == 0) throw new MalformedCipherBlockException("key announcement: M sent no Galois keys (the batch-sum product needs them)");
-        _peerGaloisKeys = CkksSerializer.DeserializeGaloisKeys(Context, material);
-    }
-
-    /// <summary>Tests only: the rotation steps M's Galois keys cover.</summary>
-    internal int PeerGaloisKeyCountForTests => _peerGaloisKeys?.GaloisElements.Count ?? 0;
 
     public CipherBlock EncryptActivations(DenseMatrix alpha)
     {
@@ -48,24 +38,25 @@ public sealed class CkksExternalSession(CkksSessionOptions options) : CkksSessio
         weightHalfA.RequireShape(k, d, "B3 weight half A");
         xiOverEta.RequireShape(k, d, "B3 Ξ/η");
         var layout = Layout(rows, step);
-        var delta = ReadCiphertexts(encryptedDelta, step, rows, d, Packing.Columns, d, InputLevel);
+        var plan = BatchSumPlan(rows, k, d);
+        var parts = ReadCiphertexts(encryptedDelta, step, rows, d, Packing.ColumnsAndCoefficientBlocks, d + plan.InputCount, InputLevel);
+        var delta = parts[..d];
 
-        // X1 = αᵀ·(Bδ̃) + B·Ξ/η: output j holds column j in slots i < k of every padded-k block; Ξ/η goes into every
-        // block so no replica of αᵀδ̃ stays unmasked. Then flooding and re-randomisation under M's key.
-        var plan = Products.PlanBatchSum(rows, k);
-        var x1 = Products.BatchSumProduct(delta, alpha.Values, Options.WeightBits, _peerGaloisKeys!, plan);
-        for (int j = 0; j < d; j++)
-        {
-            Evaluator.RescaleToNextInplace(x1[j]);
-            var mask = new double[Context.SlotCount];
-            for (int start = 0; start + k <= Context.SlotCount; start += plan.PaddedColumns)
-                for (int i = 0; i < k; i++) mask[start + i] = xiOverEta.Values[i * d + j] * rows;
-            Evaluator.AddPlainInplace(x1[j], Encoder.Encode(mask, x1[j].Scale, x1[j].Level));
-            var flood = new Plaintext(Context, x1[j].Level, x1[j].Scale);
-            NoiseFlooding.AddTo(flood, FloodingSigma);
-            Evaluator.AddPlainInplace(x1[j], flood);
-            PeerRerandomizer!.RerandomizeInplace(x1[j]);
-        }
+        // X1 = αᵀ·(Bδ̃) + B·Ξ/η by the coefficient-packed product (no rotations). The other coefficients of each
+        // output hold cross terms of α and δ̃ and are masked uniformly; then flooding and re-randomisation.
+        var x1 = Products.CoefficientBatchSumProduct(parts[d..], alpha.Values, Options.WeightBits, plan);
+        for (int ib = 0; ib < plan.InnerBlocks; ib++)
+            for (int jb = 0; jb < plan.OuterBlocks; jb++)
+            {
+                var output = x1[ib * plan.OuterBlocks + jb];
+                Evaluator.RescaleToNextInplace(output);
+                var xi = new double[Context.N];
+                plan.ForEachResult(ib, jb, (coefficient, i, j) => xi[coefficient] = xiOverEta.Values[i * d + j] * rows);
+                Evaluator.AddPlainInplace(output, Encoder.EncodeCoefficients(xi, output.Scale, output.Level));
+                UnusedCoefficientMask.AddTo(output, plan.ResultCoefficients(ib, jb));
+                NoiseFlooding.AddTo(output, FloodingSigma);
+                PeerRerandomizer!.RerandomizeInplace(output);
+            }
 
         // X2 = (Bδ̃)·Aᵀ + R_G: column-packed product with the weights Aᵀ (d x k), re-randomised and masked.
         var aTransposed = new double[d * k];
@@ -74,7 +65,7 @@ public sealed class CkksExternalSession(CkksSessionOptions options) : CkksSessio
         var x2 = Products.ColumnPackedProduct(delta, aTransposed, k, Options.WeightBits, layout);
         _backwardMasks = RescaleRerandomiseMask(x2);
         _backwardRows = rows;
-        return (WriteCiphertexts(x1, k, d), WriteCiphertexts(x2, rows, k));
+        return (WriteCiphertexts(x1, k, d, Packing.CoefficientBlocks), WriteCiphertexts(x2, rows, k));
     }
 
     public DenseMatrix CloseBackwardShare(CipherBlock share)

@@ -1,5 +1,4 @@
 using Federated.Crypto.Ckks;
-using Federated.Crypto.Ckks.Keys;
 using Federated.Crypto.Ckks.Protocol;
 using Federated.Crypto.Ckks.Serialization;
 using Federated.Learning.Protocol.V1;
@@ -8,41 +7,26 @@ namespace Federated.Learning.Crypto.Ckks;
 
 /// <summary>
 /// M's CKKS session: the column-packed product α·W_M on E's ciphertexts, re-randomised and masked (F2); unmasking
-/// z_E (F4); encrypting B·δ̃ under M's key (B2); decrypting X1 (B5) and releasing X2 with Encode(B·δ̃·W_Mᵀ) (B4).
-/// M generates Galois keys only for the batch-sum schedule of width k.
+/// z_E (F4); encrypting B·δ̃ under M's key (B2, column-packed and in coefficient row blocks); decrypting X1 (B5) and
+/// releasing X2 with Encode(B·δ̃·W_Mᵀ) (B4). No product needs a rotation, so M makes and publishes no Galois keys.
 /// </summary>
 public sealed class CkksMusicSession : CkksSession, IMusicPartyCryptoSession
 {
-    private GaloisKeys _galoisKeys;
     private readonly int _bottomWidth;
     private RingMask[]? _forwardMasks;
     private int _forwardRows, _forwardCols;
     private int? _gradientRows;
 
-    /// <param name="bottomWidth">k, which fixes the rotation steps (and so the Galois keys) of the batch-sum product.</param>
+    /// <param name="bottomWidth">k, which fixes the layout of the batch-sum product's blocks.</param>
     public CkksMusicSession(CkksSessionOptions options, int bottomWidth) : base(options)
     {
         if (bottomWidth <= 0 || bottomWidth > Context.SlotCount)
             throw new ArgumentOutOfRangeException(nameof(bottomWidth), bottomWidth, $"k must be in 1..{Context.SlotCount}");
         _bottomWidth = bottomWidth;
-        RequiredRotationSteps = Products.PlanBatchSum(1, bottomWidth).RequiredSteps;
-        _galoisKeys = KeyGenerator.CreateGaloisKeys(RequiredRotationSteps);
     }
 
     /// <summary>Tests only: the ring masks M holds between F2 and F4.</summary>
     internal RingMask[]? PendingForwardMasksForTests => _forwardMasks;
-
-    /// <summary>The rotation steps M made Galois keys for (and the only ones it publishes).</summary>
-    public IReadOnlyList<int> RequiredRotationSteps { get; }
-
-    protected override byte[] ExtraPublicMaterial() => CkksSerializer.Serialize(_galoisKeys);
-
-    /// <summary>New key pair and new Galois keys for it.</summary>
-    public override void RotateKeys()
-    {
-        base.RotateKeys();
-        _galoisKeys = KeyGenerator.CreateGaloisKeys(RequiredRotationSteps);
-    }
 
     public CipherBlock ComputeForward(CipherBlock encryptedAlpha, DenseMatrix weightHalfM)
     {
@@ -73,7 +57,11 @@ public sealed class CkksMusicSession : CkksSession, IMusicPartyCryptoSession
     {
         RequirePeer("B2");
         _gradientRows = deltaTilde.Rows;
-        return EncryptColumns(deltaTilde, deltaTilde.Rows);
+        // Column-packed for X2's product, then coefficient-packed row blocks for X1's.
+        var block = EncryptColumns(deltaTilde, deltaTilde.Rows);
+        AppendCoefficientBlocks(block, deltaTilde, deltaTilde.Rows, BatchSumPlan(deltaTilde.Rows, _bottomWidth, deltaTilde.Cols));
+        block.Packing = Packing.ColumnsAndCoefficientBlocks;
+        return block;
     }
 
     public DenseMatrix DecryptWeightGradient(CipherBlock weightGradient)
@@ -83,13 +71,10 @@ public sealed class CkksMusicSession : CkksSession, IMusicPartyCryptoSession
         int rows = _gradientRows ?? throw new InvalidOperationException("B5: no encrypted gradient is pending (B2 was not sent for this step)");
         if (weightGradient is null) throw new MalformedCipherBlockException($"{step}: the block is missing");
         int k = _bottomWidth, d = (int)weightGradient.Cols;
-        var ciphertexts = ReadCiphertexts(weightGradient, step, k, d, Packing.Columns, d, ProductLevel);
-        var values = new double[k * d];
-        for (int j = 0; j < d; j++)
-        {
-            var slots = DecryptSlots(ciphertexts[j]);
-            for (int i = 0; i < k; i++) values[i * d + j] = slots[i] / rows;
-        }
+        var plan = BatchSumPlan(rows, k, d);
+        var ciphertexts = ReadCiphertexts(weightGradient, step, k, d, Packing.CoefficientBlocks, plan.OutputCount, ProductLevel);
+        var values = plan.UnpackOutputs(ciphertexts.Select(DecryptCoefficients).ToList());
+        for (int x = 0; x < values.Length; x++) values[x] /= rows;
         return new DenseMatrix(k, d, values);
     }
 
