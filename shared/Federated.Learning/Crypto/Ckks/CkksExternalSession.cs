@@ -45,18 +45,18 @@ public sealed class CkksExternalSession(CkksSessionOptions options) : CkksSessio
         // X1 = αᵀ·(Bδ̃) + B·Ξ/η by the coefficient-packed product (no rotations). The other coefficients of each
         // output hold cross terms of α and δ̃ and are masked uniformly; then flooding and re-randomisation.
         var x1 = Products.CoefficientBatchSumProduct(parts[d..], alpha.Values, Options.WeightBits, plan);
-        for (int ib = 0; ib < plan.InnerBlocks; ib++)
-            for (int jb = 0; jb < plan.OuterBlocks; jb++)
-            {
-                var output = x1[ib * plan.OuterBlocks + jb];
-                Evaluator.RescaleToNextInplace(output);
-                var xi = new double[Context.N];
-                plan.ForEachResult(ib, jb, (coefficient, i, j) => xi[coefficient] = xiOverEta.Values[i * d + j] * rows);
-                Evaluator.AddPlainInplace(output, Encoder.EncodeCoefficients(xi, output.Scale, output.Level));
-                UnusedCoefficientMask.AddTo(output, plan.ResultCoefficients(ib, jb));
-                NoiseFlooding.AddTo(output, FloodingSigma);
-                PeerRerandomizer!.RerandomizeInplace(output);
-            }
+        InParallel(x1.Length, x =>
+        {
+            int ib = x / plan.OuterBlocks, jb = x % plan.OuterBlocks;
+            var output = x1[x];
+            Evaluator.RescaleToNextInplace(output);
+            var xi = new double[Context.N];
+            plan.ForEachResult(ib, jb, (coefficient, i, j) => xi[coefficient] = xiOverEta.Values[i * d + j] * rows);
+            Evaluator.AddPlainInplace(output, Encoder.EncodeCoefficients(xi, output.Scale, output.Level));
+            UnusedCoefficientMask.AddTo(output, plan.ResultCoefficients(ib, jb));
+            NoiseFlooding.AddTo(output, FloodingSigma);
+            PeerRerandomizer!.RerandomizeInplace(output);
+        });
 
         // X2 = (Bδ̃)·Aᵀ + R_G: column-packed product with the weights Aᵀ (d x k), re-randomised and masked.
         var aTransposed = new double[d * k];

@@ -162,65 +162,79 @@ public abstract class CkksSession : IInteractiveLayerCryptoSession
     {
         var layout = Layout(matrix.Rows, "encrypt");
         var block = NewBlock(matrix.Rows, matrix.Cols, Packing.Columns);
-        var column = new double[matrix.Rows];
-        for (int c = 0; c < matrix.Cols; c++)
+        block.Parts.AddRange(InParallel(matrix.Cols, c =>
         {
+            var column = new double[matrix.Rows];
             for (int r = 0; r < matrix.Rows; r++) column[r] = matrix.Values[r * matrix.Cols + c] * factor;
             var plaintext = Encoder.Encode(layout.PackColumn(column), InputScale, InputLevel);
-            block.Parts.Add(ByteString.CopyFrom(CkksSerializer.Serialize(OwnEncryptor.EncryptSymmetric(plaintext))));
-        }
+            return ByteString.CopyFrom(CkksSerializer.Serialize(OwnEncryptor.EncryptSymmetric(plaintext)));
+        }));
         return block;
     }
 
     /// <summary>Appends the coefficient-packed row blocks of <paramref name="matrix"/> (times <paramref name="factor"/>), seeded, under this party's key.</summary>
     protected void AppendCoefficientBlocks(CipherBlock block, DenseMatrix matrix, double factor, CoefficientBatchSumPlan plan)
     {
-        for (int rb = 0; rb < plan.RowBlocks; rb++)
-            for (int jb = 0; jb < plan.OuterBlocks; jb++)
-            {
-                var plaintext = Encoder.EncodeCoefficients(plan.PackInput(matrix.Values, factor, rb, jb), InputScale, InputLevel);
-                block.Parts.Add(ByteString.CopyFrom(CkksSerializer.Serialize(OwnEncryptor.EncryptSymmetric(plaintext))));
-            }
+        block.Parts.AddRange(InParallel(plan.InputCount, x =>
+        {
+            var plaintext = Encoder.EncodeCoefficients(plan.PackInput(matrix.Values, factor, x / plan.OuterBlocks, x % plan.OuterBlocks), InputScale, InputLevel);
+            return ByteString.CopyFrom(CkksSerializer.Serialize(OwnEncryptor.EncryptSymmetric(plaintext)));
+        }));
+    }
+
+    /// <summary>body(0..count-1) on the session's workers; results in index order; the first failure is rethrown as itself.</summary>
+    protected T[] InParallel<T>(int count, Func<int, T> body)
+    {
+        var results = new T[count];
+        InParallel(count, i => { results[i] = body(i); });
+        return results;
+    }
+
+    protected void InParallel(int count, Action<int> body)
+    {
+        try
+        {
+            Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Options.MaxDegreeOfParallelism }, body);
+        }
+        catch (AggregateException e) when (e.InnerExceptions.Count > 0)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
+            throw;
+        }
     }
 
     protected Ciphertext[] ReadCiphertexts(CipherBlock block, string step, int rows, int cols, Packing packing, int parts, int level)
     {
         CipherBlocks.Require(block, step, SchemeName, rows, cols, packing, parts);
-        var result = new Ciphertext[parts];
-        for (int i = 0; i < parts; i++)
+        return InParallel(parts, i =>
         {
             try
             {
-                result[i] = CkksSerializer.DeserializeCiphertext(Context, block.Parts[i].Span, expectedLevel: level);
+                return CkksSerializer.DeserializeCiphertext(Context, block.Parts[i].Span, expectedLevel: level);
             }
             catch (Exception e) when (e is CkksFormatException or CkksMismatchException)
             {
                 throw new MalformedCipherBlockException($"{step}: part {i} is not a valid ciphertext at level {level}: {e.Message}");
             }
-        }
-        return result;
+        });
     }
 
     protected CipherBlock WriteCiphertexts(IReadOnlyList<Ciphertext> ciphertexts, int rows, int cols, Packing packing = Packing.Columns)
     {
         var block = NewBlock(rows, cols, packing);
-        foreach (var ciphertext in ciphertexts) block.Parts.Add(ByteString.CopyFrom(CkksSerializer.Serialize(ciphertext)));
+        block.Parts.AddRange(InParallel(ciphertexts.Count, i => ByteString.CopyFrom(CkksSerializer.Serialize(ciphertexts[i]))));
         return block;
     }
 
     /// <summary>Rescales products once, re-randomises them under the peer's key and applies fresh ring masks.</summary>
-    protected RingMask[] RescaleRerandomiseMask(Ciphertext[] products)
+    protected RingMask[] RescaleRerandomiseMask(Ciphertext[] products) => InParallel(products.Length, i =>
     {
-        var masks = new RingMask[products.Length];
-        for (int i = 0; i < products.Length; i++)
-        {
-            Evaluator.RescaleToNextInplace(products[i]);
-            PeerRerandomizer!.RerandomizeInplace(products[i]);
-            masks[i] = RingMask.Sample(Context, products[i].Level);
-            masks[i].ApplyTo(products[i]);
-        }
-        return masks;
-    }
+        Evaluator.RescaleToNextInplace(products[i]);
+        PeerRerandomizer!.RerandomizeInplace(products[i]);
+        var mask = RingMask.Sample(Context, products[i].Level);
+        mask.ApplyTo(products[i]);
+        return mask;
+    });
 
     /// <summary>
     /// F3/B4: decrypts each masked product ciphertext, adds Encode(own term · factor) laid out like the product, floods
