@@ -138,6 +138,49 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Solving_for_w_m_from_a_real_f2_works_without_rerandomisation_and_fails_with_it()
+    {
+        // PROTOCOL.md 5.4 on a real transcript (a full batch, so M multiplies by the integers round(W_M·2^30)).
+        // E knows the c1 of every α ciphertext it sent in F1; the attack (lattice reduction on the rescaled linear
+        // combination) recovers every column of W_M from M's product when it is not re-randomised (the negative
+        // control: the same product from the real F1 and M's real W_M, masked but not re-randomised) and recovers
+        // nothing from the real F2, which is.
+        TorchRuntime.Initialise(2);
+        using var world = new SmallModels();
+        var job = SmallModels.JobOptions() with { Insecure = InsecureAllowances.NoLabelNoise };
+        var eSession = new CkksExternalSession(Ckks);
+        var mSession = new CkksMusicSession(Ckks, SmallModels.K);
+        using var e = new ExternalPartyRole(job, world.NewExternalTower(1), SmallModels.Adam(), eSession, 1);
+        using var m = new MusicPartyRole(job, world.NewTop(2), world.Catalog, SmallModels.Adam(), mSession, 2);
+        InProcessSplitExchange.Setup(e, m);
+        var context = eSession.ContextForTests;
+        const int rows = 4096;
+        var (eb, mb) = world.Batch(rows, 31);
+        m.PrepareStep(mb);
+        var f1 = e.BeginStep(eb);
+        var f2 = m.Handle(f1)!.F2.MaskedProduct;
+        var weights = DenseMatrix.FromTensor(m.WeightHalf);
+        var sent = f1.F1.Alpha.Parts.Select(p => Federated.Crypto.Ckks.Serialization.CkksSerializer.DeserializeCiphertext(context, p.Span, expectedLevel: context.MaxLevel)).ToList();
+
+        var bare = new PackedMatrixProducts(context, 2).ColumnPackedProduct(sent, weights.Values, SmallModels.D, Ckks.WeightBits, new ColumnPacking(context.SlotCount, rows));
+        var evaluator = new Federated.Crypto.Ckks.Evaluator(context);
+        for (int j = 0; j < SmallModels.D; j++)
+        {
+            evaluator.RescaleToNextInplace(bare[j]);
+            Federated.Crypto.Ckks.Protocol.RingMask.Sample(context, bare[j].Level).ApplyTo(bare[j]);
+            var recovered = WeightRecoveryAttack.Solve(sent, bare[j]);
+            var expected = Enumerable.Range(0, SmallModels.K).Select(i => Federated.Crypto.Ckks.Evaluator.ScalarToInteger(weights[i, j], Ckks.WeightBits)).ToArray();
+            Assert.NotNull(recovered);
+            Assert.Equal(expected, recovered);
+        }
+        for (int j = 0; j < SmallModels.D; j++)
+        {
+            var real = Federated.Crypto.Ckks.Serialization.CkksSerializer.DeserializeCiphertext(context, f2.Parts[j].Span, expectedLevel: context.MaxLevel - 1);
+            Assert.Null(WeightRecoveryAttack.Solve(sent, real));
+        }
+    }
+
+    [Fact]
     public void Sessions_with_different_parameters_or_schemes_refuse_each_other()
     {
         using var e = new CkksExternalSession(Ckks);

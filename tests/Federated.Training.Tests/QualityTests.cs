@@ -10,10 +10,9 @@ namespace Federated.Training.Tests;
 /// <summary>
 /// Issue 7's quality bar on a small default-like world (the demo's song count, fractions, informativeness and
 /// history lengths; fewer users), every row of the results table through the same tables and the same harness.
-/// The full 480-step schedule runs here with the plaintext reference (seconds); the encrypted run of the same
-/// schedule takes about an hour on two busy cores, so the suite checks instead that encrypted training tracks the
-/// plaintext reference step for step (same seeds, same label-DP noise) and the README records the full encrypted
-/// figures.
+/// The full 480-step schedule runs here encrypted (CKKS, about two minutes on two cores) and with the plaintext
+/// reference; the bar is asserted on the encrypted row. A short twin run checks that encrypted training tracks the
+/// plaintext reference step for step (same alignment, seeds and label-DP noise).
 /// </summary>
 public sealed class QualityTests : IClassFixture<QualityTests.World>
 {
@@ -48,13 +47,13 @@ public sealed class QualityTests : IClassFixture<QualityTests.World>
         var result = await FederatedExperiment.RunAsync(new ExperimentOptions
         {
             WorkFolder = work, World = TestWorlds.Quality, Training = TestWorlds.QualityJob("quality"),
-            Methods = ExperimentMethods.All & ~ExperimentMethods.FederatedEncrypted,
+            Methods = ExperimentMethods.All,
         }, new Progress<string>(s => _output.WriteLine($"{DateTime.UtcNow:HH:mm:ss} {s}")));
         var table = result.Table;
         _output.WriteLine(table.ToText());
 
         double HitRate(string method) => table[method].Report[50].HitRate;
-        double federated = HitRate("federated plaintext reference"), musicAlone = HitRate("M alone (no E features)");
+        double federated = HitRate("federated encrypted"), musicAlone = HitRate("M alone (no E features)");
         double centralised = HitRate("centralised"), popularity = HitRate("popularity"), oracle = HitRate("oracle");
         Assert.True(table.Rows.All(r => r.Report.Users >= 500), "the evaluation set is too small for the margins below");
         Assert.True(federated >= 1.5 * musicAlone, $"federated HR@50 {federated:F3} < 1.5 x M alone {musicAlone:F3}");
@@ -62,17 +61,19 @@ public sealed class QualityTests : IClassFixture<QualityTests.World>
         Assert.True(federated > popularity && oracle > centralised, $"popularity {popularity:F3}, oracle {oracle:F3}");
         Assert.True(table["federated plaintext reference"].Epsilon > 0);
         Assert.StartsWith("INSECURE", table["federated plaintext reference"].Notice);
+        Assert.True(table["federated encrypted"].Epsilon > 0);
+        Assert.DoesNotContain("INSECURE", table["federated encrypted"].Notice ?? "");
     }
 
     [Fact]
     public async Task Encrypted_training_tracks_the_plaintext_reference_within_the_ckks_error()
     {
         var harness = EvaluationHarness.ForSyntheticColdUsers(_world.Path);
-        // A short schedule with small widths keeps the CKKS steps within the suite's time; the label-DP noise is on
-        // and equal in both runs (M's seed), so the runs differ only by the CKKS error (flooding).
+        // Four epochs (24 steps) with small widths; the label-DP noise is on and equal in both runs (M's seed), so
+        // the runs differ only by the CKKS error (flooding).
         var options = TestWorlds.Job("track") with
         {
-            Epochs = 1, BatchSize = 512, CheckpointEverySteps = 0,
+            Epochs = 4, BatchSize = 512, CheckpointEverySteps = 0,
             Model = new TrainingModelOptions { BottomWidth = 8, InteractiveWidth = 8, MusicPretrainEpochs = 2 },
         };
         var plain = options with { Mode = FederationMode.PlaintextReference, Insecure = InsecureAllowances.PlaintextReference };
@@ -97,8 +98,13 @@ public sealed class QualityTests : IClassFixture<QualityTests.World>
         Assert.True(worst > 0, "the encrypted run equals the plaintext one bit for bit: was it encrypted?");
         Assert.True(worst <= 1e-3 * scale, $"W differs by {worst:E2} (scale {scale:F3})");
         Assert.True(overlap >= 0.8, $"the encrypted and plaintext top-50 lists share only {overlap:P1}");
+        // PROTOCOL.md 5.1: the recall metrics agree within 0.5 percentage points at every cut-off (one of the 606
+        // users changing its hit moves HR by 0.17 points).
         foreach (var k in new[] { 10, 50, 100 })
-            Assert.True(Math.Abs(a[k].HitRate - b[k].HitRate) <= 0.02, $"HR@{k}: plaintext {a[k].HitRate:F4}, encrypted {b[k].HitRate:F4}");
+        {
+            Assert.True(Math.Abs(a[k].HitRate - b[k].HitRate) <= 0.005, $"HR@{k}: plaintext {a[k].HitRate:F4}, encrypted {b[k].HitRate:F4}");
+            Assert.True(Math.Abs(a[k].Recall - b[k].Recall) <= 0.005, $"Recall@{k}: plaintext {a[k].Recall:F4}, encrypted {b[k].Recall:F4}");
+        }
         Assert.Equal(p.Music.Epsilon!.Value, e.Music.Epsilon!.Value, 9);
     }
 

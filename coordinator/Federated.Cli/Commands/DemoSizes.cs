@@ -13,7 +13,7 @@ public sealed record DemoSize(string Name, SyntheticWorldOptions World, int Epoc
     {
         "tiny" => new("tiny", SyntheticWorldOptions.Tiny, Epochs: 3, BatchSize: 256, CheckpointEvery: 5, PretrainEpochs: 3),
         "small" => new("small", new SyntheticWorldOptions { Users = 6_000, Songs = 5_000, Seed = 7 }, Epochs: 8, BatchSize: 1024, CheckpointEvery: 10, PretrainEpochs: 10),
-        "demo" => new("demo", new SyntheticWorldOptions { Users = 6_000, Songs = 5_000, Seed = 7 }, Epochs: 15, BatchSize: 1024, CheckpointEvery: 10, PretrainEpochs: 10),
+        "demo" => new("demo", new SyntheticWorldOptions { Users = 6_000, Songs = 5_000, Seed = 7 }, Epochs: 40, BatchSize: 256, CheckpointEvery: 40, PretrainEpochs: 10),
         _ => throw new CliException($"--size '{name}': use tiny, small or demo"),
     };
 
