@@ -1,5 +1,6 @@
 using System.Globalization;
 using Federated.Audit;
+using Google.Protobuf;
 using Federated.Data.Synthetic;
 using Federated.Hosting.Local;
 using Federated.PartyJobs;
@@ -24,6 +25,8 @@ public sealed class TrainFederationFixture : IAsyncLifetime
     public string World => Path.Combine(RunDirectory, "world");
     public EvaluationHarness Harness { get; private set; } = null!;
     public string EvaluationUsersFile => Path.Combine(RunDirectory, "operator", "evaluation-users.txt");
+    /// <summary>Coordinator:TranscriptDirectory: every sealed payload exactly as the coordinator relayed it.</summary>
+    public string TranscriptDirectory => Path.Combine(RunDirectory, "coordinator-transcript");
 
     public async Task InitializeAsync()
     {
@@ -37,7 +40,8 @@ public sealed class TrainFederationFixture : IAsyncLifetime
                 CoordinatorPort = FreePort(),
                 MusicDataDirectory = Path.Combine(World, SyntheticWorldLayout.MusicFolder),
                 ExternalDataDirectory = Path.Combine(World, SyntheticWorldLayout.ExternalFolder),
-                ExtraArguments = ["--Coordinator:HeartbeatSeconds=1", $"--Coordinator:PartyLostSeconds={PartyLostSeconds}"],
+                ExtraArguments = ["--Coordinator:HeartbeatSeconds=1", $"--Coordinator:PartyLostSeconds={PartyLostSeconds}",
+                    $"--Coordinator:TranscriptDirectory={TranscriptDirectory}"],
             },
             progress: null, CancellationToken.None);
         using var connection = Connect();
@@ -172,9 +176,97 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
 
         // The parties' reports (audit log): counts and timings, ε; the relay records match the relayed messages.
         Assert.Contains("ε", job.Parties.Single(p => p.PartyId == "music").Summary);
-        using var log = AuditLog.Open(fixture.Federation.AuditDatabasePath);
-        var relayed = log.Read(1, int.MaxValue).Count(r => r.Entry.JobId == job.JobId && r.Entry.Kind == AuditEntry.RelayKind);
-        Assert.Equal((long)job.Relay.MessagesRelayed, relayed);
+        using (var log = AuditLog.Open(fixture.Federation.AuditDatabasePath))
+        {
+            var relayed = log.Read(1, int.MaxValue).Count(r => r.Entry.JobId == job.JobId && r.Entry.Kind == AuditEntry.RelayKind);
+            Assert.Equal((long)job.Relay.MessagesRelayed, relayed);
+        }
+        AssertCoordinatorTranscriptOpensWithNothingItHolds(job);
+    }
+
+    /// <summary>
+    /// PROTOCOL.md 5.5 on the coordinator's transcript of a real encrypted train job. Every relay record has its sealed
+    /// payload in the transcript (same size and SHA-256); no payload is a readable protocol message, holds a CKKS
+    /// object (ciphertext, key) or compresses (plaintext structure); nothing the coordinator stores holds a CKKS object,
+    /// so it has no HE secret key. Negative controls: an unsealed step message parses and a CKKS object is found.
+    /// Replayed and reordered messages: 0 dropped here; rejection is shown by ReplayAndRestartTests.
+    /// </summary>
+    private void AssertCoordinatorTranscriptOpensWithNothingItHolds(JobInfo job)
+    {
+        var records = AuditReader.Read(fixture.Federation.AuditDatabasePath, 1, int.MaxValue)
+            .Where(r => r.Entry.JobId == job.JobId && r.Entry.Kind == AuditEntry.RelayKind).ToList();
+        var folder = Path.Combine(fixture.TranscriptDirectory, job.JobId);
+        Assert.Equal(records.Count, Directory.GetFiles(folder, "*.sealed").Length);
+        foreach (var type in new[] { "train.keys", "train.F1", "train.F2", "train.F3", "train.B2", "train.B3", "train.B4" })
+            Assert.Contains(records, r => r.Entry.MessageType == type);
+
+        var control = new Federated.Learning.Protocol.V1.SplitTrainingMessage { F3 = new() { Header = new() { JobId = "x", Step = 3 } } }.ToByteArray();
+        Assert.True(ReadableStepMessage(control), "negative control: an unsealed step message must be recognised");
+        Assert.True(HoldsCkksObject([.. new byte[17], .. "FCKS"u8, 1, 5, .. CkksParametersHash.Value, 9]), "negative control: a CKKS header must be found");
+        long bytes = 0;
+        foreach (var record in records)
+        {
+            var e = record.Entry;
+            var generation = System.Text.Json.JsonDocument.Parse(e.Details!).RootElement.GetProperty("generation").GetUInt64();
+            var payload = File.ReadAllBytes(Path.Combine(folder, $"{e.Sender}-{e.Sequence:D10}-g{generation}.sealed"));
+            bytes += payload.LongLength;
+            Assert.Equal(e.PayloadBytes, payload.LongLength);
+            Assert.Equal(e.PayloadSha256, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(payload)));
+            Assert.False(ReadableStepMessage(payload), $"{e.MessageType} #{e.Sequence} parses as a split-training message");
+            Assert.False(HoldsCkksObject(payload), $"{e.MessageType} #{e.Sequence} carries a CKKS object in the clear");
+            if (payload.Length >= 4096)
+                Assert.True(Deflated(payload) > 0.99 * payload.Length, $"{e.MessageType} #{e.Sequence} compresses: it has plaintext structure");
+        }
+        Assert.Equal(0UL, job.Relay.OldSequenceDropped + job.Relay.StaleGenerationDropped);
+        output.WriteLine($"transcript: {records.Count} sealed payloads, {bytes / 1048576.0:F1} MiB, none readable by the coordinator");
+
+        var coordinatorFiles = Directory.GetFiles(Path.Combine(fixture.RunDirectory, LocalFederation.CoordinatorName), "*", SearchOption.AllDirectories);
+        Assert.NotEmpty(coordinatorFiles);
+        foreach (var file in coordinatorFiles)
+        {
+            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            var content = new byte[stream.Length];
+            stream.ReadExactly(content);
+            Assert.False(HoldsCkksObject(content), $"{file} holds a CKKS object: the coordinator must hold no HE key material");
+        }
+    }
+
+    private static bool ReadableStepMessage(byte[] payload)
+    {
+        try
+        {
+            var message = Federated.Learning.Protocol.V1.SplitTrainingMessage.Parser.ParseFrom(payload);
+            return message.BodyCase != Federated.Learning.Protocol.V1.SplitTrainingMessage.BodyOneofCase.None;
+        }
+        catch (Google.Protobuf.InvalidProtocolBufferException) { return false; }
+    }
+
+    /// <summary>The job's CKKS parameters hash: every serialized CKKS object (ciphertext, key) carries it in its header.</summary>
+    private static readonly Lazy<byte[]> CkksParametersHash = new(() =>
+    {
+        var options = new Federated.Learning.Crypto.Ckks.CkksSessionOptions();
+        return new Federated.Crypto.Ckks.CkksContext(Federated.Crypto.Ckks.EncryptionParameters.Create(options.PolyModulusDegree, [.. options.PrimeBits])).ParametersHash;
+    });
+
+    /// <summary>A CKKS object header: "FCKS", version, kind, then the parameters hash (no chance match in random bytes).</summary>
+    private static bool HoldsCkksObject(byte[] bytes)
+    {
+        var span = bytes.AsSpan();
+        for (int at = span.IndexOf("FCKS"u8); at >= 0; )
+        {
+            if (at + 38 <= span.Length && span.Slice(at + 6, 32).SequenceEqual(CkksParametersHash.Value)) return true;
+            int next = span[(at + 1)..].IndexOf("FCKS"u8);
+            at = next < 0 ? -1 : at + 1 + next;
+        }
+        return false;
+    }
+
+    private static long Deflated(byte[] payload)
+    {
+        using var buffer = new MemoryStream();
+        using (var deflate = new System.IO.Compression.DeflateStream(buffer, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            deflate.Write(payload);
+        return buffer.Length;
     }
 
     [Fact]
