@@ -89,7 +89,7 @@ public sealed class TrainFederationCollection : ICollectionFixture<TrainFederati
 /// <summary>
 /// The <c>train</c> job kind across the three real processes: PSI, split training and the evaluation forward pass
 /// through the sealed relay; M's ranked lists (its output, in its own job folder) scored by the operator's harness;
-/// and resume after kill -9 of the external party and later of the coordinator.
+/// and resume after kill -9 of the external party, later of the coordinator, then of the music party.
 /// </summary>
 [Collection(TrainFederationCollection.Name)]
 public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHelper output)
@@ -270,7 +270,7 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
     }
 
     [Fact]
-    public async Task A_train_job_survives_kill_9_of_the_external_party_and_of_the_coordinator_and_resumes_from_a_checkpoint()
+    public async Task A_train_job_survives_kill_9_of_each_of_the_three_processes_and_resumes_from_a_checkpoint()
     {
         // Plaintext reference with a fixed seed: the resumed run must reproduce the uninterrupted one exactly. Both runs
         // are the same training job on the same alignment (PSI draws fresh secrets and a fresh joint batch seed per
@@ -290,8 +290,9 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
                 Directory.Delete(Path.Combine(fixture.JobFolderOf(party, name), folder), recursive: true);
 
         var first = await CreateAsync(op, Parameters(name, fixture.EvaluationUsersFile, plain));
-        string? crashedAt = null, coordinatorKilledIn = null;
+        string? crashedAt = null, coordinatorKilledIn = null, musicKilledIn = null;
         var killedExternal = false;
+        ulong coordinatorKillStep = 0;
         // The operator connection survives the coordinator restart (gRPC reconnects; polls during the restart are retried).
         var (job, attempts) = await FollowAsync(op, first.JobId, TimeSpan.FromMinutes(6), async polled =>
         {
@@ -310,16 +311,28 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
                      && progress.Step >= 28 && progress.Step < progress.TotalSteps - 4)
             {
                 coordinatorKilledIn = polled.JobId;
+                coordinatorKillStep = (ulong)progress.Step;
                 output.WriteLine($"{DateTime.UtcNow:HH:mm:ss} coordinator killed at M step {progress.Step} of attempt {polled.JobId}");
                 fixture.Federation.Kill(LocalFederation.CoordinatorName);
                 await Task.Delay(500);
                 await fixture.Federation.StartHostAsync(LocalFederation.CoordinatorName, CancellationToken.None);
             }
+            else if (coordinatorKilledIn is not null && musicKilledIn is null && polled.JobId == progress.CoordinatorJobId
+                     && (ulong)progress.Step >= coordinatorKillStep + 10 && progress.Step < progress.TotalSteps - 6)
+            {
+                // Last, the music party (labels, W_M, the DP ledger): any of the three processes may crash.
+                musicKilledIn = polled.JobId;
+                output.WriteLine($"{DateTime.UtcNow:HH:mm:ss} music party killed at its step {progress.Step} of attempt {polled.JobId}");
+                fixture.Federation.Kill(LocalFederation.MusicName);
+                await Task.Delay(500);
+                await fixture.Federation.StartHostAsync(LocalFederation.MusicName, CancellationToken.None);
+            }
         });
         Assert.True(job.State == JobState.Completed, $"training job {job.State} after attempts {string.Join(", ", attempts)}: {job.Reason}\n{fixture.Logs()}");
         Assert.True(killedExternal, "the job finished before the external party could be killed");
         Assert.NotNull(coordinatorKilledIn);
-        Assert.True(attempts.Count >= 2, $"expected a retry after the external party's crash; attempts: {string.Join(", ", attempts)}");
+        Assert.NotNull(musicKilledIn);
+        Assert.True(attempts.Count >= 3, $"expected a retry after each party's crash; attempts: {string.Join(", ", attempts)}");
 
         var resumed = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(fixture.JobFolderOf("music", name), 1))!;
         var resumedE = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(fixture.JobFolderOf("external", name), 1))!;
