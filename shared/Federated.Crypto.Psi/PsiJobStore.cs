@@ -23,6 +23,8 @@ internal static class PsiJobStore
     public const string PeerValuesFile = "peer-values.bin";
     public const string AlignedKeysFile = "aligned-keys.txt";
     public const string AlignedIndexFile = "aligned-source-index.bin";
+    public const string PeerOrdinalsFile = "peer-ordinals.bin";
+    public const string OrdinalSourceIndexFile = "ordinal-source-index.bin";
     public const string ManifestFormat = "federated-psi-job/1";
 
     private static ReadOnlySpan<byte> KeysMagic => "FPSIKEY1"u8;
@@ -99,6 +101,14 @@ internal static class PsiJobStore
                 f.Write(entry[..20]);
             }
         }
+    }
+
+    /// <summary>int64 little-endian values, one after another (the M-only intersection's ordinal maps).</summary>
+    public static void WriteInt64s(string path, IReadOnlyList<int> values)
+    {
+        var bytes = new byte[values.Count * 8];
+        for (int i = 0; i < values.Count; i++) BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(i * 8), values[i]);
+        File.WriteAllBytes(path, bytes);
     }
 
     public static void WritePeerValues(string folder, ReadOnlySpan<byte> values)

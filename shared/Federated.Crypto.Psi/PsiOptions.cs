@@ -18,6 +18,13 @@ public sealed class PsiOptions
     /// <summary>Full PSI reusing the secret keys of an earlier job folder (same double-blinded values, same row order).</summary>
     public string? ReuseKeysFrom { get; init; }
 
+    /// <summary>
+    /// Only M learns the intersection, with E's position (ordinal) of each match; E learns the sizes and nothing about
+    /// which of its IDs matched. For requests that M pads with decoys before asking E for those rows (PROTOCOL.md
+    /// section 4, inference for cold-start users). Both parties must set it alike; not for delta rounds.
+    /// </summary>
+    public bool IntersectionForMusicOnly { get; init; }
+
     /// <summary>Most entries per message (points, or match records). A message is at most 8 + 36 x this many bytes.</summary>
     public int ChunkPoints { get; init; } = 65536;
 
@@ -37,6 +44,8 @@ public sealed class PsiOptions
         if (ChunkPoints is < 1 or > 1 << 20) throw new ArgumentException($"PsiOptions.ChunkPoints must be in 1..{1 << 20}, was {ChunkPoints}");
         if (MaxDegreeOfParallelism < 1) throw new ArgumentException("PsiOptions.MaxDegreeOfParallelism must be at least 1");
         if (MessageTimeout <= TimeSpan.Zero) throw new ArgumentException("PsiOptions.MessageTimeout must be positive");
+        if (IntersectionForMusicOnly && (PreviousJobFolder is not null || ReuseKeysFrom is not null))
+            throw new ArgumentException("PsiOptions.IntersectionForMusicOnly is for one-off requests, not for delta rounds or reused keys");
         if (PreviousJobFolder is not null && ReuseKeysFrom is not null)
             throw new ArgumentException("set either PreviousJobFolder (delta round) or ReuseKeysFrom (full round with old keys), not both");
     }

@@ -18,4 +18,11 @@ public sealed record PsiResult(
     string AlignedSourceIndexPath,
     byte[] JointSeed,
     string StateId,
-    TimeSpan Elapsed);
+    TimeSpan Elapsed)
+{
+    /// <summary>M, when only M learns the intersection: per aligned row, E's ordinal of that ID (int64 little-endian).</summary>
+    public string? PeerOrdinalsPath { get; init; }
+
+    /// <summary>E, when only M learns the intersection: per ordinal E sent, its ID's source position (int64 little-endian).</summary>
+    public string? OrdinalSourceIndexPath { get; init; }
+}

@@ -71,7 +71,7 @@ internal sealed class PsiSession(PsiRole role, IPeerChannel channel, IdSource so
             pump = new MessagePump(channel, role == PsiRole.Music ? PsiWire.Confirm : PsiWire.Done, options.MessageTimeout, token);
             await SendAsync(PsiWire.Control(PsiWire.Hello, new PsiWire.HelloMessage(
                 PsiWire.Protocol, role.Name(), DomainHash, Round, PreviousStateId, PriorOwnCount, _newIndices.Length,
-                options.ChunkPoints, Convert.ToHexString(JointSeed.Commit(nonce, share)))), token);
+                options.ChunkPoints, Convert.ToHexString(JointSeed.Commit(nonce, share)), options.IntersectionForMusicOnly)), token);
             var hello = CheckHello(PsiWire.ParseControl<PsiWire.HelloMessage>(await pump.ExpectAsync(PsiWire.Hello, token)));
 
             // Reveal only after the peer's commitment is in hand.
@@ -92,11 +92,11 @@ internal sealed class PsiSession(PsiRole role, IPeerChannel channel, IdSource so
             _ownBlinded = []; // sent and answered: release before the sort-heavy intersection
             _perm = [];
 
-            var (rowSourceIndex, rowsDigest) = role == PsiRole.Music
+            var (rowSourceIndex, rowsDigest, peerOrdinals) = role == PsiRole.Music
                 ? await IntersectAndReportAsync(pump, chunk, token)
                 : await ReceiveMatchesAsync(pump, token);
 
-            return Persist(started, clock, seed, rowSourceIndex, rowsDigest);
+            return Persist(started, clock, seed, rowSourceIndex, rowsDigest, peerOrdinals);
         }
         catch (Exception e) when (e is not OperationCanceledException and not PsiAbortedByPeerException)
         {
@@ -225,6 +225,8 @@ internal sealed class PsiSession(PsiRole role, IPeerChannel channel, IdSource so
         if (h.NewCount < 0 || h.NewCount + expectedPrior > PsiWire.MaxPoints)
             throw new ProtocolViolationException($"psi.hello: new ID count {h.NewCount} out of range");
         if (h.ChunkPoints is < 1 or > 1 << 20) throw new ProtocolViolationException($"psi.hello: chunk size {h.ChunkPoints} out of range");
+        if (h.IntersectionForMusicOnly != options.IntersectionForMusicOnly)
+            throw new ProtocolViolationException($"psi.hello: the peer runs {(h.IntersectionForMusicOnly ? "an M-only" : "a two-sided")} intersection, this party {(options.IntersectionForMusicOnly ? "an M-only" : "a two-sided")} one");
         PsiWire.Hex("seedCommit", h.SeedCommit, 32, PsiWire.Hello);
         _peerPrior = expectedPrior;
         _peerNew = (int)h.NewCount;
@@ -367,7 +369,7 @@ internal sealed class PsiSession(PsiRole role, IPeerChannel channel, IdSource so
     }
 
     /// <summary>M: joins own and peer double-blinded values; rows come out in canonical (ascending value) order.</summary>
-    private async Task<(int[] Rows, byte[] Digest)> IntersectAndReportAsync(MessagePump pump, int chunk, CancellationToken ct)
+    private async Task<(int[] Rows, byte[] Digest, int[]? PeerOrdinals)> IntersectAndReportAsync(MessagePump pump, int chunk, CancellationToken ct)
     {
         var own = new KeyedPoint[_n];
         var peer = new KeyedPoint[_peerPrior + _peerNew];
@@ -399,6 +401,19 @@ internal sealed class PsiSession(PsiRole role, IPeerChannel channel, IdSource so
         own = null;
         peer = null;
 
+        if (options.IntersectionForMusicOnly)
+        {
+            // E learns nothing about the matches: an empty report (E confirms it), M keeps rows and E's ordinals.
+            var empty = AlignedKeysWriter.RowsDigest([]);
+            var summary = new PsiWire.RowsSummary(0, Convert.ToHexString(empty));
+            await SendAsync(PsiWire.Control(PsiWire.MatchesEnd, summary), ct).ConfigureAwait(false);
+            var ack = PsiWire.ParseControl<PsiWire.RowsSummary>(await pump.ExpectAsync(PsiWire.Confirm, ct).ConfigureAwait(false));
+            if (ack.Count != 0 || !string.Equals(ack.RowsDigest, summary.RowsDigest, StringComparison.OrdinalIgnoreCase))
+                throw new ProtocolViolationException($"psi.confirm: the external party derived {ack.Count} rows from an empty report");
+            await SendAsync(PsiWire.Control(PsiWire.Done, summary), ct).ConfigureAwait(false);
+            return (rows.ToArray(), empty, ordinals.ToArray());
+        }
+
         for (int start = 0; start < rows.Count; start += chunk)
         {
             int c = Math.Min(chunk, rows.Count - start);
@@ -418,11 +433,11 @@ internal sealed class PsiSession(PsiRole role, IPeerChannel channel, IdSource so
         if (confirm.Count != rows.Count || !string.Equals(confirm.RowsDigest, Convert.ToHexString(digest), StringComparison.OrdinalIgnoreCase))
             throw new ProtocolViolationException($"psi.confirm: the external party derived {confirm.Count} rows with another digest; this party has {rows.Count}");
         await SendAsync(PsiWire.Control(PsiWire.Done, new PsiWire.RowsSummary(rows.Count, Convert.ToHexString(digest))), ct).ConfigureAwait(false);
-        return (rows.ToArray(), digest);
+        return (rows.ToArray(), digest, null);
     }
 
     /// <summary>E: checks M's report (own positions, ascending values that E itself computed) and confirms it.</summary>
-    private async Task<(int[] Rows, byte[] Digest)> ReceiveMatchesAsync(MessagePump pump, CancellationToken ct)
+    private async Task<(int[] Rows, byte[] Digest, int[]? PeerOrdinals)> ReceiveMatchesAsync(MessagePump pump, CancellationToken ct)
     {
         var musicValues = new PointKey[_peerPrior + _peerNew];
         for (int o = 0; o < musicValues.Length; o++) musicValues[o] = PointKey.From(_peerValues.AsSpan(o * 32, 32));
@@ -463,13 +478,15 @@ internal sealed class PsiSession(PsiRole role, IPeerChannel channel, IdSource so
                 var done = PsiWire.ParseControl<PsiWire.RowsSummary>(await pump.ExpectAsync(PsiWire.Done, ct).ConfigureAwait(false));
                 if (done.Count != rows.Count || !string.Equals(done.RowsDigest, Convert.ToHexString(digest), StringComparison.OrdinalIgnoreCase))
                     throw new ProtocolViolationException("psi.done: the music party closed with another row list");
-                return (rows.ToArray(), digest);
+                if (options.IntersectionForMusicOnly && rows.Count != 0)
+                    throw new ProtocolViolationException($"psi.matches: {rows.Count} matches reported in an M-only intersection");
+                return (rows.ToArray(), digest, null);
             }
             else throw new ProtocolViolationException($"unexpected message '{message.MessageType}' while receiving the matches");
         }
     }
 
-    private PsiResult Persist(DateTimeOffset started, Stopwatch clock, byte[] seed, int[] rowSourceIndex, byte[] rowsDigest)
+    private PsiResult Persist(DateTimeOffset started, Stopwatch clock, byte[] seed, int[] rowSourceIndex, byte[] rowsDigest, int[]? peerOrdinals)
     {
         string folder = options.JobFolder;
         string keysPath = Path.Combine(folder, PsiJobStore.AlignedKeysFile);
@@ -492,8 +509,13 @@ internal sealed class PsiSession(PsiRole role, IPeerChannel channel, IdSource so
             options.PreviousJobFolder is null ? null : Path.GetFullPath(options.PreviousJobFolder),
             _n, _newIndices.Length, peerTotal, _peerNew, rowSourceIndex.Length, Convert.ToHexString(seed).ToLowerInvariant(),
             Convert.ToHexString(rowsDigest).ToLowerInvariant(), started, DateTimeOffset.UtcNow, elapsed.TotalSeconds, files));
+        string? peerOrdinalsPath = null, ordinalIndexPath = null;
+        if (options.IntersectionForMusicOnly && role == PsiRole.Music)
+            PsiJobStore.WriteInt64s(peerOrdinalsPath = Path.Combine(folder, PsiJobStore.PeerOrdinalsFile), peerOrdinals!);
+        if (options.IntersectionForMusicOnly && role == PsiRole.External)
+            PsiJobStore.WriteInt64s(ordinalIndexPath = Path.Combine(folder, PsiJobStore.OrdinalSourceIndexFile), _ordinalToIndex);
         return new PsiResult(role, Path.GetFullPath(folder), Round, _n, _newIndices.Length, peerTotal, _peerNew, rowSourceIndex.Length,
-            keysPath, indexPath, seed, stateId, elapsed);
+            keysPath, indexPath, seed, stateId, elapsed) { PeerOrdinalsPath = peerOrdinalsPath, OrdinalSourceIndexPath = ordinalIndexPath };
     }
 
     /// <summary>Both parties compute the same id from what they both know; the next delta round must name it.</summary>

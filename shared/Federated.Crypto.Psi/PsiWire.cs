@@ -35,7 +35,7 @@ internal static class PsiWire
 
     public sealed record HelloMessage(
         string Protocol, string Role, string DomainHash, int Round, string? PreviousStateId,
-        long PriorCount, long NewCount, int ChunkPoints, string SeedCommit);
+        long PriorCount, long NewCount, int ChunkPoints, string SeedCommit, bool IntersectionForMusicOnly = false);
 
     public sealed record RevealMessage(string Nonce, string Share);
 

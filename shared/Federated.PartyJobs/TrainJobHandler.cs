@@ -78,7 +78,7 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
                 outcome = Outcome(party, parameters, context, e.Mode, e.SecurityNotice, e.AlignedRows, e.Steps, e.ResumedFromStep,
                     e.EvaluationRows, null, null, e.Timings);
                 context.Summary = $"{party}: {e.AlignedRows} aligned rows, {e.Steps} steps (resumed from step {e.ResumedFromStep}), " +
-                    $"{e.EvaluationRows} evaluation rows; {e.Timings}";
+                    $"{e.EvaluationRows} evaluation rows requested by M (wanted users and decoys); {e.Timings}";
             }
             if (options.IsInsecure) context.Summary = options.SecurityNotice.Trim() + " " + context.Summary;
             TrainJobFolders.WriteJson(TrainJobFolders.ResultFile(jobFolder, options.Round), outcome);

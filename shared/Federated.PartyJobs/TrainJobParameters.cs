@@ -45,6 +45,7 @@ public sealed record TrainJobParameters(string TrainingJob, TrainingJobOptions O
             BatchSize = Int(p, "batchSize", defaults.BatchSize, 2, 4096),
             CheckpointEverySteps = Int(p, "checkpointEvery", defaults.CheckpointEverySteps, 0, 1_000_000),
             RankingDepth = Int(p, "rankingDepth", defaults.RankingDepth, 1, 10_000),
+            EvaluationDecoysPerUser = Int(p, "evaluationDecoys", defaults.EvaluationDecoysPerUser, 0, 100),
             MessageTimeout = TimeSpan.FromSeconds(Int(p, "messageTimeoutSeconds", (int)defaults.MessageTimeout.TotalSeconds, 1, 86_400)),
             TorchThreads = p.ContainsKey("torchThreads") ? Int(p, "torchThreads", 0, 1, 1024) : null,
             Model = defaults.Model with { MusicPretrainEpochs = Int(p, "pretrainEpochs", defaults.Model.MusicPretrainEpochs, 0, 10_000) },

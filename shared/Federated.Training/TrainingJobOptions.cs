@@ -107,6 +107,11 @@ public sealed record TrainingJobOptions
     public double MusicUserFeatureDropout { get; init; } = 0.5;
     /// <summary>Rankings returned per evaluated user.</summary>
     public int RankingDepth { get; init; } = 100;
+    /// <summary>
+    /// M: decoy users per evaluated user in the evaluation request (PROTOCOL.md section 4), drawn from E's users unknown
+    /// to M, so E cannot tell which of the rows it is asked for are the users M wants ranked.
+    /// </summary>
+    public int EvaluationDecoysPerUser { get; init; } = 1;
     /// <summary>Longest wait for the peer's next message; the error names the party that did not answer.</summary>
     public TimeSpan MessageTimeout { get; init; } = TimeSpan.FromMinutes(10);
     /// <summary>Torch intra-op threads; null = all cores.</summary>
@@ -128,6 +133,7 @@ public sealed record TrainingJobOptions
         if (!(MusicUserFeatureDropout >= 0 && MusicUserFeatureDropout <= 1))
             throw new ArgumentOutOfRangeException(nameof(MusicUserFeatureDropout), MusicUserFeatureDropout, "must be in [0, 1]");
         if (RankingDepth < 1) throw new ArgumentOutOfRangeException(nameof(RankingDepth), RankingDepth, "must be positive");
+        if (EvaluationDecoysPerUser is < 0 or > 100) throw new ArgumentOutOfRangeException(nameof(EvaluationDecoysPerUser), EvaluationDecoysPerUser, "must be in 0..100");
         if (MessageTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(MessageTimeout), MessageTimeout, "must be positive");
         RequireModeAllowed();
         Ckks.Validate();

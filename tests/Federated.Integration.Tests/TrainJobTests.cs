@@ -165,6 +165,11 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
         Assert.True(rankings.Count > 100 && rankings.Count == music.EvaluationRows, $"{rankings.Count} ranked users, {music.EvaluationRows} known to E");
         Assert.All(rankings.Values, list => Assert.Equal(100, list.Count));
         Assert.NotNull(music.Epsilon);
+        // E served the wanted users padded with decoys (one per user, capped by E's users unknown to M).
+        var external = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(fixture.JobFolderOf("external", "it-ckks"), 1))!;
+        output.WriteLine($"evaluation: M ranked {music.EvaluationRows} users, E served {external.EvaluationRows} rows");
+        Assert.True(external.EvaluationRows > music.EvaluationRows && external.EvaluationRows <= 2 * music.EvaluationRows,
+            $"E served {external.EvaluationRows} rows for {music.EvaluationRows} wanted users");
         // Nobody but M holds the lists: E's job folder has no rankings, the coordinator's folder holds no job output.
         Assert.False(File.Exists(TrainJobFolders.RankingsFile(fixture.JobFolderOf("external", "it-ckks"), 1)));
 

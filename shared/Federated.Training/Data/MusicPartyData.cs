@@ -91,6 +91,8 @@ public sealed class MusicPartyData
     /// <summary>Position of each trainable user in <see cref="TrainableUserKeys"/> (the id of M's user-id embedding).</summary>
     public required Dictionary<string, int> TrainableUserIndex { get; init; }
     public IEnumerable<string> TrainableUsers => TrainableUserKeys;
+    /// <summary>Every user M knows: its users table and its interactions.</summary>
+    public IEnumerable<string> KnownUsers => (Users?.Keys ?? []).Concat(TrainableUserKeys).Distinct(StringComparer.Ordinal);
 
     /// <summary>Songs M has training interactions for: the candidates for cold-start users.</summary>
     public int[] WarmSongs() => Enumerable.Range(0, Songs.Rows).Where(s => SongInteractionCounts[s] > 0).ToArray();

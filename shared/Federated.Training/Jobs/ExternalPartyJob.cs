@@ -100,11 +100,12 @@ public static class ExternalPartyJob
         TorchGate.Run(() => SaveModel(paths, options, tower, role));
         var training = clock.Elapsed;
 
-        // Evaluation: M asks about users by a second PSI; E computes α for them and runs F1..F3 as in training.
+        // Evaluation: an M-only PSI, then M's request by ordinal (its users padded with decoys: E cannot tell which it
+        // wants); E computes α for the requested rows and runs F1..F3 as in training.
         clock.Restart();
         var evaluation = await JobAlignment.AlignEvaluationAsync(PsiRole.External, link, options, paths,
             IdSource.FromEnumerable(() => keys, "E users table keys"), ct).ConfigureAwait(false);
-        var evalRows = JobAlignment.ReadSourceIndex(evaluation).Select(i => (int)i).ToArray();
+        var evalRows = EvaluationRequest.ResolveRows((await link.ReceiveAsync(PeerLink.EvalRequest, ct).ConfigureAwait(false)).Payload.Span, evaluation);
         var weightHalf = RoleStateAccess.External.WeightHalf(role);
         int chunk = options.BatchSize;
         for (int start = 0, index = 0; start < evalRows.Length; start += chunk, index++)

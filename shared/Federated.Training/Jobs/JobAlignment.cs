@@ -63,14 +63,21 @@ internal static class JobAlignment
         return (record, 0);
     }
 
-    /// <summary>A PSI over the users to evaluate (M: the requested users; E: all its users), in a fresh folder.</summary>
+    /// <summary>
+    /// The M-only PSI of the evaluation (M: the requested users and every user it knows; E: all its users), in a fresh
+    /// folder; M then sends an <see cref="EvaluationRequest"/> padded with decoys.
+    /// </summary>
     public static async Task<PsiResult> AlignEvaluationAsync(PsiRole role, PeerLink link, TrainingJobOptions options, PartyJobPaths paths,
         IdSource ids, CancellationToken ct)
     {
         var folder = Path.Combine(paths.JobFolder, $"psi-eval-r{options.Round}");
         if (Directory.Exists(folder)) Directory.Delete(folder, recursive: true);
         return await PsiParty.RunAsync(role, link.Channel, ids,
-            new PsiOptions { Domain = $"federated-evaluation/{options.JobId}/r{options.Round}", JobFolder = folder, MessageTimeout = options.MessageTimeout }, ct)
+            new PsiOptions
+            {
+                Domain = $"federated-evaluation/{options.JobId}/r{options.Round}", JobFolder = folder, MessageTimeout = options.MessageTimeout,
+                IntersectionForMusicOnly = true,
+            }, ct)
             .ConfigureAwait(false);
     }
 

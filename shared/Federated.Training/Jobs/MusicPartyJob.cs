@@ -107,18 +107,22 @@ public static class MusicPartyJob
         TorchGate.Run(() => SaveModel(paths, options, top, role));
         var training = clock.Elapsed;
 
-        // Evaluation: which requested users E knows (PSI), their z_E through F1..F3, ranking of M's warm songs.
+        // Evaluation (PROTOCOL.md section 4): an M-only PSI over the requested users and every user M knows, a request
+        // to E padded with decoys from E's users unknown to M, their z_E through F1..F3, ranking of M's warm songs.
         clock.Restart();
-        var requested = evaluationUsers.Distinct(StringComparer.Ordinal).ToArray();
+        var requested = evaluationUsers.Distinct(StringComparer.Ordinal).ToHashSet(StringComparer.Ordinal);
+        var query = requested.Concat(data.KnownUsers.Where(u => !requested.Contains(u))).ToArray();
         var evaluation = await JobAlignment.AlignEvaluationAsync(PsiRole.Music, link, options, paths,
-            IdSource.FromEnumerable(() => requested, "users to evaluate"), ct).ConfigureAwait(false);
-        var evalUsers = evaluation.IntersectionSize == 0 ? [] : File.ReadAllLines(evaluation.AlignedKeysPath);
+            IdSource.FromEnumerable(() => query, "users to evaluate and users M knows"), ct).ConfigureAwait(false);
+        var request = EvaluationRequest.Build(evaluation, requested, options.EvaluationDecoysPerUser, new Random((int)(seed % int.MaxValue) ^ 0x3A11));
+        await link.SendAsync(PeerLink.EvalRequest, request.ToPayload(), ct).ConfigureAwait(false);
+        var evalUsers = request.Users;
         var ranker = TorchGate.Run(() => new SongRanker(top, catalog, data, options.RankingDepth));
         var weightHalf = TorchGate.Run(() => DenseMatrix.FromTensor(RoleStateAccess.Music.WeightHalf(role)));
         var rankings = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-        for (int start = 0, index = 0; start < evalUsers.Length; start += options.BatchSize, index++)
+        for (int start = 0, index = 0; start < evalUsers.Count; start += options.BatchSize, index++)
         {
-            int rows = Math.Min(options.BatchSize, evalUsers.Length - start);
+            int rows = Math.Min(options.BatchSize, evalUsers.Count - start);
             var header = ExternalPartyJob.EvaluationHeader(options, crypto.Mode, (ulong)index, rows);
             var f1 = await link.ReceiveProtoAsync(PeerLink.EvalF1, ForwardActivations.Parser, ct).ConfigureAwait(false);
             ExternalPartyJob.EvaluationCheck(f1.Header, header, "eval.F1");
@@ -131,14 +135,15 @@ public static class MusicPartyJob
             var zE = crypto.CloseForwardShare(f3.Share);
             zE.RequireShape(rows, options.Model.InteractiveWidth, "eval z_E");
             var lists = TorchGate.Run(() => ranker.RankUnknownUsers(zE));
-            for (int r = 0; r < rows; r++) rankings[evalUsers[start + r]] = lists[r];
-            progress?.Report(new TrainingProgress(Party, "evaluation", (ulong)(start + rows), (ulong)evalUsers.Length));
+            for (int r = 0; r < rows; r++)
+                if (evalUsers[start + r] is { } user) rankings[user] = lists[r]; // decoys are dropped
+            progress?.Report(new TrainingProgress(Party, "evaluation", (ulong)(start + rows), (ulong)evalUsers.Count));
         }
         await link.SendAsync(PeerLink.EvalDone, [], ct).ConfigureAwait(false);
         var evaluationTime = clock.Elapsed;
 
         return new MusicJobResult(options.JobId, options.Round, options.Mode, options.SecurityNotice, alignment.Rows, schedule.TotalSteps,
-            resumeStep, lastLoss, epsilon, delta, rankings, evalUsers.Length, new PhaseTimings(loading, alignmentTime, training, evaluationTime));
+            resumeStep, lastLoss, epsilon, delta, rankings, request.WantedCount, new PhaseTimings(loading, alignmentTime, training, evaluationTime));
     }
 
     private static IMusicPartyCryptoSession NewSession(TrainingJobOptions options, ulong seed)

@@ -16,6 +16,7 @@ public sealed class PeerTimeoutException(string message) : TimeoutException(mess
 internal sealed class PeerLink(IPeerChannel channel, string peerParty, TimeSpan timeout)
 {
     public const string Hello = "job.hello";
+    public const string EvalRequest = "eval.request";
     public const string EvalF1 = "eval.F1";
     public const string EvalF2 = "eval.F2";
     public const string EvalF3 = "eval.F3";
