@@ -275,6 +275,27 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
     }
 
     [Fact]
+    public async Task A_train_job_failed_by_bad_input_reports_the_failure_kind_and_is_not_retried()
+    {
+        using var op = fixture.Connect();
+        var created = await CreateAsync(op, Parameters("it-bad-input", fixture.EvaluationUsersFile, ("epochs", "0")));
+        JobInfo job;
+        var deadline = DateTime.UtcNow.AddMinutes(2);
+        while ((job = await op.Jobs.GetJobAsync(new GetJobRequest { JobId = created.JobId })).State is not (JobState.Failed or JobState.Completed or JobState.Stopped))
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"job still {job.State}\n{fixture.Logs()}");
+            await Task.Delay(100);
+        }
+        Assert.Equal(JobState.Failed, job.State);
+        Assert.All(job.Parties.Where(p => p.State == JobState.Failed), p => Assert.Equal(FailureKind.Input, p.Failure));
+        Assert.Contains("'epochs'", job.Reason);
+        // The retry service checks every second: a crash-like failure would have a new attempt by now.
+        await Task.Delay(TimeSpan.FromSeconds(3));
+        var retries = (await op.Jobs.ListJobsAsync(new ListJobsRequest())).Jobs.Where(j => j.Parameters.TryGetValue("retryOf", out var of) && of == created.JobId);
+        Assert.Empty(retries);
+    }
+
+    [Fact]
     public async Task A_train_job_survives_kill_9_of_each_of_the_three_processes_and_resumes_from_a_checkpoint()
     {
         // Plaintext reference with a fixed seed: the resumed run must reproduce the uninterrupted one exactly. Both runs
@@ -364,6 +385,15 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
         // Not asserted: resume is not yet bit-exact (0 to all of the lists identical across runs; open in issue 7).
         var overlap = listsA.Average(kv => kv.Value.Intersect(listsB[kv.Key]).Count() / (double)kv.Value.Count);
         output.WriteLine($"ranked lists identical: {identical} of {listsA.Count}; song overlap {overlap:P1}");
+
+        // Every failed attempt was failed as a crash (a party restarted or its peer timed out, or the watchdog failed
+        // it with no party report), which is what made the coordinator retry it.
+        foreach (var failed in attempts.Take(attempts.Count - 1))
+        {
+            var info = await op.Jobs.GetJobAsync(new GetJobRequest { JobId = failed });
+            Assert.True(info.Parties.All(p => p.State != JobState.Failed) || info.Parties.Any(p => p.Failure is FailureKind.Interrupted or FailureKind.PeerTimeout),
+                $"attempt {failed}: " + string.Join("; ", info.Parties.Select(p => $"{p.PartyId} {p.State} {p.Failure}: {p.Summary}")));
+        }
 
         // The retry is visible in the audit log, and the chain survived both crashes.
         using (var log = AuditLog.Open(fixture.Federation.AuditDatabasePath))

@@ -94,7 +94,7 @@ public static class JobsCommands
     {
         var reports = new Table().Title("party reports").AddColumns("party", "report");
         foreach (var p in job.Parties)
-            reports.AddRow(Markup.Escape(p.PartyId), Markup.Escape($"{StateText(p.State)}: {p.Summary}"));
+            reports.AddRow(Markup.Escape(p.PartyId), Markup.Escape($"{StateText(p.State)}{(p.Failure == FailureKind.Unspecified ? "" : $" ({p.Failure})")}: {p.Summary}"));
         return reports;
     }
 

@@ -45,14 +45,13 @@ public sealed class JobRetryService(JobStore jobs, PartyRegistry registry, Audit
 
     /// <summary>
     /// True when a failed attempt was interrupted by a crash rather than failed by its own logic: the watchdog failed
-    /// it (a party went silent), a party restarted in its middle (the agent's report), or a party's pipeline gave up
-    /// waiting for its peer (the training pipeline's peer timeout, when the peer stayed away too long).
+    /// it (a party went silent, so no party reported a failure), or a party reported <see cref="FailureKind.Interrupted"/>
+    /// (it restarted in the middle) or <see cref="FailureKind.PeerTimeout"/> (its peer stayed away too long).
     /// </summary>
     public static bool Interrupted(JobRecord job) =>
         job.State == JobState.Failed &&
         (job.Parties.Values.All(p => p.State != JobState.Failed)
-         || job.Parties.Values.Any(p => p.State == JobState.Failed &&
-             (p.Summary.Contains("restarted during job", StringComparison.Ordinal) || p.Summary.Contains(" did not answer within ", StringComparison.Ordinal))));
+         || job.Parties.Values.Any(p => p.State == JobState.Failed && p.Failure is FailureKind.Interrupted or FailureKind.PeerTimeout));
 
     private void CheckOnce()
     {

@@ -8,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace Federated.Coordinator.Jobs;
 
 /// <summary>A party's view of a job, as the party reported it.</summary>
-public sealed record PartyJobRecord(JobState State, string Summary, int Starts);
+public sealed record PartyJobRecord(JobState State, string Summary, int Starts, FailureKind Failure = FailureKind.Unspecified);
 
 /// <summary>One job between a music party and an external party.</summary>
 public sealed record JobRecord(string JobId, string Kind, IReadOnlyDictionary<string, string> Parameters, JobState State,
@@ -78,7 +78,7 @@ public sealed class JobStore : IDisposable
     }
 
     /// <summary>Records a party's report and derives the job state. Returns the job before and after.</summary>
-    public (JobRecord Before, JobRecord After) Report(string jobId, string partyId, JobState state, string summary)
+    public (JobRecord Before, JobRecord After) Report(string jobId, string partyId, JobState state, string summary, FailureKind failure = FailureKind.Unspecified)
     {
         lock (_gate)
         {
@@ -87,7 +87,8 @@ public sealed class JobStore : IDisposable
                 return (before, before);
             var parties = new Dictionary<string, PartyJobRecord>(before.Parties);
             var previous = parties[partyId];
-            parties[partyId] = new PartyJobRecord(state, summary, previous.Starts + (state == JobState.Running ? 1 : 0));
+            parties[partyId] = new PartyJobRecord(state, summary, previous.Starts + (state == JobState.Running ? 1 : 0),
+                state == JobState.Failed ? failure : FailureKind.Unspecified);
 
             var jobState = parties.Values.Any(p => p.State == JobState.Failed) ? JobState.Failed
                 : parties.Values.All(p => p.State == JobState.Completed) ? JobState.Completed
@@ -162,7 +163,7 @@ public sealed class JobStore : IDisposable
         };
         info.Parameters.Add(job.Parameters.ToDictionary());
         foreach (var (party, status) in job.Parties.OrderBy(p => p.Key, StringComparer.Ordinal))
-            info.Parties.Add(new PartyJobStatus { PartyId = party, State = status.State, Summary = status.Summary, Starts = status.Starts });
+            info.Parties.Add(new PartyJobStatus { PartyId = party, State = status.State, Summary = status.Summary, Starts = status.Starts, Failure = status.Failure });
         return info;
     }
 

@@ -149,11 +149,10 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
         var job = Visible(request.JobId, party);
         if (request.State is not (JobState.Running or JobState.Completed or JobState.Failed))
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"a party reports Running, Completed or Failed, not {request.State}"));
-        var (before, after) = jobs.Report(job.JobId, party.PartyId, request.State, request.Summary);
-        audit.JobEvent(job.JobId, "party-state", new Dictionary<string, object?>
-        {
-            ["party"] = party.PartyId, ["state"] = request.State.ToString(), ["summary"] = request.Summary,
-        });
+        var (before, after) = jobs.Report(job.JobId, party.PartyId, request.State, request.Summary, request.Failure);
+        var details = new Dictionary<string, object?> { ["party"] = party.PartyId, ["state"] = request.State.ToString(), ["summary"] = request.Summary };
+        if (request.State == JobState.Failed) details["failure"] = request.Failure.ToString();
+        audit.JobEvent(job.JobId, "party-state", details);
         if (before.State != after.State)
         {
             audit.JobEvent(job.JobId, "state", new Dictionary<string, object?> { ["state"] = after.State.ToString() });

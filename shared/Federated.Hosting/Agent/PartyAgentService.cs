@@ -140,7 +140,7 @@ public sealed class PartyAgentService : BackgroundService
         using var scope = logger.BeginScope(new Dictionary<string, object> { ["JobId"] = jobId });
         if (!_handlers.TryGetValue(assignment.Kind, out var handler))
         {
-            await ReportAsync(connection, jobId, JobState.Failed, $"party {_identity.PartyId} has no handler for job kind '{assignment.Kind}' (known: {string.Join(", ", _handlers.Keys)})", ct).ConfigureAwait(false);
+            await ReportAsync(connection, jobId, JobState.Failed, $"party {_identity.PartyId} has no handler for job kind '{assignment.Kind}' (known: {string.Join(", ", _handlers.Keys)})", ct, FailureKind.Input).ConfigureAwait(false);
             return;
         }
 
@@ -150,7 +150,7 @@ public sealed class PartyAgentService : BackgroundService
         else if (assignment.PreviousStarts > 0)
         {
             await ReportAsync(connection, jobId, JobState.Failed,
-                $"party {_identity.PartyId} restarted during job {jobId}, and job kind '{assignment.Kind}' cannot resume", ct).ConfigureAwait(false);
+                $"party {_identity.PartyId} restarted during job {jobId}, and job kind '{assignment.Kind}' cannot resume", ct, FailureKind.Interrupted).ConfigureAwait(false);
             return;
         }
 
@@ -184,17 +184,18 @@ public sealed class PartyAgentService : BackgroundService
         catch (Exception e)
         {
             logger.LogError("Job {JobId} failed: {Error}", jobId, e.Message);
-            await ReportAsync(connection, jobId, JobState.Failed, $"{_identity.PartyId}: {e.Message}", ct).ConfigureAwait(false);
+            await ReportAsync(connection, jobId, JobState.Failed, $"{_identity.PartyId}: {e.Message}", ct, JobFailures.Classify(e)).ConfigureAwait(false);
         }
     }
 
-    private async Task ReportAsync(CoordinatorConnection connection, string jobId, JobState state, string summary, CancellationToken ct)
+    private async Task ReportAsync(CoordinatorConnection connection, string jobId, JobState state, string summary, CancellationToken ct,
+        FailureKind failure = FailureKind.Unspecified)
     {
         for (var attempt = 1; ; attempt++)
         {
             try
             {
-                await connection.Jobs.ReportJobStateAsync(new ReportJobStateRequest { JobId = jobId, State = state, Summary = summary },
+                await connection.Jobs.ReportJobStateAsync(new ReportJobStateRequest { JobId = jobId, State = state, Summary = summary, Failure = failure },
                     deadline: DateTime.UtcNow.AddSeconds(15), cancellationToken: ct).ConfigureAwait(false);
                 return;
             }

@@ -1,3 +1,4 @@
+using Federated.Core;
 using Federated.Data.Reading;
 using Federated.Data.Rows;
 using Federated.Data.Schema;
@@ -6,7 +7,7 @@ namespace Federated.Training.Data;
 
 /// <summary>A job fails on bad input with this error: it names the party and, through the inner message, the file, row and column.</summary>
 public sealed class TrainingDataException(string party, string message, Exception? inner = null)
-    : Exception($"{party}: {message}", inner)
+    : InputRejectedException($"{party}: {message}", inner)
 {
     public string Party { get; } = party;
 }
