@@ -175,4 +175,4 @@ public sealed class PsiJobHandler(IOptions<PartyAgentOptions> agentOptions, ICon
 }
 
 /// <summary>This party's own ID input was unusable; the details are in the party's log only.</summary>
-public sealed class PsiJobInputException(string message) : Exception(message);
+public sealed class PsiJobInputException(string message) : Federated.Core.InputRejectedException(message);

@@ -152,6 +152,30 @@ public sealed class PsiJobTests(PsiFederationFixture fixture)
         Assert.Contains(ids[7], File.ReadAllText(fixture.Federation.Hosts["music"].LogFile));
     }
 
+    [Fact]
+    public async Task A_bad_row_in_the_id_table_fails_the_job_as_input_naming_the_line_only_in_the_partys_log()
+    {
+        var ids = Ids("bad-row", 40);
+        WriteUsersTable(Path.Combine(fixture.DataOf("music"), "badrows"), "user_id", ids);
+        WriteUsersTable(Path.Combine(fixture.DataOf("external"), "badrows"), "user_id", ids);
+        // Line 23 of the music party's table: an age that is not a number (the row's ID must not reach the coordinator).
+        var csv = Path.Combine(fixture.DataOf("music"), "badrows", "users.csv");
+        var lines = File.ReadAllLines(csv);
+        lines[22] = $"{ids[21]},not-a-number";
+        File.WriteAllLines(csv, lines);
+
+        var job = await fixture.RunJobAsync(("table", "badrows/users"));
+
+        Assert.Equal(JobState.Failed, job.State);
+        var music = job.Parties.Single(p => p.PartyId == "music");
+        Assert.Equal(FailureKind.Input, music.Failure);
+        Assert.Contains("could not read its ID table", music.Summary);
+        var everything = job.Reason + string.Join("\n", job.Parties.Select(p => p.Summary));
+        Assert.DoesNotContain(ids[21], everything);
+        var log = File.ReadAllText(fixture.Federation.Hosts["music"].LogFile);
+        Assert.Contains("line 23", log);
+    }
+
     // ---- checks ---------------------------------------------------------------------------------------------------
 
     private static void AssertCompleted(JobInfo job) =>

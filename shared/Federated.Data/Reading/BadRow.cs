@@ -23,13 +23,13 @@ public sealed record BadRow(RowLocation Location, string? Column, string Reason,
 }
 
 /// <summary>Thrown under <see cref="BadRowPolicy.FailFast"/>; the message names file, line or row, column and reason.</summary>
-public sealed class BadRowException(BadRow row) : Exception("bad row: " + row)
+public sealed class BadRowException(BadRow row) : Federated.Core.InputRejectedException("bad row: " + row)
 {
     public BadRow Row { get; } = row;
 }
 
 /// <summary>A data file that cannot be read at all against its schema (missing columns, wrong types, unreadable).</summary>
-public sealed class DataFileException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class DataFileException(string message, Exception? inner = null) : Federated.Core.InputRejectedException(message, inner);
 
 /// <summary>Value-free classification of a bad row.</summary>
 public enum BadRowKind

@@ -187,4 +187,4 @@ public sealed record TableSchema
 }
 
 /// <summary>A schema that is unreadable or inconsistent.</summary>
-public sealed class SchemaException(string message, Exception? inner = null) : Exception(message, inner);
+public sealed class SchemaException(string message, Exception? inner = null) : Federated.Core.InputRejectedException(message, inner);
