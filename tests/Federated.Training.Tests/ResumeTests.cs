@@ -91,8 +91,8 @@ public sealed class ResumeTests(ITestOutputHelper output) : IDisposable
 
     private static double[] Weight(string jobs)
     {
-        var a = CheckpointStore.ReadTensor(Path.Combine(jobs, "external", "models", "r1", "weight-half-A.bin")).Values;
-        var m = CheckpointStore.ReadTensor(Path.Combine(jobs, "music", "models", "r1", "weight-half-WM.bin")).Values;
+        var a = Federated.Learning.Persistence.StateFiles.ReadTensor(Path.Combine(jobs, "external", "models", "r1", "weight-half-A.bin")).Values;
+        var m = Federated.Learning.Persistence.StateFiles.ReadTensor(Path.Combine(jobs, "music", "models", "r1", "weight-half-WM.bin")).Values;
         return a.Zip(m, (x, y) => x + y).ToArray();
     }
 }

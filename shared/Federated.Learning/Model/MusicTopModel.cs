@@ -31,6 +31,16 @@ public sealed class MusicTopModel : nn.Module
     /// <summary>Songs that have appeared in training (their ID embeddings are past the audio initialisation).</summary>
     public int SeenSongCount => _songSeen.Count(s => s);
 
+    /// <summary>Per song, whether it has appeared in training: state beside the parameters, for checkpoints.</summary>
+    public bool[] ExportSeenSongs() => (bool[])_songSeen.Clone();
+
+    public void ImportSeenSongs(bool[] seen)
+    {
+        ArgumentNullException.ThrowIfNull(seen);
+        if (seen.Length != _songSeen.Length) throw new InvalidDataException($"saved seen-songs list has {seen.Length} songs, the model {_songSeen.Length}");
+        seen.CopyTo(_songSeen, 0);
+    }
+
     /// <summary>
     /// Starts the ID embedding of each song appearing in training for the first time from the audio encoder's output
     /// (cold songs), and marks it seen. No-op when <see cref="MusicTopOptions.InitialiseNewSongsFromAudio"/> is off.

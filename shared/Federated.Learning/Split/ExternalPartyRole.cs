@@ -1,6 +1,7 @@
 using Federated.Core;
 using Federated.Learning.Crypto;
 using Federated.Learning.Model;
+using Federated.Learning.Persistence;
 using Federated.Learning.Protocol.V1;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -61,6 +62,42 @@ public sealed class ExternalPartyRole : IDisposable
 
     /// <summary>A, E's half of the interactive weight (tests only: it is E's secret).</summary>
     internal Tensor WeightHalf => _weightHalf;
+
+    /// <summary>A copy of A, for E's own model files and its inference forward pass (it never leaves E).</summary>
+    public DenseMatrix ExportWeightHalf() => DenseMatrix.FromTensor(_weightHalf);
+
+    /// <summary>
+    /// Writes what this role needs to continue after a restart into <paramref name="folder"/> (E's own storage):
+    /// the tower optimiser's state, A, the random generator (Ξ draws) and the step. The tower's parameters are the
+    /// caller's to save. Only between steps.
+    /// </summary>
+    public void SaveState(string folder)
+    {
+        RequireBetweenSteps("save");
+        StateFiles.SaveOptimiser(_optimiser, Path.Combine(folder, "optimiser.bin"));
+        StateFiles.SaveTensor(_weightHalf, Path.Combine(folder, "weight-half.bin"));
+        StateFiles.WriteJson(Path.Combine(folder, "role-state.json"), new SavedState(CompletedSteps, StateFiles.GeneratorState(_generator)));
+    }
+
+    /// <summary>Restores what <see cref="SaveState"/> wrote (after the tower's parameters); training continues at its step.</summary>
+    public void RestoreState(string folder)
+    {
+        RequireBetweenSteps("restore");
+        var state = StateFiles.ReadJson<SavedState>(Path.Combine(folder, "role-state.json"));
+        StateFiles.LoadOptimiser(_optimiser, Path.Combine(folder, "optimiser.bin"));
+        StateFiles.LoadTensorInto(_weightHalf, Path.Combine(folder, "weight-half.bin"));
+        StateFiles.RestoreGenerator(_generator, state.Generator);
+        _step = state.Step;
+        CompletedSteps = state.Step;
+    }
+
+    private sealed record SavedState(ulong Step, string Generator);
+
+    private void RequireBetweenSteps(string what)
+    {
+        if (_state is not (State.KeysNotAnnounced or State.AwaitingPeerKeys or State.Ready))
+            throw new InvalidOperationException($"E cannot {what} its state in the middle of a step (state {_state})");
+    }
     /// <summary>α of the current step (tests only).</summary>
     internal DenseMatrix? LastAlpha => _alphaValues;
     /// <summary>g = δ̃·Wᵀ of the last completed step (tests only).</summary>

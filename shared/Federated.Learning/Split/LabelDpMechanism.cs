@@ -52,6 +52,20 @@ public sealed class LabelDpMechanism : IDisposable
         return RenyiDpAccountant.EpsilonFromRdp(RenyiDpAccountant.DefaultOrders, _composedRdp, _options.Delta);
     }
 
+    /// <summary>What a checkpoint keeps: the noise generator's position and the composed RDP.</summary>
+    internal sealed record Ledger(string Generator, long Steps, double[] ComposedRdp);
+
+    internal Ledger ExportLedger() => new(Persistence.StateFiles.GeneratorState(_generator), Steps, (double[])_composedRdp.Clone());
+
+    internal void RestoreLedger(Ledger ledger)
+    {
+        if (ledger.ComposedRdp.Length != _composedRdp.Length)
+            throw new InvalidDataException($"saved ledger holds {ledger.ComposedRdp.Length} RDP orders, the accountant uses {_composedRdp.Length}");
+        Persistence.StateFiles.RestoreGenerator(_generator, ledger.Generator);
+        ledger.ComposedRdp.CopyTo(_composedRdp, 0);
+        Steps = ledger.Steps;
+    }
+
     private void Record(long batchRows)
     {
         double q = Math.Min(1.0, (double)batchRows / _alignedRows);

@@ -1,6 +1,8 @@
 using Federated.Core;
 using Federated.Learning.Crypto;
 using Federated.Learning.Model;
+using Federated.Learning.Persistence;
+using Federated.Learning.Privacy;
 using Federated.Learning.Protocol.V1;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -75,6 +77,48 @@ public sealed class MusicPartyRole : IDisposable
 
     /// <summary>W_M, M's half of the interactive weight (tests only: it is M's secret).</summary>
     internal Tensor WeightHalf => _weightHalf;
+
+    /// <summary>A copy of W_M, for M's own model files and its inference forward pass (it never leaves M).</summary>
+    public DenseMatrix ExportWeightHalf() => DenseMatrix.FromTensor(_weightHalf);
+
+    /// <summary>ε spent so far at the job's δ (null when label DP is off), also after a restore.</summary>
+    public PrivacySpent? PrivacySpent => _labelDp.Spent();
+
+    /// <summary>
+    /// Writes what this role needs to continue after a restart into <paramref name="folder"/> (M's own storage): the
+    /// top model optimiser's state, W_M, the random generators (init, negatives, label-DP noise), the label-DP ledger
+    /// and the step. The top model's parameters and its seen-songs list are the caller's to save. Only between steps.
+    /// </summary>
+    public void SaveState(string folder)
+    {
+        RequireBetweenSteps("save");
+        StateFiles.SaveOptimiser(_optimiser, Path.Combine(folder, "optimiser.bin"));
+        StateFiles.SaveTensor(_weightHalf, Path.Combine(folder, "weight-half.bin"));
+        StateFiles.WriteJson(Path.Combine(folder, "role-state.json"), new SavedState(CompletedSteps,
+            StateFiles.GeneratorState(_generator), StateFiles.GeneratorState(_negativeSampler), _labelDp.ExportLedger()));
+    }
+
+    /// <summary>Restores what <see cref="SaveState"/> wrote (after the top model); training continues at its step.</summary>
+    public void RestoreState(string folder)
+    {
+        RequireBetweenSteps("restore");
+        var state = StateFiles.ReadJson<SavedState>(Path.Combine(folder, "role-state.json"));
+        StateFiles.LoadOptimiser(_optimiser, Path.Combine(folder, "optimiser.bin"));
+        StateFiles.LoadTensorInto(_weightHalf, Path.Combine(folder, "weight-half.bin"));
+        StateFiles.RestoreGenerator(_generator, state.Generator);
+        StateFiles.RestoreGenerator(_negativeSampler, state.NegativeSampler);
+        _labelDp.RestoreLedger(state.LabelDp);
+        _step = state.Step;
+        CompletedSteps = state.Step;
+    }
+
+    private sealed record SavedState(ulong Step, string Generator, string NegativeSampler, LabelDpMechanism.Ledger LabelDp);
+
+    private void RequireBetweenSteps(string what)
+    {
+        if (_state is not (State.AwaitingPeerKeys or State.Ready))
+            throw new InvalidOperationException($"M cannot {what} its state in the middle of a step (state {_state})");
+    }
     /// <summary>z_E of the last step (tests only).</summary>
     internal DenseMatrix? LastInteractiveOutput { get; private set; }
     /// <summary>δ̃ of the last step (tests only).</summary>

@@ -7,6 +7,7 @@ using Federated.Learning.Crypto.Ckks;
 using Federated.Learning.Model;
 using Federated.Learning.Protocol.V1;
 using Federated.Learning.Split;
+using Federated.Learning.Persistence;
 using Federated.Training.Checkpoints;
 using Federated.Training.Data;
 using static TorchSharp.torch;
@@ -106,7 +107,7 @@ public static class ExternalPartyJob
         var evaluation = await JobAlignment.AlignEvaluationAsync(PsiRole.External, link, options, paths,
             IdSource.FromEnumerable(() => keys, "E users table keys"), ct).ConfigureAwait(false);
         var evalRows = EvaluationRequest.ResolveRows((await link.ReceiveAsync(PeerLink.EvalRequest, ct).ConfigureAwait(false)).Payload.Span, evaluation);
-        var weightHalf = RoleStateAccess.External.WeightHalf(role);
+        using var weightHalf = role.ExportWeightHalf().ToTensor();
         int chunk = options.BatchSize;
         for (int start = 0, index = 0; start < evalRows.Length; start += chunk, index++)
         {
@@ -164,31 +165,25 @@ public static class ExternalPartyJob
         var folder = Path.Combine(paths.JobFolder, "models", $"r{options.Round}");
         Directory.CreateDirectory(folder);
         tower.save(Path.Combine(folder, "external-tower.bin"));
-        CheckpointStore.SaveTensor(RoleStateAccess.External.WeightHalf(role), Path.Combine(folder, "weight-half-A.bin"));
+        using var weightHalf = role.ExportWeightHalf().ToTensor();
+        StateFiles.SaveTensor(weightHalf, Path.Combine(folder, "weight-half-A.bin"));
     }
 }
 
-/// <summary>E's checkpoint: tower, optimiser, A, random generator, step.</summary>
+/// <summary>E's checkpoint: the tower's parameters and the role's own state (optimiser, A, random generator, step).</summary>
 internal static class ExternalCheckpoint
 {
-    private sealed record State(ulong Step, string Generator);
-
     public static void Save(string folder, ExternalBottomTower tower, ExternalPartyRole role, ulong step)
     {
+        if (role.CompletedSteps != step) throw new InvalidOperationException($"E's role is at step {role.CompletedSteps}, the checkpoint is for step {step}");
         tower.save(Path.Combine(folder, "tower.bin"));
-        ((TorchSharp.Modules.OptimizerHelper)RoleStateAccess.External.Optimiser(role)).save_state_dict(Path.Combine(folder, "optimiser.bin"));
-        CheckpointStore.SaveTensor(RoleStateAccess.External.WeightHalf(role), Path.Combine(folder, "weight-half.bin"));
-        CheckpointStore.WriteJson(Path.Combine(folder, "state.json"), new State(step, CheckpointStore.GeneratorState(RoleStateAccess.External.Generator(role))));
+        role.SaveState(folder);
     }
 
     public static void Restore(string folder, ExternalBottomTower tower, ExternalPartyRole role, ulong step)
     {
-        var state = CheckpointStore.ReadJson<State>(Path.Combine(folder, "state.json"));
-        if (state.Step != step) throw new InvalidDataException($"checkpoint {folder} is for step {state.Step}, expected {step}");
         tower.load(Path.Combine(folder, "tower.bin"));
-        ((TorchSharp.Modules.OptimizerHelper)RoleStateAccess.External.Optimiser(role)).load_state_dict(Path.Combine(folder, "optimiser.bin"));
-        CheckpointStore.LoadTensorInto(RoleStateAccess.External.WeightHalf(role), Path.Combine(folder, "weight-half.bin"));
-        CheckpointStore.RestoreGenerator(RoleStateAccess.External.Generator(role), state.Generator);
-        RoleStateAccess.External.SetStep(role, step);
+        role.RestoreState(folder);
+        if (role.CompletedSteps != step) throw new InvalidDataException($"checkpoint {folder} is for step {role.CompletedSteps}, expected {step}");
     }
 }

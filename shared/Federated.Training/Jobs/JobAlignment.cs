@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using Federated.Crypto.Psi;
+using Federated.Learning.Persistence;
 using Federated.Training.Checkpoints;
 
 namespace Federated.Training.Jobs;
@@ -33,7 +34,7 @@ internal static class JobAlignment
         CheckpointStore checkpoints, CancellationToken ct)
     {
         var recordPath = RecordPath(paths.JobFolder, options.Round);
-        AlignmentRecord? existing = File.Exists(recordPath) ? CheckpointStore.ReadJson<AlignmentRecord>(recordPath) : null;
+        AlignmentRecord? existing = File.Exists(recordPath) ? StateFiles.ReadJson<AlignmentRecord>(recordPath) : null;
         var fingerprint = options.AgreementFingerprint();
         var steps = checkpoints.AvailableSteps().ToArray();
         await link.SendJsonAsync(PeerLink.Hello, new JobHello(party, fingerprint, existing?.Rows ?? 0, existing?.StateId ?? "", steps), ct).ConfigureAwait(false);
@@ -59,7 +60,7 @@ internal static class JobAlignment
             .ConfigureAwait(false);
         var record = new AlignmentRecord(result.StateId, result.IntersectionSize, Convert.ToHexString(result.JointSeed),
             result.AlignedKeysPath, result.AlignedSourceIndexPath);
-        CheckpointStore.WriteJson(recordPath, record);
+        StateFiles.WriteJson(recordPath, record);
         return (record, 0);
     }
 

@@ -7,6 +7,7 @@ using Federated.Learning.Crypto.Ckks;
 using Federated.Learning.Model;
 using Federated.Learning.Protocol.V1;
 using Federated.Learning.Split;
+using Federated.Learning.Persistence;
 using Federated.Training.Checkpoints;
 using Federated.Training.Data;
 using static TorchSharp.torch;
@@ -118,7 +119,7 @@ public static class MusicPartyJob
         await link.SendAsync(PeerLink.EvalRequest, request.ToPayload(), ct).ConfigureAwait(false);
         var evalUsers = request.Users;
         var ranker = TorchGate.Run(() => new SongRanker(top, catalog, data, options.RankingDepth));
-        var weightHalf = TorchGate.Run(() => DenseMatrix.FromTensor(RoleStateAccess.Music.WeightHalf(role)));
+        var weightHalf = TorchGate.Run(role.ExportWeightHalf);
         var rankings = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         for (int start = 0, index = 0; start < evalUsers.Count; start += options.BatchSize, index++)
         {
@@ -159,6 +160,7 @@ public static class MusicPartyJob
         var folder = Path.Combine(paths.JobFolder, "models", $"r{options.Round}");
         Directory.CreateDirectory(folder);
         top.save(Path.Combine(folder, "music-top.bin"));
-        CheckpointStore.SaveTensor(RoleStateAccess.Music.WeightHalf(role), Path.Combine(folder, "weight-half-WM.bin"));
+        using var weightHalf = role.ExportWeightHalf().ToTensor();
+        StateFiles.SaveTensor(weightHalf, Path.Combine(folder, "weight-half-WM.bin"));
     }
 }
