@@ -8,8 +8,11 @@ namespace Federated.Learning.Tests;
 /// <summary>
 /// PROTOCOL.md 5.6, direction attack on E's view: E sees g = δ̃·Wᵀ per row. Rows whose users played the same song get
 /// similar gradient directions, so without label DP E can tell which of its users share a (secret) label; with label
-/// DP the cosine of two rows' g no longer separates same-song pairs from the rest. Measured here: AUC 0.78 without
-/// label DP (the user-dependent softmax and normalisation terms keep it below 1 for this recall loss), 0.50 with σ = 4.
+/// DP the cosine of two rows' g no longer separates same-song pairs from the rest. The attack is strongest on
+/// cold-start-like users (no M user features, so z_E alone makes the user vector). Measured at init (one step,
+/// 160 rows, 8 songs), AUC without label DP for d = 6 / 16 / 32 / 64: 0.84 / 0.94 / 0.89 / 0.86 without M user
+/// features, 0.78 / 0.90 / 0.89 / 0.88 with them (the normalisation Jacobian and E's k = 8 projection keep it below
+/// 1 for this recall loss); 0.50-0.51 with label DP σ = 4 in every case. The test uses d = 16 without M users.
 /// </summary>
 public class LabelLeakageTests(ITestOutputHelper output)
 {
@@ -17,18 +20,18 @@ public class LabelLeakageTests(ITestOutputHelper output)
     public void Label_dp_defeats_the_gradient_direction_attack_that_works_without_it()
     {
         TorchRuntime.Initialise(2);
-        double without = DirectionAttackAuc(null);
-        double with = DirectionAttackAuc(new LabelDpOptions { ClipNorm = 1.0, NoiseMultiplier = 4.0 });
+        double without = DirectionAttackAuc(null, musicUsers: false, d: 16);
+        double with = DirectionAttackAuc(new LabelDpOptions { ClipNorm = 1.0, NoiseMultiplier = 4.0 }, musicUsers: false, d: 16);
         output.WriteLine($"direction attack AUC: {without:F3} without label DP, {with:F3} with σ = 4");
-        Assert.True(without > 0.7, $"without label DP the attack reaches only AUC {without:F3}: the control cannot fail");
+        Assert.True(without > 0.9, $"without label DP the attack reaches only AUC {without:F3}: the control cannot fail");
         Assert.True(Math.Abs(with - 0.5) < 0.06, $"with label DP the attack still reaches AUC {with:F3}");
     }
 
     /// <summary>AUC of cos(g_i, g_j) as a score for "rows i and j have the same positive song", over one step's batch.</summary>
-    private static double DirectionAttackAuc(LabelDpOptions? labelDp)
+    private static double DirectionAttackAuc(LabelDpOptions? labelDp, bool musicUsers = true, int d = SmallModels.D)
     {
-        using var world = new SmallModels();
-        var (e, m) = world.SplitPair(SmallModels.JobOptions(labelDp));
+        using var world = new SmallModels(musicUsers: musicUsers, interactiveWidth: d);
+        var (e, m) = world.SplitPair(SmallModels.JobOptions(labelDp, interactiveWidth: d));
         using (e)
         using (m)
         {

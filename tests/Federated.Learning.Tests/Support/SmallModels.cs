@@ -13,7 +13,7 @@ internal sealed class SmallModels : IDisposable
     public const int K = 8;
     public const int D = 6;
 
-    public SmallModels(RecallLossKind loss = RecallLossKind.InBatchSoftmax, bool musicUsers = true)
+    public SmallModels(RecallLossKind loss = RecallLossKind.InBatchSoftmax, bool musicUsers = true, int interactiveWidth = D)
     {
         External = new ExternalTowerOptions
         {
@@ -25,7 +25,7 @@ internal sealed class SmallModels : IDisposable
         };
         Top = new MusicTopOptions
         {
-            InteractiveWidth = D,
+            InteractiveWidth = interactiveWidth,
             Items = new ItemTowerOptions
             {
                 SongCount = 40,
@@ -74,11 +74,11 @@ internal sealed class SmallModels : IDisposable
         return (new ExternalBatch(rows, eCat, dense), music);
     }
 
-    public static SplitTrainingOptions JobOptions(LabelDpOptions? labelDp = null, double gradientMaskStd = 0.1) => new()
+    public static SplitTrainingOptions JobOptions(LabelDpOptions? labelDp = null, double gradientMaskStd = 0.1, int interactiveWidth = D) => new()
     {
         JobId = "job-test",
         BottomWidth = K,
-        InteractiveWidth = D,
+        InteractiveWidth = interactiveWidth,
         InteractiveLearningRate = 0.1,
         GradientMaskStd = gradientMaskStd,
         LabelDp = labelDp,
