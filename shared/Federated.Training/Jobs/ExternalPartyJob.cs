@@ -107,25 +107,17 @@ public static class ExternalPartyJob
         var evaluation = await JobAlignment.AlignEvaluationAsync(PsiRole.External, link, options, paths,
             IdSource.FromEnumerable(() => keys, "E users table keys"), ct).ConfigureAwait(false);
         var evalRows = EvaluationRequest.ResolveRows((await link.ReceiveAsync(PeerLink.EvalRequest, ct).ConfigureAwait(false)).Payload.Span, evaluation);
-        using var weightHalf = role.ExportWeightHalf().ToTensor();
         int chunk = options.BatchSize;
-        for (int start = 0, index = 0; start < evalRows.Length; start += chunk, index++)
+        for (int start = 0; start < evalRows.Length; start += chunk)
         {
+            // The roles' inference exchange (F1..F3, forward only), as in training but nothing is trained.
             var part = evalRows[start..Math.Min(evalRows.Length, start + chunk)];
             var batch = new ExternalBatch(part.Length, features.CategoricalRows(part), features.DenseRows(part));
-            var (alpha, alphaTimesA) = TorchGate.Run(() =>
-            {
-                using var scope = NewDisposeScope();
-                using var _ = no_grad();
-                var a = tower.Forward(batch);
-                return (DenseMatrix.FromTensor(a), DenseMatrix.FromTensor(a.to_type(ScalarType.Float64).mm(weightHalf)));
-            });
-            var header = EvaluationHeader(options, crypto.Mode, (ulong)index, part.Length);
-            await link.SendProtoAsync(PeerLink.EvalF1, new ForwardActivations { Header = header, Alpha = crypto.EncryptActivations(alpha) }, ct).ConfigureAwait(false);
-            var f2 = await link.ReceiveProtoAsync(PeerLink.EvalF2, ForwardMaskedProduct.Parser, ct).ConfigureAwait(false);
-            EvaluationCheck(f2.Header, header, "eval.F2");
-            var share = crypto.OpenForwardShare(f2.MaskedProduct, alphaTimesA);
-            await link.SendProtoAsync(PeerLink.EvalF3, new ForwardShare { Header = header, Share = share }, ct).ConfigureAwait(false);
+            var f1 = TorchGate.Run(() => role.BeginInference(batch));
+            await link.SendSplitAsync(f1, ct).ConfigureAwait(false);
+            var f2 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F2, ct).ConfigureAwait(false);
+            var f3 = TorchGate.Run(() => role.Handle(f2));
+            await link.SendSplitAsync(f3!, ct).ConfigureAwait(false);
             progress?.Report(new TrainingProgress(Party, "evaluation", (ulong)(start + part.Length), (ulong)evalRows.Length));
         }
         await link.ReceiveAsync(PeerLink.EvalDone, ct).ConfigureAwait(false);
@@ -144,19 +136,6 @@ public static class ExternalPartyJob
         return options.Mode == FederationMode.Encrypted
             ? new CkksExternalSession(options.Ckks)
             : new PlaintextReferenceExternalSession(new PlaintextReferenceOptions { AcknowledgeInsecure = true, Seed = (int)(seed % int.MaxValue) });
-    }
-
-    internal static StepHeader EvaluationHeader(TrainingJobOptions options, CryptoMode mode, ulong index, int rows) => new()
-    {
-        ProtocolVersion = SplitTrainingOptions.ProtocolVersion, JobId = $"{options.JobId}/r{options.Round}/eval", Step = index,
-        BatchRows = (uint)rows, Mode = mode,
-    };
-
-    internal static void EvaluationCheck(StepHeader? actual, StepHeader expected, string what)
-    {
-        if (actual is null || actual.JobId != expected.JobId || actual.Step != expected.Step || actual.BatchRows != expected.BatchRows || actual.Mode != expected.Mode)
-            throw new ProtocolViolationException($"{what}: expected job {expected.JobId} chunk {expected.Step} of {expected.BatchRows} rows ({expected.Mode}), " +
-                $"received {(actual is null ? "no header" : $"job {actual.JobId} chunk {actual.Step} of {actual.BatchRows} rows ({actual.Mode})")}");
     }
 
     /// <summary>The trained tower and A, versioned per job and round, in E's job folder.</summary>

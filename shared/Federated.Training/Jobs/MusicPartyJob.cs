@@ -119,23 +119,19 @@ public static class MusicPartyJob
         await link.SendAsync(PeerLink.EvalRequest, request.ToPayload(), ct).ConfigureAwait(false);
         var evalUsers = request.Users;
         var ranker = TorchGate.Run(() => new SongRanker(top, catalog, data, options.RankingDepth));
-        var weightHalf = TorchGate.Run(role.ExportWeightHalf);
         var rankings = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
-        for (int start = 0, index = 0; start < evalUsers.Count; start += options.BatchSize, index++)
+        for (int start = 0; start < evalUsers.Count; start += options.BatchSize)
         {
+            // The roles' inference exchange (F1..F3, forward only): users new to M, so no M user features.
             int rows = Math.Min(options.BatchSize, evalUsers.Count - start);
-            var header = ExternalPartyJob.EvaluationHeader(options, crypto.Mode, (ulong)index, rows);
-            var f1 = await link.ReceiveProtoAsync(PeerLink.EvalF1, ForwardActivations.Parser, ct).ConfigureAwait(false);
-            ExternalPartyJob.EvaluationCheck(f1.Header, header, "eval.F1");
-            if (f1.Alpha is null || f1.Alpha.Rows != rows || f1.Alpha.Cols != options.Model.BottomWidth)
-                throw new ProtocolViolationException($"eval.F1: expected α of {rows} x {options.Model.BottomWidth}");
-            var product = crypto.ComputeForward(f1.Alpha, weightHalf);
-            await link.SendProtoAsync(PeerLink.EvalF2, new ForwardMaskedProduct { Header = header, MaskedProduct = product }, ct).ConfigureAwait(false);
-            var f3 = await link.ReceiveProtoAsync(PeerLink.EvalF3, ForwardShare.Parser, ct).ConfigureAwait(false);
-            ExternalPartyJob.EvaluationCheck(f3.Header, header, "eval.F3");
-            var zE = crypto.CloseForwardShare(f3.Share);
-            zE.RequireShape(rows, options.Model.InteractiveWidth, "eval z_E");
-            var lists = TorchGate.Run(() => ranker.RankUnknownUsers(zE));
+            var (categorical, known) = ranker.UnknownUsers(rows);
+            TorchGate.Run(() => role.PrepareInference(rows, categorical, known));
+            var f1 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F1, ct).ConfigureAwait(false);
+            var f2 = TorchGate.Run(() => role.Handle(f1));
+            await link.SendSplitAsync(f2!, ct).ConfigureAwait(false);
+            var f3 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F3, ct).ConfigureAwait(false);
+            if (TorchGate.Run(() => role.Handle(f3)) is not null) throw new InvalidOperationException("M answered F3 of an inference");
+            var lists = TorchGate.Run(() => ranker.TopK(role.LastUserVectors!));
             for (int r = 0; r < rows; r++)
                 if (evalUsers[start + r] is { } user) rankings[user] = lists[r]; // decoys are dropped
             progress?.Report(new TrainingProgress(Party, "evaluation", (ulong)(start + rows), (ulong)evalUsers.Count));

@@ -17,9 +17,6 @@ internal sealed class PeerLink(IPeerChannel channel, string peerParty, TimeSpan 
 {
     public const string Hello = "job.hello";
     public const string EvalRequest = "eval.request";
-    public const string EvalF1 = "eval.F1";
-    public const string EvalF2 = "eval.F2";
-    public const string EvalF3 = "eval.F3";
     public const string EvalDone = "eval.done";
 
     public IPeerChannel Channel => channel;

@@ -29,20 +29,20 @@ internal sealed class SongRanker
         _itemVectors = top.ItemVectors(tensor(candidates.Select(c => (long)c).ToArray(), ScalarType.Int64), catalog).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Top songs for each row of z_E [rows, d], for users new to M.</summary>
+    /// <summary>M's user features and known-flags for users new to M (ignored ids, all unknown); nulls when M has no user part.</summary>
+    public (long[]? Categorical, bool[]? Known) UnknownUsers(int rows) =>
+        _top.Options.Users is null ? (null, null) : (new long[(long)rows * _userColumns], new bool[rows]);
+
+    /// <summary>Top songs for each row of z_E [rows, d], for users new to M (the M-alone baseline passes zeros).</summary>
     public IReadOnlyList<string>[] RankUnknownUsers(DenseMatrix zE)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        int rows = zE.Rows;
-        var batch = _top.Options.Users is null
-            ? new MusicBatch(rows, new long[rows])
-            : new MusicBatch(rows, new long[rows], new long[(long)rows * _userColumns], new bool[rows]);
-        var users = _top.UserVectors(zE.ToTensor().to_type(ScalarType.Float32), batch);
-        return TopK(users);
+        var (categorical, known) = UnknownUsers(zE.Rows);
+        return TopK(_top.UserVectors(zE.ToTensor().to_type(ScalarType.Float32), new MusicBatch(zE.Rows, new long[zE.Rows], categorical, known)));
     }
 
-    /// <summary>Top songs for user vectors [rows, d] computed elsewhere (the baselines).</summary>
+    /// <summary>Top songs for user vectors [rows, d] (the inference's, or the baselines').</summary>
     public IReadOnlyList<string>[] TopK(Tensor userVectors)
     {
         using var scope = NewDisposeScope();
