@@ -181,6 +181,35 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_b2_or_x1_with_missing_or_mislabelled_blocks_is_rejected_naming_what_was_expected()
+    {
+        // B2 carries d column ciphertexts plus the plan's coefficient blocks, X1 the plan's output blocks: a message with
+        // a part dropped or the wrong packing fails at the receiver with a protocol error, before any decryption.
+        TorchRuntime.Initialise(2);
+        using var world = new SmallModels();
+        var job = SmallModels.JobOptions() with { Insecure = InsecureAllowances.NoLabelNoise };
+        using var e = new ExternalPartyRole(job, world.NewExternalTower(1), SmallModels.Adam(), new CkksExternalSession(Ckks), 1);
+        using var m = new MusicPartyRole(job, world.NewTop(2), world.Catalog, SmallModels.Adam(), new CkksMusicSession(Ckks, SmallModels.K), 2);
+        InProcessSplitExchange.Setup(e, m);
+        var (eb, mb) = world.Batch(32, 5);
+        m.PrepareStep(mb);
+        var b2 = m.Handle(e.Handle(m.Handle(e.BeginStep(eb))!)!)!;
+
+        var truncated = b2.Clone();
+        truncated.B2.Delta.Parts.RemoveAt(truncated.B2.Delta.Parts.Count - 1);
+        var error = Assert.Throws<ProtocolViolationException>(() => e.Handle(truncated));
+        Assert.Contains($"expected {b2.B2.Delta.Parts.Count} parts", error.Message);
+        var relabelled = b2.Clone();
+        relabelled.B2.Delta.Packing = Packing.Columns;
+        Assert.Contains("ColumnsAndCoefficientBlocks", Assert.Throws<ProtocolViolationException>(() => e.Handle(relabelled)).Message);
+
+        var b3 = e.Handle(b2)!;
+        var badX1 = b3.Clone();
+        badX1.B3.WeightGradient.Packing = Packing.Columns;
+        Assert.Contains("CoefficientBlocks", Assert.Throws<ProtocolViolationException>(() => m.Handle(badX1)).Message);
+    }
+
+    [Fact]
     public void Sessions_with_different_parameters_or_schemes_refuse_each_other()
     {
         using var e = new CkksExternalSession(Ckks);
