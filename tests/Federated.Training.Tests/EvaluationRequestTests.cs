@@ -34,7 +34,7 @@ public sealed class EvaluationRequestTests : IDisposable
         var wantedSet = wanted.ToHashSet(StringComparer.Ordinal);
         var (m, e) = await MusicOnlyPsiAsync([.. wanted, .. known.Take(250), .. Ids("m-only", 40)], external);
 
-        var request = EvaluationRequest.Build(m, wantedSet, decoysPerUser: 1, new Random(5));
+        var request = EvaluationRequest.Build(m, wantedSet, decoysPerUser: 1);
         var rows = EvaluationRequest.ResolveRows(request.ToPayload(), e);
         Assert.Equal(160, rows.Length);
         Assert.Equal(80, request.WantedCount);
@@ -57,9 +57,9 @@ public sealed class EvaluationRequestTests : IDisposable
         var wanted = Ids("cold", 20);
         var external = wanted.Concat(Ids("e-only", 5)).ToArray();
         var (m, e) = await MusicOnlyPsiAsync(wanted, external);
-        var capped = EvaluationRequest.Build(m, wanted.ToHashSet(), decoysPerUser: 3, new Random(1));
+        var capped = EvaluationRequest.Build(m, wanted.ToHashSet(), decoysPerUser: 3);
         Assert.Equal(25, EvaluationRequest.ResolveRows(capped.ToPayload(), e).Length);
-        var none = EvaluationRequest.Build(m, wanted.ToHashSet(), decoysPerUser: 0, new Random(1));
+        var none = EvaluationRequest.Build(m, wanted.ToHashSet(), decoysPerUser: 0);
         Assert.Equal(20, none.Ordinals.Count);
     }
 

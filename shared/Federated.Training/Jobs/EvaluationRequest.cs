@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Security.Cryptography;
 using Federated.Core;
 using Federated.Crypto.Psi;
 
@@ -25,14 +26,17 @@ public sealed class EvaluationRequest
     public IReadOnlyList<string?> Users { get; }
     public int WantedCount => Users.Count(u => u is not null);
 
-    /// <summary>M: the request from its M-only PSI result (aligned keys with E's ordinals), padded and shuffled.</summary>
-    public static EvaluationRequest Build(PsiResult evaluation, IReadOnlySet<string> wanted, int decoysPerUser, Random random)
+    /// <summary>
+    /// M: the request from its M-only PSI result (aligned keys with E's ordinals), padded and shuffled with the OS
+    /// CSPRNG (a seeded generator's output could be searched by E for the seed, and with it the wanted rows).
+    /// </summary>
+    public static EvaluationRequest Build(PsiResult evaluation, IReadOnlySet<string> wanted, int decoysPerUser)
     {
         if (evaluation.PeerOrdinalsPath is null) throw new InvalidOperationException("the evaluation PSI must be M-only (PsiOptions.IntersectionForMusicOnly)");
         var keys = evaluation.IntersectionSize == 0 ? [] : File.ReadAllLines(evaluation.AlignedKeysPath);
         var ordinals = ReadOrdinals(evaluation.PeerOrdinalsPath);
         if (keys.Length != ordinals.Length) throw new InvalidDataException($"{evaluation.AlignedKeysPath}: {keys.Length} keys for {ordinals.Length} ordinals");
-        if (evaluation.PeerIdCount > uint.MaxValue) throw new InvalidDataException($"E announced {evaluation.PeerIdCount} users");
+        if (evaluation.PeerIdCount > int.MaxValue) throw new InvalidDataException($"E announced {evaluation.PeerIdCount} users");
 
         var knownToM = new HashSet<uint>(ordinals);
         var rows = new List<(uint Ordinal, string? User)>();
@@ -47,18 +51,18 @@ public sealed class EvaluationRequest
             var all = new List<uint>();
             for (uint o = 0; o < evaluation.PeerIdCount; o++) if (!knownToM.Contains(o)) all.Add(o);
             var array = all.ToArray();
-            random.Shuffle(array);
+            RandomNumberGenerator.Shuffle(array.AsSpan());
             foreach (var o in array.Take((int)decoys)) picked.Add(o);
         }
         else
             while (picked.Count < decoys)
             {
-                var o = (uint)random.NextInt64(evaluation.PeerIdCount);
+                var o = (uint)RandomNumberGenerator.GetInt32((int)evaluation.PeerIdCount);
                 if (!knownToM.Contains(o)) picked.Add(o);
             }
         rows.AddRange(picked.Select(o => (o, (string?)null)));
         var shuffled = rows.ToArray();
-        random.Shuffle(shuffled);
+        RandomNumberGenerator.Shuffle(shuffled.AsSpan());
         return new EvaluationRequest(shuffled.Select(r => r.Ordinal).ToArray(), shuffled.Select(r => r.User).ToArray());
     }
 

@@ -115,7 +115,7 @@ public static class MusicPartyJob
         var query = requested.Concat(data.KnownUsers.Where(u => !requested.Contains(u))).ToArray();
         var evaluation = await JobAlignment.AlignEvaluationAsync(PsiRole.Music, link, options, paths,
             IdSource.FromEnumerable(() => query, "users to evaluate and users M knows"), ct).ConfigureAwait(false);
-        var request = EvaluationRequest.Build(evaluation, requested, options.EvaluationDecoysPerUser, new Random((int)(seed % int.MaxValue) ^ 0x3A11));
+        var request = EvaluationRequest.Build(evaluation, requested, options.EvaluationDecoysPerUser);
         await link.SendAsync(PeerLink.EvalRequest, request.ToPayload(), ct).ConfigureAwait(false);
         var evalUsers = request.Users;
         var ranker = TorchGate.Run(() => new SongRanker(top, catalog, data, options.RankingDepth));
