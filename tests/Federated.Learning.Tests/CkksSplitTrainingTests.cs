@@ -298,6 +298,65 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void The_cross_terms_m_decrypts_from_a_real_x1_are_uniform_and_would_not_be_without_the_mask()
+    {
+        // PROTOCOL.md 5.3 for the coefficient-packed X1: the cross-term coefficients (linear in α, which M could solve
+        // for since it knows δ̃) are uniform mod q in what M decrypts (the result coefficients are checked by the
+        // equivalence test). Negative control: the same product from the real B2 and E's real α without the mask.
+        TorchRuntime.Initialise(2);
+        using var world = new SmallModels();
+        var job = SmallModels.JobOptions() with { Insecure = InsecureAllowances.NoLabelNoise };
+        var eSession = new CkksExternalSession(Ckks);
+        var mSession = new CkksMusicSession(Ckks, SmallModels.K);
+        using var e = new ExternalPartyRole(job, world.NewExternalTower(1), SmallModels.Adam(), eSession, 1);
+        using var m = new MusicPartyRole(job, world.NewTop(2), world.Catalog, SmallModels.Adam(), mSession, 2);
+        InProcessSplitExchange.Setup(e, m);
+        const int rows = 256;
+        var (eb, mb) = world.Batch(rows, 41);
+        m.PrepareStep(mb);
+        var b2 = m.Handle(e.Handle(m.Handle(e.BeginStep(eb))!)!)!;
+        var alpha = e.LastAlpha!;
+        var x1 = e.Handle(b2)!.B3.WeightGradient;
+
+        var context = mSession.ContextForTests;
+        var q = context.Moduli[0];
+        var plan = CoefficientBatchSumPlan.Choose(context.N, rows, SmallModels.K, SmallModels.D, wireWeight: 80);
+        var masked = new List<double>();
+        for (int part = 0; part < x1.Parts.Count; part++)
+        {
+            var isResult = plan.ResultCoefficients(part / plan.OuterBlocks, part % plan.OuterBlocks);
+            var residues = Residues(mSession.DecryptPartForTests(x1.Parts[part], context.MaxLevel - 1));
+            masked.AddRange(residues.Where((_, c) => !isResult[c]));
+        }
+        var (ks, chi2, _) = Statistics(masked, masked);
+        output.WriteLine($"X1 cross terms as M sees them: KS·√n {ks:F3}, χ² {chi2:F1} over {masked.Count} coefficients");
+        Assert.True(ks < 1.95 && chi2 < 61.1, $"the cross terms M decrypts are not uniform (KS {ks:F3}, χ² {chi2:F1})");
+
+        // Control: the unmasked product from the same inputs (the real B2's coefficient blocks, E's real α).
+        var deltaBlocks = b2.B2.Delta.Parts.Skip(SmallModels.D)
+            .Select(p => Federated.Crypto.Ckks.Serialization.CkksSerializer.DeserializeCiphertext(context, p.Span, expectedLevel: context.MaxLevel)).ToList();
+        var bare = new PackedMatrixProducts(context, 2).CoefficientBatchSumProduct(deltaBlocks, alpha.Values, Ckks.WeightBits, plan);
+        var plain = new List<double>();
+        for (int part = 0; part < bare.Length; part++)
+        {
+            var isResult = plan.ResultCoefficients(part / plan.OuterBlocks, part % plan.OuterBlocks);
+            var ct = bare[part];
+            new Federated.Crypto.Ckks.Evaluator(context).RescaleToNextInplace(ct);
+            var residues = Residues(mSession.DecryptPartForTests(Google.Protobuf.ByteString.CopyFrom(Federated.Crypto.Ckks.Serialization.CkksSerializer.Serialize(ct)), context.MaxLevel - 1));
+            plain.AddRange(residues.Where((_, c) => !isResult[c]));
+        }
+        var (ks0, chi20, _) = Statistics(plain, plain);
+        Assert.True(ks0 > 4 && chi20 > 500, $"unmasked cross terms look uniform (KS {ks0:F1}, χ² {chi20:F0}): the control cannot fail");
+
+        IEnumerable<double> Residues(Federated.Crypto.Ckks.Plaintext share)
+        {
+            var raw = share.Component(0).ToArray();
+            context.Ntt[0].Inverse(raw);
+            return raw.Select(v => v / (double)q.Value);
+        }
+    }
+
     private static (double Ks, double Chi2, double Corr) Statistics(List<double> u, List<double> plain)
     {
         int n = u.Count;
