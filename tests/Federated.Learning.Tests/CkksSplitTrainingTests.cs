@@ -119,7 +119,7 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
         // Parameters + a seeded public key, no evaluation keys (one Galois key alone is ~640 kB at N = 8192).
         Assert.True(setup.TotalBytes < 2 * 300_000, $"key announcements took {setup.TotalBytes} bytes");
 
-        var plan = CoefficientBatchSumPlan.Choose(8192, 32, SmallModels.K, SmallModels.D, wireWeight: 80);
+        var plan = CoefficientBatchSumPlan.Choose(8192, 32, SmallModels.K, SmallModels.D);
         for (int step = 0; step < 2; step++)
         {
             var (eb, mb) = world.Batch(32, 950 + step);
@@ -321,7 +321,7 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
 
         var context = mSession.ContextForTests;
         var q = context.Moduli[0];
-        var plan = CoefficientBatchSumPlan.Choose(context.N, rows, SmallModels.K, SmallModels.D, wireWeight: 80);
+        var plan = CoefficientBatchSumPlan.Choose(context.N, rows, SmallModels.K, SmallModels.D);
         var masked = new List<double>();
         for (int part = 0; part < x1.Parts.Count; part++)
         {

@@ -91,54 +91,11 @@ public sealed class NttTables
     public unsafe void Forward(Span<ulong> a)
     {
         if (a.Length != N) throw new ArgumentException($"expected {N} coefficients, got {a.Length}");
-        ulong q = Modulus.Value, twoQ = 2 * q;
+        ulong q = Modulus.Value;
         fixed (ulong* pa = a, pw = _rootPowers, pws = _rootPowersShoup)
         {
-            int t = N;
-            for (int m = 1; m < N; m <<= 1)
-            {
-                t >>= 1;
-                if (t >= 4)
-                {
-                    for (int i = 0; i < m; i++)
-                    {
-                        ulong w = pw[m + i], ws = pws[m + i];
-                        ulong* x = pa + 2 * i * t;
-                        ulong* y = x + t;
-                        ulong* end = y;
-                        for (; x < end; x += 2, y += 2)
-                        {
-                            ulong u0 = Modulus.ConditionalSubtract(x[0], twoQ);
-                            ulong u1 = Modulus.ConditionalSubtract(x[1], twoQ);
-                            ulong v0 = y[0], v1 = y[1];
-                            ulong p0 = v0 * w - Math.BigMul(v0, ws, out _) * q;
-                            ulong p1 = v1 * w - Math.BigMul(v1, ws, out _) * q;
-                            x[0] = u0 + p0; y[0] = u0 - p0 + twoQ;
-                            x[1] = u1 + p1; y[1] = u1 - p1 + twoQ;
-                        }
-                    }
-                }
-                else
-                {
-                    for (int i = 0; i < m; i++)
-                    {
-                        ulong w = pw[m + i], ws = pws[m + i];
-                        ulong* x = pa + 2 * i * t;
-                        ulong* y = x + t;
-                        for (int j = 0; j < t; j++)
-                        {
-                            ulong u = Modulus.ConditionalSubtract(x[j], twoQ);
-                            ulong v = y[j];
-                            ulong p = v * w - Math.BigMul(v, ws, out _) * q;
-                            x[j] = u + p; y[j] = u - p + twoQ;
-                        }
-                    }
-                }
-            }
-            for (int i = 0; i < N; i++)
-            {
-                pa[i] = Modulus.ConditionalSubtract(Modulus.ConditionalSubtract(pa[i], twoQ), q);
-            }
+            for (int m = 1, t = N >> 1; m < N; m <<= 1, t >>= 1) FullStage(pa, pw, pws, m, t, q);
+            ReduceAll(pa, N, q);
         }
     }
 
@@ -157,26 +114,16 @@ public sealed class NttTables
         ulong q = Modulus.Value, twoQ = 2 * q;
         fixed (ulong* pa = a, pw = _rootPowers, pws = _rootPowersShoup)
         {
-            int t = N;
-            for (int m = 1; m < N; m <<= 1)
+            for (int m = 1, t = N >> 1; m < N; m <<= 1, t >>= 1)
             {
-                t >>= 1;
                 if (t >= period)
                 {
                     // Both halves share the residue mod period: butterflies on the supported positions only.
                     for (int i = 0; i < m; i++)
                     {
-                        ulong w = pw[m + i], ws = pws[m + i];
                         ulong* x = pa + 2 * i * t;
-                        ulong* y = x + t;
                         for (int b = 0; b < t; b += period)
-                            for (int j = b; j < b + width; j++)
-                            {
-                                ulong u = Modulus.ConditionalSubtract(x[j], twoQ);
-                                ulong v = y[j];
-                                ulong p = v * w - Math.BigMul(v, ws, out _) * q;
-                                x[j] = u + p; y[j] = u - p + twoQ;
-                            }
+                            for (int j = b; j < b + width; j++) Butterfly(x + j, x + t + j, pw[m + i], pws[m + i], q);
                     }
                 }
                 else if (t >= width)
@@ -185,36 +132,58 @@ public sealed class NttTables
                     for (int i = 0; i < m; i++)
                     {
                         ulong* x = pa + 2 * i * t;
-                        ulong* y = x + t;
-                        for (int j = 0; j < width; j++)
-                        {
-                            ulong u = Modulus.ConditionalSubtract(x[j], twoQ);
-                            x[j] = u; y[j] = u;
-                        }
+                        for (int j = 0; j < width; j++) x[t + j] = x[j] = Modulus.ConditionalSubtract(x[j], twoQ);
                     }
                 }
-                else
-                {
-                    for (int i = 0; i < m; i++)
-                    {
-                        ulong w = pw[m + i], ws = pws[m + i];
-                        ulong* x = pa + 2 * i * t;
-                        ulong* y = x + t;
-                        for (int j = 0; j < t; j++)
-                        {
-                            ulong u = Modulus.ConditionalSubtract(x[j], twoQ);
-                            ulong v = y[j];
-                            ulong p = v * w - Math.BigMul(v, ws, out _) * q;
-                            x[j] = u + p; y[j] = u - p + twoQ;
-                        }
-                    }
-                }
+                else FullStage(pa, pw, pws, m, t, q);
             }
-            for (int i = 0; i < N; i++)
-            {
-                pa[i] = Modulus.ConditionalSubtract(Modulus.ConditionalSubtract(pa[i], twoQ), q);
-            }
+            ReduceAll(pa, N, q);
         }
+    }
+
+    /// <summary>One Cooley-Tukey stage over all m groups of half-span t (Harvey's lazy butterflies, values below 4q).</summary>
+    private static unsafe void FullStage(ulong* pa, ulong* pw, ulong* pws, int m, int t, ulong q)
+    {
+        ulong twoQ = 2 * q;
+        for (int i = 0; i < m; i++)
+        {
+            ulong w = pw[m + i], ws = pws[m + i];
+            ulong* x = pa + 2 * i * t;
+            ulong* y = x + t;
+            if (t >= 4)
+            {
+                // Two butterflies per iteration: the JIT keeps both in registers.
+                for (ulong* end = y; x < end; x += 2, y += 2)
+                {
+                    ulong u0 = Modulus.ConditionalSubtract(x[0], twoQ);
+                    ulong u1 = Modulus.ConditionalSubtract(x[1], twoQ);
+                    ulong v0 = y[0], v1 = y[1];
+                    ulong p0 = v0 * w - Math.BigMul(v0, ws, out _) * q;
+                    ulong p1 = v1 * w - Math.BigMul(v1, ws, out _) * q;
+                    x[0] = u0 + p0; y[0] = u0 - p0 + twoQ;
+                    x[1] = u1 + p1; y[1] = u1 - p1 + twoQ;
+                }
+            }
+            else
+                for (int j = 0; j < t; j++) Butterfly(x + j, y + j, w, ws, q);
+        }
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Butterfly(ulong* x, ulong* y, ulong w, ulong ws, ulong q)
+    {
+        ulong twoQ = 2 * q;
+        ulong u = Modulus.ConditionalSubtract(*x, twoQ);
+        ulong v = *y;
+        ulong p = v * w - Math.BigMul(v, ws, out _) * q;
+        *x = u + p; *y = u - p + twoQ;
+    }
+
+    /// <summary>From the lazy range [0, 4q) to [0, q).</summary>
+    private static unsafe void ReduceAll(ulong* pa, int n, ulong q)
+    {
+        ulong twoQ = 2 * q;
+        for (int i = 0; i < n; i++) pa[i] = Modulus.ConditionalSubtract(Modulus.ConditionalSubtract(pa[i], twoQ), q);
     }
 
     /// <summary>In-place inverse negacyclic NTT; input in [0, q), output in [0, q).</summary>

@@ -130,13 +130,8 @@ public abstract class CkksSession : IInteractiveLayerCryptoSession
         }
     }
 
-    /// <summary>
-    /// Layout of X1's coefficient-packed batch-sum product; both parties derive it from the step's shape.
-    /// The wire weight 80 (cost of one polynomial on the wire in units of half a ciphertext-plaintext product) picks
-    /// blocks of 64 x 4 x 32 at B = 4096, k = 128, d = 64: 590 ms single-thread and 128 extra B2 ciphertexts, against
-    /// 403 ms with 256 (weight 40) or 945 ms with 64 (measured by the CKKS benchmark's --cputime-packed).
-    /// </summary>
-    protected CoefficientBatchSumPlan BatchSumPlan(int rows, int k, int d) => CoefficientBatchSumPlan.Choose(Context.N, rows, k, d, wireWeight: 80);
+    /// <summary>Layout of X1's coefficient-packed batch-sum product; both parties derive it from the step's shape.</summary>
+    protected CoefficientBatchSumPlan BatchSumPlan(int rows, int k, int d) => CoefficientBatchSumPlan.Choose(Context.N, rows, k, d);
 
     /// <summary>Public material beyond the public key (none: no evaluation keys are needed).</summary>
     protected virtual byte[] ExtraPublicMaterial() => Array.Empty<byte>();
