@@ -103,14 +103,6 @@ internal static class PsiJobStore
         }
     }
 
-    /// <summary>int64 little-endian values, one after another (the M-only intersection's ordinal maps).</summary>
-    public static void WriteInt64s(string path, IReadOnlyList<int> values)
-    {
-        var bytes = new byte[values.Count * 8];
-        for (int i = 0; i < values.Count; i++) BinaryPrimitives.WriteInt64LittleEndian(bytes.AsSpan(i * 8), values[i]);
-        File.WriteAllBytes(path, bytes);
-    }
-
     public static void WritePeerValues(string folder, ReadOnlySpan<byte> values)
     {
         using var f = CreateFile(Path.Combine(folder, PeerValuesFile), secret: true);

@@ -511,9 +511,9 @@ internal sealed class PsiSession(PsiRole role, IPeerChannel channel, IdSource so
             Convert.ToHexString(rowsDigest).ToLowerInvariant(), started, DateTimeOffset.UtcNow, elapsed.TotalSeconds, files));
         string? peerOrdinalsPath = null, ordinalIndexPath = null;
         if (options.IntersectionForMusicOnly && role == PsiRole.Music)
-            PsiJobStore.WriteInt64s(peerOrdinalsPath = Path.Combine(folder, PsiJobStore.PeerOrdinalsFile), peerOrdinals!);
+            IndexFile.Write(peerOrdinalsPath = Path.Combine(folder, PsiJobStore.PeerOrdinalsFile), peerOrdinals!);
         if (options.IntersectionForMusicOnly && role == PsiRole.External)
-            PsiJobStore.WriteInt64s(ordinalIndexPath = Path.Combine(folder, PsiJobStore.OrdinalSourceIndexFile), _ordinalToIndex);
+            IndexFile.Write(ordinalIndexPath = Path.Combine(folder, PsiJobStore.OrdinalSourceIndexFile), _ordinalToIndex);
         return new PsiResult(role, Path.GetFullPath(folder), Round, _n, _newIndices.Length, peerTotal, _peerNew, rowSourceIndex.Length,
             keysPath, indexPath, seed, stateId, elapsed) { PeerOrdinalsPath = peerOrdinalsPath, OrdinalSourceIndexPath = ordinalIndexPath };
     }

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using Federated.Crypto.Psi;
 
 namespace Federated.Psi.Tests;
@@ -12,11 +11,6 @@ public sealed class PsiMusicOnlyTests
         IntersectionForMusicOnly = folder.EndsWith("-m", StringComparison.Ordinal) ? music : external,
     };
 
-    private static long[] ReadInt64s(string path)
-    {
-        var bytes = File.ReadAllBytes(path);
-        return Enumerable.Range(0, bytes.Length / 8).Select(i => BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(i * 8))).ToArray();
-    }
 
     [Fact]
     public async Task Only_m_learns_the_matches_and_e_s_ordinals_name_the_same_ids()
@@ -35,8 +29,8 @@ public sealed class PsiMusicOnlyTests
         Assert.DoesNotContain(h.Transcript, t => t.Message.MessageType == "psi.matches");
 
         // The ordinal M holds for a row is, at E, the position of the very same ID.
-        var ordinals = ReadInt64s(rm.PeerOrdinalsPath!);
-        var sourceOfOrdinal = ReadInt64s(re.OrdinalSourceIndexPath!);
+        var ordinals = IndexFile.Read(rm.PeerOrdinalsPath!);
+        var sourceOfOrdinal = IndexFile.Read(re.OrdinalSourceIndexPath!);
         Assert.Equal(aligned.Length, ordinals.Length);
         Assert.Equal(e.Count, sourceOfOrdinal.Length);
         Assert.Equal(e.Count, sourceOfOrdinal.Distinct().Count());

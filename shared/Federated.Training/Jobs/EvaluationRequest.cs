@@ -92,11 +92,5 @@ public sealed class EvaluationRequest
         return rows;
     }
 
-    private static uint[] ReadOrdinals(string path)
-    {
-        var bytes = File.ReadAllBytes(path);
-        var values = new uint[bytes.Length / 8];
-        for (int i = 0; i < values.Length; i++) values[i] = checked((uint)BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(i * 8)));
-        return values;
-    }
+    private static uint[] ReadOrdinals(string path) => IndexFile.Read(path).Select(v => checked((uint)v)).ToArray();
 }

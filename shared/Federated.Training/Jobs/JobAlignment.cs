@@ -13,10 +13,8 @@ internal sealed record AlignmentRecord(string StateId, long Rows, string JointSe
     /// <summary>Per aligned row, the row's position in this party's PSI source.</summary>
     public long[] SourceIndex()
     {
-        var bytes = File.ReadAllBytes(AlignedSourceIndexPath);
-        if (bytes.Length != Rows * 8) throw new InvalidDataException($"{AlignedSourceIndexPath}: {bytes.Length} bytes for {Rows} rows");
-        var result = new long[Rows];
-        for (int i = 0; i < result.Length; i++) result[i] = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(i * 8));
+        var result = IndexFile.Read(AlignedSourceIndexPath);
+        if (result.Length != Rows) throw new InvalidDataException($"{AlignedSourceIndexPath}: {result.Length} positions for {Rows} rows");
         return result;
     }
 }
@@ -80,14 +78,6 @@ internal static class JobAlignment
                 IntersectionForMusicOnly = true,
             }, ct)
             .ConfigureAwait(false);
-    }
-
-    public static long[] ReadSourceIndex(PsiResult result)
-    {
-        var bytes = File.ReadAllBytes(result.AlignedSourceIndexPath);
-        var rows = new long[bytes.Length / 8];
-        for (int i = 0; i < rows.Length; i++) rows[i] = BinaryPrimitives.ReadInt64LittleEndian(bytes.AsSpan(i * 8));
-        return rows;
     }
 
     /// <summary>The party's own seed: given, or drawn once and kept in the job folder (so a resumed run continues alike).</summary>
