@@ -108,14 +108,10 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
         // PROTOCOL.md 5.2 on a real transcript: F2 and X2 are column-packed scalar products and X1 is the
         // coefficient-packed batch-sum product, so no step rotates and M publishes no Galois keys. B2 carries d column
         // ciphertexts plus the plan's row blocks; X1 carries the plan's output blocks.
-        TorchRuntime.Initialise(2);
         using var world = new SmallModels();
-        var job = SmallModels.JobOptions() with { Insecure = InsecureAllowances.NoLabelNoise };
-        var eSession = new CkksExternalSession(Ckks);
-        var mSession = new CkksMusicSession(Ckks, SmallModels.K);
-        using var e = new ExternalPartyRole(job, world.NewExternalTower(1), SmallModels.Adam(), eSession, 1);
-        using var m = new MusicPartyRole(job, world.NewTop(2), world.Catalog, SmallModels.Adam(), mSession, 2);
-        var setup = InProcessSplitExchange.Setup(e, m);
+        using var pair = new CkksPair(world);
+        var (e, m, eSession, mSession) = (pair.E, pair.M, pair.ESession, pair.MSession);
+        var setup = pair.Setup;
         // Parameters + a seeded public key, no evaluation keys (one Galois key alone is ~640 kB at N = 8192).
         Assert.True(setup.TotalBytes < 2 * 300_000, $"key announcements took {setup.TotalBytes} bytes");
 
@@ -145,14 +141,9 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
         // combination) recovers every column of W_M from M's product when it is not re-randomised (the negative
         // control: the same product from the real F1 and M's real W_M, masked but not re-randomised) and recovers
         // nothing from the real F2, which is.
-        TorchRuntime.Initialise(2);
         using var world = new SmallModels();
-        var job = SmallModels.JobOptions() with { Insecure = InsecureAllowances.NoLabelNoise };
-        var eSession = new CkksExternalSession(Ckks);
-        var mSession = new CkksMusicSession(Ckks, SmallModels.K);
-        using var e = new ExternalPartyRole(job, world.NewExternalTower(1), SmallModels.Adam(), eSession, 1);
-        using var m = new MusicPartyRole(job, world.NewTop(2), world.Catalog, SmallModels.Adam(), mSession, 2);
-        InProcessSplitExchange.Setup(e, m);
+        using var pair = new CkksPair(world);
+        var (e, m, eSession, mSession) = (pair.E, pair.M, pair.ESession, pair.MSession);
         var context = eSession.ContextForTests;
         const int rows = 4096;
         var (eb, mb) = world.Batch(rows, 31);
@@ -185,12 +176,9 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
     {
         // B2 carries d column ciphertexts plus the plan's coefficient blocks, X1 the plan's output blocks: a message with
         // a part dropped or the wrong packing fails at the receiver with a protocol error, before any decryption.
-        TorchRuntime.Initialise(2);
         using var world = new SmallModels();
-        var job = SmallModels.JobOptions() with { Insecure = InsecureAllowances.NoLabelNoise };
-        using var e = new ExternalPartyRole(job, world.NewExternalTower(1), SmallModels.Adam(), new CkksExternalSession(Ckks), 1);
-        using var m = new MusicPartyRole(job, world.NewTop(2), world.Catalog, SmallModels.Adam(), new CkksMusicSession(Ckks, SmallModels.K), 2);
-        InProcessSplitExchange.Setup(e, m);
+        using var pair = new CkksPair(world);
+        var (e, m) = (pair.E, pair.M);
         var (eb, mb) = world.Batch(32, 5);
         m.PrepareStep(mb);
         var b2 = m.Handle(e.Handle(m.Handle(e.BeginStep(eb))!)!)!;
@@ -237,14 +225,9 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
     {
         // PROTOCOL.md 5.3 on a real F2 message: E decrypts M's masked product; what it sees must be a uniform ring
         // element that says nothing about α·W_M. Negative control: without M's ring mask it is α·W_M itself.
-        TorchRuntime.Initialise(2);
         using var world = new SmallModels();
-        var job = SmallModels.JobOptions() with { Insecure = InsecureAllowances.NoLabelNoise };
-        var eSession = new CkksExternalSession(Ckks);
-        var mSession = new CkksMusicSession(Ckks, SmallModels.K);
-        using var e = new ExternalPartyRole(job, world.NewExternalTower(1), SmallModels.Adam(), eSession, 1);
-        using var m = new MusicPartyRole(job, world.NewTop(2), world.Catalog, SmallModels.Adam(), mSession, 2);
-        InProcessSplitExchange.Setup(e, m);
+        using var pair = new CkksPair(world);
+        var (e, m, eSession, mSession) = (pair.E, pair.M, pair.ESession, pair.MSession);
         const int rows = 64;
         var (eb, mb) = world.Batch(rows, 9);
         m.PrepareStep(mb);
@@ -253,7 +236,6 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
 
         var context = eSession.ContextForTests;
         var encoder = eSession.EncoderForTests;
-        var q = context.Moduli[0];
         var layout = new Federated.Crypto.Ckks.Packing.ColumnPacking(context.SlotCount, rows);
         var product = DenseMatrix.FromTensor(e.LastAlpha!.ToTensor().mm(m.WeightHalf));
         var masked = new List<double>();
@@ -264,8 +246,8 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
             var seen = eSession.DecryptPartForTests(f2.Parts[g], context.MaxLevel - 1);
             var withoutMask = seen.Clone();
             mSession.PendingForwardMasksForTests![g].RemoveFrom(withoutMask);
-            masked.AddRange(Residues(seen));
-            unmasked.AddRange(Residues(withoutMask));
+            masked.AddRange(Residues(context, seen));
+            unmasked.AddRange(Residues(context, withoutMask));
 
             var slots = new double[context.SlotCount];
             for (int blk = 0; blk < layout.Blocks; blk++)
@@ -289,13 +271,6 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
         var (ks0, chi20, corr0) = Statistics(unmasked, truth);
         Assert.True(ks0 > 10 && chi20 > 1000, $"unmasked share looks uniform (KS {ks0:F1}, χ² {chi20:F0}): the control cannot fail");
         Assert.True(corr0 > 0.99, $"unmasked share correlates only {corr0:F4} with α·W_M: the control cannot fail");
-
-        IEnumerable<double> Residues(Federated.Crypto.Ckks.Plaintext share)
-        {
-            var raw = share.Component(0).ToArray();
-            context.Ntt[0].Inverse(raw);
-            return raw.Select(v => v / (double)q.Value);
-        }
     }
 
     [Fact]
@@ -304,14 +279,9 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
         // PROTOCOL.md 5.3 for the coefficient-packed X1: the cross-term coefficients (linear in α, which M could solve
         // for since it knows δ̃) are uniform mod q in what M decrypts (the result coefficients are checked by the
         // equivalence test). Negative control: the same product from the real B2 and E's real α without the mask.
-        TorchRuntime.Initialise(2);
         using var world = new SmallModels();
-        var job = SmallModels.JobOptions() with { Insecure = InsecureAllowances.NoLabelNoise };
-        var eSession = new CkksExternalSession(Ckks);
-        var mSession = new CkksMusicSession(Ckks, SmallModels.K);
-        using var e = new ExternalPartyRole(job, world.NewExternalTower(1), SmallModels.Adam(), eSession, 1);
-        using var m = new MusicPartyRole(job, world.NewTop(2), world.Catalog, SmallModels.Adam(), mSession, 2);
-        InProcessSplitExchange.Setup(e, m);
+        using var pair = new CkksPair(world);
+        var (e, m, eSession, mSession) = (pair.E, pair.M, pair.ESession, pair.MSession);
         const int rows = 256;
         var (eb, mb) = world.Batch(rows, 41);
         m.PrepareStep(mb);
@@ -320,13 +290,12 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
         var x1 = e.Handle(b2)!.B3.WeightGradient;
 
         var context = mSession.ContextForTests;
-        var q = context.Moduli[0];
         var plan = CoefficientBatchSumPlan.Choose(context.N, rows, SmallModels.K, SmallModels.D);
         var masked = new List<double>();
         for (int part = 0; part < x1.Parts.Count; part++)
         {
             var isResult = plan.ResultCoefficients(part / plan.OuterBlocks, part % plan.OuterBlocks);
-            var residues = Residues(mSession.DecryptPartForTests(x1.Parts[part], context.MaxLevel - 1));
+            var residues = Residues(context, mSession.DecryptPartForTests(x1.Parts[part], context.MaxLevel - 1));
             masked.AddRange(residues.Where((_, c) => !isResult[c]));
         }
         var (ks, chi2, _) = Statistics(masked, masked);
@@ -343,17 +312,45 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
             var isResult = plan.ResultCoefficients(part / plan.OuterBlocks, part % plan.OuterBlocks);
             var ct = bare[part];
             new Federated.Crypto.Ckks.Evaluator(context).RescaleToNextInplace(ct);
-            var residues = Residues(mSession.DecryptPartForTests(Google.Protobuf.ByteString.CopyFrom(Federated.Crypto.Ckks.Serialization.CkksSerializer.Serialize(ct)), context.MaxLevel - 1));
+            var residues = Residues(context, mSession.DecryptPartForTests(Google.Protobuf.ByteString.CopyFrom(Federated.Crypto.Ckks.Serialization.CkksSerializer.Serialize(ct)), context.MaxLevel - 1));
             plain.AddRange(residues.Where((_, c) => !isResult[c]));
         }
         var (ks0, chi20, _) = Statistics(plain, plain);
         Assert.True(ks0 > 4 && chi20 > 500, $"unmasked cross terms look uniform (KS {ks0:F1}, χ² {chi20:F0}): the control cannot fail");
+    }
 
-        IEnumerable<double> Residues(Federated.Crypto.Ckks.Plaintext share)
+    /// <summary>A decrypted share's coefficients mod the first prime, as fractions of it (uniform in [0, 1) when masked).</summary>
+    private static IEnumerable<double> Residues(Federated.Crypto.Ckks.CkksContext context, Federated.Crypto.Ckks.Plaintext share)
+    {
+        var raw = share.Component(0).ToArray();
+        context.Ntt[0].Inverse(raw);
+        return raw.Select(v => v / (double)context.Moduli[0].Value);
+    }
+
+    /// <summary>An encrypted E/M pair over fresh towers (label noise off, so steps compare exactly), keys exchanged.</summary>
+    private sealed class CkksPair : IDisposable
+    {
+        public CkksPair(SmallModels world)
         {
-            var raw = share.Component(0).ToArray();
-            context.Ntt[0].Inverse(raw);
-            return raw.Select(v => v / (double)q.Value);
+            TorchRuntime.Initialise(2);
+            var job = SmallModels.JobOptions() with { Insecure = InsecureAllowances.NoLabelNoise };
+            ESession = new CkksExternalSession(Ckks);
+            MSession = new CkksMusicSession(Ckks, SmallModels.K);
+            E = new ExternalPartyRole(job, world.NewExternalTower(1), SmallModels.Adam(), ESession, 1);
+            M = new MusicPartyRole(job, world.NewTop(2), world.Catalog, SmallModels.Adam(), MSession, 2);
+            Setup = InProcessSplitExchange.Setup(E, M);
+        }
+
+        public CkksExternalSession ESession { get; }
+        public CkksMusicSession MSession { get; }
+        public ExternalPartyRole E { get; }
+        public MusicPartyRole M { get; }
+        public ExchangeTraffic Setup { get; }
+
+        public void Dispose()
+        {
+            E.Dispose();
+            M.Dispose();
         }
     }
 
