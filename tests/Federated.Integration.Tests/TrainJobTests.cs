@@ -198,42 +198,25 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
     /// </summary>
     private void AssertCoordinatorTranscriptOpensWithNothingItHolds(JobInfo job)
     {
-        var records = AuditReader.Read(fixture.Federation.AuditDatabasePath, 1, int.MaxValue)
-            .Where(r => r.Entry.JobId == job.JobId && r.Entry.Kind == AuditEntry.RelayKind).ToList();
-        var folder = Path.Combine(fixture.TranscriptDirectory, job.JobId);
-        Assert.Equal(records.Count, Directory.GetFiles(folder, "*.sealed").Length);
+        var transcript = CoordinatorTranscript.Read(fixture.Federation.AuditDatabasePath, fixture.TranscriptDirectory, job.JobId);
         foreach (var type in new[] { "train.keys", "train.F1", "train.F2", "train.F3", "train.B2", "train.B3", "train.B4" })
-            Assert.Contains(records, r => r.Entry.MessageType == type);
+            Assert.Contains(transcript, t => t.Entry.MessageType == type);
 
         var control = new Federated.Learning.Protocol.V1.SplitTrainingMessage { F3 = new() { Header = new() { JobId = "x", Step = 3 } } }.ToByteArray();
         Assert.True(ReadableStepMessage(control), "negative control: an unsealed step message must be recognised");
         Assert.True(HoldsCkksObject([.. new byte[17], .. "FCKS"u8, 1, 5, .. CkksParametersHash.Value, 9]), "negative control: a CKKS header must be found");
-        long bytes = 0;
-        foreach (var record in records)
+        foreach (var (e, payload) in transcript)
         {
-            var e = record.Entry;
-            var generation = System.Text.Json.JsonDocument.Parse(e.Details!).RootElement.GetProperty("generation").GetUInt64();
-            var payload = File.ReadAllBytes(Path.Combine(folder, $"{e.Sender}-{e.Sequence:D10}-g{generation}.sealed"));
-            bytes += payload.LongLength;
-            Assert.Equal(e.PayloadBytes, payload.LongLength);
-            Assert.Equal(e.PayloadSha256, Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(payload)));
             Assert.False(ReadableStepMessage(payload), $"{e.MessageType} #{e.Sequence} parses as a split-training message");
             Assert.False(HoldsCkksObject(payload), $"{e.MessageType} #{e.Sequence} carries a CKKS object in the clear");
             if (payload.Length >= 4096)
                 Assert.True(Deflated(payload) > 0.99 * payload.Length, $"{e.MessageType} #{e.Sequence} compresses: it has plaintext structure");
         }
         Assert.Equal(0UL, job.Relay.OldSequenceDropped + job.Relay.StaleGenerationDropped);
-        output.WriteLine($"transcript: {records.Count} sealed payloads, {bytes / 1048576.0:F1} MiB, none readable by the coordinator");
+        output.WriteLine($"transcript: {transcript.Count} sealed payloads, {transcript.Sum(t => t.Payload.LongLength) / 1048576.0:F1} MiB, none readable by the coordinator");
 
-        var coordinatorFiles = Directory.GetFiles(Path.Combine(fixture.RunDirectory, LocalFederation.CoordinatorName), "*", SearchOption.AllDirectories);
-        Assert.NotEmpty(coordinatorFiles);
-        foreach (var file in coordinatorFiles)
-        {
-            using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            var content = new byte[stream.Length];
-            stream.ReadExactly(content);
+        foreach (var (file, content) in CoordinatorTranscript.StoredFiles(Path.Combine(fixture.RunDirectory, LocalFederation.CoordinatorName)))
             Assert.False(HoldsCkksObject(content), $"{file} holds a CKKS object: the coordinator must hold no HE key material");
-        }
     }
 
     private static bool ReadableStepMessage(byte[] payload)
