@@ -83,10 +83,19 @@ public sealed class JobStore : IDisposable
         lock (_gate)
         {
             var before = _jobs.GetValueOrDefault(jobId) ?? throw new KeyNotFoundException($"job '{jobId}' does not exist");
-            if (before.IsFinished)
-                return (before, before);
             var parties = new Dictionary<string, PartyJobRecord>(before.Parties);
             var previous = parties[partyId];
+            if (before.IsFinished)
+            {
+                // A party's own failure that raced its peer's (the job already failed): kept for the record with its
+                // kind; the job's state and reason stay as they were.
+                if (state != JobState.Failed || previous.State is JobState.Failed or JobState.Completed)
+                    return (before, before);
+                parties[partyId] = new PartyJobRecord(state, summary, previous.Starts, failure);
+                var recorded = before with { Parties = parties };
+                Save(recorded);
+                return (before, recorded);
+            }
             parties[partyId] = new PartyJobRecord(state, summary, previous.Starts + (state == JobState.Running ? 1 : 0),
                 state == JobState.Failed ? failure : FailureKind.Unspecified);
 
