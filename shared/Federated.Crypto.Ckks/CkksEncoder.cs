@@ -180,10 +180,7 @@ public sealed class CkksEncoder
         try
         {
             for (int c = 0; c < values.Length; c++) scaled[c] = values[c] * scale;
-            CheckScale(scale, destination.Level);
-            destination.Reshape(destination.Level, scale);
-            WriteCoefficients(scaled.AsSpan(0, values.Length), destination, values.Length);
-            for (int i = 0; i < destination.PrimeCount; i++) _ctx.Ntt[i].Forward(destination.Component(i));
+            EncodeScaledCoefficients(scaled.AsSpan(0, values.Length), scale, destination);
         }
         finally { ArrayPool<double>.Shared.Return(scaled); }
     }
@@ -215,12 +212,12 @@ public sealed class CkksEncoder
         finally { ArrayPool<double>.Shared.Return(re); ArrayPool<double>.Shared.Return(im); }
     }
 
-    /// <summary>Rounds already-scaled coefficients into <paramref name="destination"/> (its level) and applies the NTT.</summary>
+    /// <summary>Rounds already-scaled coefficients (up to N; the rest are zero) into <paramref name="destination"/> (its level) and applies the NTT.</summary>
     internal void EncodeScaledCoefficients(ReadOnlySpan<double> scaledCoefficients, double scale, Plaintext destination)
     {
         CheckScale(scale, destination.Level);
         destination.Reshape(destination.Level, scale);
-        WriteCoefficients(scaledCoefficients, destination, _n);
+        WriteCoefficients(scaledCoefficients, destination, Math.Min(scaledCoefficients.Length, _n));
         for (int i = 0; i < destination.PrimeCount; i++) _ctx.Ntt[i].Forward(destination.Component(i));
     }
 
