@@ -1,16 +1,2 @@
-using Federated.Hosting;
-using Federated.Hosting.Agent;
-using Federated.Security;
-
-// The external party: runs its side of each job through the handlers registered here; the protocol lives in the
-// shared libraries. Later job kinds (PSI, training) are added with services.AddJobHandler<T>().
-return await FederatedHost.RunAsync(() =>
-{
-    var builder = FederatedHost.CreateBuilder(args, "external", PartyRole.External);
-    builder.Services.AddPartyAgent(builder.Configuration);
-    builder.Services.AddJobHandler<Federated.PartyJobs.PsiJobHandler>();
-    builder.Services.AddJobHandler<Federated.PartyJobs.TrainJobHandler>();
-    var app = builder.Build();
-    app.MapFederatedHealth();
-    return app;
-});
+// The external party host: its user features never leave this process.
+return await Federated.PartyJobs.PartyHost.RunAsync(args, "external", Federated.Security.PartyRole.External);

@@ -1,16 +1,2 @@
-using Federated.Hosting;
-using Federated.Hosting.Agent;
-using Federated.Security;
-
-// The music party: runs its side of each job through the handlers registered here; the protocol lives in the
-// shared libraries. Later job kinds (PSI, training) are added with services.AddJobHandler<T>().
-return await FederatedHost.RunAsync(() =>
-{
-    var builder = FederatedHost.CreateBuilder(args, "music", PartyRole.Music);
-    builder.Services.AddPartyAgent(builder.Configuration);
-    builder.Services.AddJobHandler<Federated.PartyJobs.PsiJobHandler>();
-    builder.Services.AddJobHandler<Federated.PartyJobs.TrainJobHandler>();
-    var app = builder.Build();
-    app.MapFederatedHealth();
-    return app;
-});
+// The music party host: its tables (songs, audio descriptors, listening labels) never leave this process.
+return await Federated.PartyJobs.PartyHost.RunAsync(args, "music", Federated.Security.PartyRole.Music);

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
-using System.Text.Json;
+using Federated.Core;
 using Federated.Security;
 using Federated.Transport.Relay;
 using Microsoft.AspNetCore.Builder;
@@ -138,11 +138,7 @@ internal sealed class ReadyFileWriter(IServer server, IHostApplicationLifetime l
             var path = options.Value.ReadyFile;
             if (string.IsNullOrWhiteSpace(path))
                 return;
-            var content = JsonSerializer.Serialize(new ReadyFileContent(Environment.ProcessId, address, identity.PartyId, identity.Role.ToString()));
-            var temporary = path + ".tmp";
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
-            File.WriteAllText(temporary, content);
-            File.Move(temporary, path, overwrite: true);
+            new HostReadyFile(Environment.ProcessId, address, identity.PartyId, identity.Role.ToString()).Write(path);
         });
         return Task.CompletedTask;
     }

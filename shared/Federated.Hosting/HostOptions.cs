@@ -35,6 +35,3 @@ public sealed class TlsOptions
     /// <summary>Folder with ca.crt.pem; defaults to <see cref="CertificateDirectory"/>.</summary>
     public string? AuthorityDirectory { get; set; }
 }
-
-/// <summary>Contents of a host's ready file.</summary>
-public sealed record ReadyFileContent(int ProcessId, string Address, string PartyId, string Role);

@@ -5,7 +5,7 @@ using Federated.Core;
 using Federated.Crypto.Psi;
 using Federated.Data.Reading;
 using Federated.Data.Schema;
-using Federated.Hosting.Agent;
+using Federated.Agent;
 using Federated.Security;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using Federated.Core;
-using Federated.Hosting.Agent;
+using Federated.Agent;
 using Federated.Security;
 using Federated.Training.Jobs;
 using Microsoft.Extensions.Configuration;

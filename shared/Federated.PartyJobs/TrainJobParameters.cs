@@ -1,4 +1,5 @@
 using System.Globalization;
+using Federated.Core.Jobs;
 using Federated.Learning.Split;
 using Federated.Training;
 
@@ -22,7 +23,7 @@ public sealed record TrainJobParameters(string TrainingJob, TrainingJobOptions O
 {
     public static TrainJobParameters Parse(string coordinatorJobId, IReadOnlyDictionary<string, string> p)
     {
-        var name = Get(p, "trainingJob") ?? coordinatorJobId;
+        var name = Get(p, JobParameterNames.TrainingJob) ?? coordinatorJobId;
         var mode = (Get(p, "mode") ?? "encrypted").ToLowerInvariant() switch
         {
             "encrypted" or "ckks" => FederationMode.Encrypted,

@@ -3,7 +3,7 @@ using Federated.Data.Features;
 using Federated.Data.Reading;
 using Federated.Data.Rows;
 using Federated.Data.Schema;
-using Federated.Data.Synthetic;
+using Federated.Synthetic;
 using Xunit.Abstractions;
 
 namespace Federated.Data.Tests;

@@ -86,7 +86,7 @@ public sealed class AccessControlTests(FederationFixture fixture)
     public async Task A_party_may_not_send_as_another_party_nor_relay_in_a_job_that_is_not_its_own()
     {
         using var op = fixture.Connect("operator");
-        var job = await op.Jobs.CreateJobAsync(FederationFixture.NewJob("stream", ("count", "50"), ("delayMs", "20")));
+        var job = await op.Jobs.CreateJobAsync(LocalFederationFixture.NewJob("stream", ("count", "50"), ("delayMs", "20")));
         try
         {
             using var music = fixture.Connect("music");

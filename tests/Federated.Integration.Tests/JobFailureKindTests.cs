@@ -1,5 +1,5 @@
 using Federated.Core;
-using Federated.Hosting.Agent;
+using Federated.Agent;
 using Federated.Transport.V1;
 
 namespace Federated.Integration.Tests;

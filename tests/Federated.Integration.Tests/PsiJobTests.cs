@@ -1,9 +1,10 @@
+using Federated.Operator;
 using System.Security.Cryptography;
 using System.Text;
 using Federated.Audit;
 using Federated.Crypto.Psi;
 using Federated.Data.Schema;
-using Federated.Hosting.Local;
+using Federated.Launcher;
 using Federated.Transport.V1;
 
 namespace Federated.Integration.Tests;
@@ -13,59 +14,14 @@ namespace Federated.Integration.Tests;
 /// folder (Coordinator:TranscriptDirectory, a test/audit aid), so the PSI tests can inspect what the coordinator saw.
 /// Each party's data folder is the default, <c>data</c> beside its state folder.
 /// </summary>
-public sealed class PsiFederationFixture : IAsyncLifetime
+public sealed class PsiFederationFixture() : LocalFederationFixture("psi")
 {
-    public LocalFederation Federation { get; private set; } = null!;
-    public string RunDirectory { get; } = Path.Combine(Path.GetTempPath(), "federated-psi-it-" + Guid.NewGuid().ToString("N")[..12]);
-    public string TranscriptDirectory => Path.Combine(RunDirectory, "coordinator-transcript");
-
     public string DataOf(string party) => Path.Combine(RunDirectory, party, "data");
-    public string PsiFolderOf(string party, string jobId) => Path.Combine(RunDirectory, party, "state", "psi", jobId);
+    public string PsiFolderOf(string party, string jobId) => Path.Combine(Folder.PartyState(party), "psi", jobId);
 
-    public async Task InitializeAsync()
-    {
-        Federation = await LocalFederation.StartAsync(
-            new LocalFederationOptions(RunDirectory, HostBinaries.FromAssemblyMetadata(typeof(PsiFederationFixture).Assembly))
-            {
-                ExtraArguments = [$"--Coordinator:TranscriptDirectory={TranscriptDirectory}"],
-            },
-            progress: null, CancellationToken.None);
-        using var connection = Connect();
-        await FederationFixture.WaitForPartiesAsync(connection);
-    }
+    protected override LocalFederationOptions Configure(LocalFederationOptions options) => WithTranscript(options);
 
-    public Federated.Transport.Client.CoordinatorConnection Connect()
-    {
-        var certificates = Federation.CertificateDirectory;
-        var certificate = Federated.Security.CertificateFiles.Load(certificates, LocalFederation.OperatorName, withPrivateKey: true);
-        return Federated.Transport.Client.CoordinatorConnection.Open(Federation.CoordinatorAddress, certificate,
-            new Federated.Security.CertificateValidator(Federated.Security.CertificateFiles.LoadAuthority(certificates)));
-    }
-
-    public async Task<JobInfo> RunJobAsync(params (string Name, string Value)[] parameters)
-    {
-        using var op = Connect();
-        var created = await op.Jobs.CreateJobAsync(FederationFixture.NewJob("psi", parameters));
-        var deadline = DateTime.UtcNow.AddMinutes(5);
-        while (true)
-        {
-            var job = await op.Jobs.GetJobAsync(new GetJobRequest { JobId = created.JobId });
-            if (job.State is JobState.Completed or JobState.Failed or JobState.Stopped)
-                return job;
-            if (DateTime.UtcNow > deadline)
-                throw new TimeoutException($"psi job {created.JobId} still {job.State}: " + string.Join("; ", job.Parties.Select(p => $"{p.PartyId} {p.State} {p.Summary}")) +
-                    "\nmusic log:\n" + Federation.Hosts["music"].LogTail(30) + "\nexternal log:\n" + Federation.Hosts["external"].LogTail(30));
-            await Task.Delay(200);
-        }
-    }
-
-    public async Task DisposeAsync()
-    {
-        if (Federation is not null)
-            await Federation.DisposeAsync();
-        try { Directory.Delete(RunDirectory, recursive: true); }
-        catch (IOException) { /* a log file may still be flushed; the folder is in the temp area */ }
-    }
+    public Task<JobInfo> RunJobAsync(params (string Name, string Value)[] parameters) => RunJobAsync("psi", parameters);
 }
 
 [CollectionDefinition(Name, DisableParallelization = true)]
@@ -129,7 +85,7 @@ public sealed class PsiJobTests(PsiFederationFixture fixture)
             AssertTranscriptIsSealedOnly(job, scanner);
         AssertCoordinatorDataHoldsNothingSecret(scanner);
         Assert.All(new[] { round1, round2, full }.SelectMany(j => j.Parties), p => Assert.Null(scanner.FindLeak(Encoding.UTF8.GetBytes(p.Summary))));
-        var verification = AuditVerifier.Verify(fixture.Federation.AuditDatabasePath);
+        var verification = AuditVerifier.Verify(fixture.AuditDatabase);
         Assert.True(verification.IsValid, verification.Problem);
     }
 
@@ -207,7 +163,7 @@ public sealed class PsiJobTests(PsiFederationFixture fixture)
     /// </summary>
     private void AssertTranscriptIsSealedOnly(JobInfo job, LeakScanner scanner)
     {
-        var transcript = CoordinatorTranscript.Read(fixture.Federation.AuditDatabasePath, fixture.TranscriptDirectory, job.JobId);
+        var transcript = CoordinatorTranscript.Read(fixture.AuditDatabase, fixture.TranscriptDirectory, job.JobId);
         Assert.True(transcript.Count > 10, $"job {job.JobId}: only {transcript.Count} relay records");
         Assert.Contains(transcript, t => t.Entry.MessageType == "psi.blinded");
         foreach (var (e, payload) in transcript)
@@ -217,7 +173,7 @@ public sealed class PsiJobTests(PsiFederationFixture fixture)
     /// <summary>The coordinator's data folder (registry, audit log) holds no ID, no H(id), no PSI secret.</summary>
     private void AssertCoordinatorDataHoldsNothingSecret(LeakScanner scanner)
     {
-        foreach (var (file, bytes) in CoordinatorTranscript.StoredFiles(Path.Combine(fixture.RunDirectory, LocalFederation.CoordinatorName, "data")))
+        foreach (var (file, bytes) in CoordinatorTranscript.StoredFiles(Path.Combine(fixture.RunDirectory, RunFolder.CoordinatorName, "data")))
         {
             Assert.DoesNotContain("secret", Path.GetFileName(file), StringComparison.OrdinalIgnoreCase);
             Assert.True(scanner.FindLeak(bytes) is null, $"{file}: {scanner.FindLeak(bytes)}");

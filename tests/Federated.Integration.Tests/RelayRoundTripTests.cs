@@ -11,7 +11,7 @@ public sealed class RelayRoundTripTests(FederationFixture fixture)
     public async Task Sealed_ping_pong_goes_through_the_relay_and_every_message_is_audited_with_the_hash_of_its_sealed_bytes()
     {
         using var op = fixture.Connect("operator");
-        var created = await op.Jobs.CreateJobAsync(FederationFixture.NewJob("ping", ("rounds", "4"), ("size", "100")));
+        var created = await op.Jobs.CreateJobAsync(LocalFederationFixture.NewJob("ping", ("rounds", "4"), ("size", "100")));
 
         var job = await fixture.WaitForJobAsync(op, created.JobId, TimeSpan.FromSeconds(60));
 
@@ -25,7 +25,7 @@ public sealed class RelayRoundTripTests(FederationFixture fixture)
 
         // The coordinator recorded one relay record per message: header fields in clear, the size and hash of the
         // SEALED payload (plaintext + format byte + 16-byte tag), never the payload itself.
-        using var log = AuditLog.Open(fixture.Federation.AuditDatabasePath);
+        using var log = AuditLog.Open(fixture.AuditDatabase);
         var records = log.Read(1, int.MaxValue).Where(r => r.Entry.JobId == job.JobId && r.Entry.Kind == AuditEntry.RelayKind).ToList();
         Assert.Equal(8, records.Count);
         Assert.Equal(4, records.Count(r => r.Entry.Sender == "external" && r.Entry.Receiver == "music" && r.Entry.MessageType == "ping.request"));
@@ -36,7 +36,7 @@ public sealed class RelayRoundTripTests(FederationFixture fixture)
         // Sealing with fresh nonces: four pings with different nonces never hash alike.
         Assert.Equal(8, records.Select(r => r.Entry.PayloadSha256).Distinct().Count());
 
-        var verification = AuditVerifier.Verify(fixture.Federation.AuditDatabasePath);
+        var verification = AuditVerifier.Verify(fixture.AuditDatabase);
         Assert.True(verification.IsValid, verification.Problem);
     }
 
@@ -64,8 +64,8 @@ public sealed class RelayRoundTripTests(FederationFixture fixture)
         using var op = fixture.Connect("operator");
         var created = new List<JobInfo>();
         for (var i = 0; i < 3; i++)
-            created.Add(await op.Jobs.CreateJobAsync(FederationFixture.NewJob("stream", ("count", (200 + 50 * i).ToString(System.Globalization.CultureInfo.InvariantCulture)), ("size", "2048"))));
-        created.Add(await op.Jobs.CreateJobAsync(FederationFixture.NewJob("ping", ("rounds", "20"))));
+            created.Add(await op.Jobs.CreateJobAsync(LocalFederationFixture.NewJob("stream", ("count", (200 + 50 * i).ToString(System.Globalization.CultureInfo.InvariantCulture)), ("size", "2048"))));
+        created.Add(await op.Jobs.CreateJobAsync(LocalFederationFixture.NewJob("ping", ("rounds", "20"))));
 
         var finished = await Task.WhenAll(created.Select(j => fixture.WaitForJobAsync(op, j.JobId, TimeSpan.FromSeconds(120))));
 

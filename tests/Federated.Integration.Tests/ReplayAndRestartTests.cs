@@ -1,6 +1,7 @@
+using Federated.Operator;
 using System.Text.RegularExpressions;
 using Federated.Audit;
-using Federated.Hosting.Local;
+using Federated.Launcher;
 using Federated.Transport.V1;
 using Google.Protobuf;
 using Grpc.Core;
@@ -43,7 +44,7 @@ public sealed partial class ReplayAndRestartTests(FederationFixture fixture)
     public async Task A_relayed_message_replayed_with_an_old_sequence_number_is_dropped_counted_and_audited()
     {
         using var op = fixture.Connect("operator");
-        var job = await op.Jobs.CreateJobAsync(FederationFixture.NewJob("stream", ("count", "300"), ("delayMs", "5")));
+        var job = await op.Jobs.CreateJobAsync(LocalFederationFixture.NewJob("stream", ("count", "300"), ("delayMs", "5")));
         var running = await WaitForRelayedAsync(op, job.JobId, 20);
 
         // Replay sequence 3 from the external party (its own certificate, its own job, the current generation).
@@ -66,7 +67,7 @@ public sealed partial class ReplayAndRestartTests(FederationFixture fixture)
         var tally = Tally(finished);
         Assert.Equal((300, 300, 0, 0), (tally.Distinct, tally.Count, tally.Duplicates, tally.OutOfOrder));
 
-        using var log = AuditLog.Open(fixture.Federation.AuditDatabasePath);
+        using var log = AuditLog.Open(fixture.AuditDatabase);
         var records = log.Read(1, int.MaxValue).Where(r => r.Entry.JobId == job.JobId).ToList();
         var dropped = Assert.Single(records, r => r.Entry.Details?.Contains("\"relay-dropped\"") == true);
         Assert.Contains("\"old-sequence\"", dropped.Entry.Details);
@@ -79,13 +80,13 @@ public sealed partial class ReplayAndRestartTests(FederationFixture fixture)
     public async Task Killing_and_restarting_the_music_party_in_the_middle_of_a_stream_of_1000_messages_loses_none_and_duplicates_none()
     {
         using var op = fixture.Connect("operator");
-        var job = await op.Jobs.CreateJobAsync(FederationFixture.NewJob("stream", ("count", "1000"), ("size", "512"), ("delayMs", "2")));
+        var job = await op.Jobs.CreateJobAsync(LocalFederationFixture.NewJob("stream", ("count", "1000"), ("size", "512"), ("delayMs", "2")));
         var before = await WaitUntilAsync(op, job.JobId, j => j.Relay.ConsumedByMusic >= 200);
         Assert.True(before.Relay.ConsumedByMusic < 1000, "the stream finished before the crash could be staged");
 
-        fixture.Federation.Kill(LocalFederation.MusicName); // SIGKILL to the whole process tree: no cleanup runs
+        fixture.Federation.Kill(RunFolder.MusicName); // SIGKILL to the whole process tree: no cleanup runs
         await Task.Delay(500);
-        await fixture.Federation.StartHostAsync(LocalFederation.MusicName, CancellationToken.None);
+        await fixture.Federation.StartHostAsync(RunFolder.MusicName, CancellationToken.None);
 
         var finished = await fixture.WaitForJobAsync(op, job.JobId, TimeSpan.FromSeconds(120));
         Assert.True(finished.State == JobState.Completed, $"job {finished.State}: {finished.Reason}\n{fixture.LogTail("music")}");
@@ -98,7 +99,7 @@ public sealed partial class ReplayAndRestartTests(FederationFixture fixture)
         Assert.Equal(2, finished.Parties.Single(p => p.PartyId == "music").Starts);
         Assert.True(finished.Relay.SessionGeneration >= 2, "the restart started a new session generation (fresh handshake)");
         Assert.Contains("receiver confirmed all, in order, once", finished.Parties.Single(p => p.PartyId == "external").Summary);
-        Assert.True(AuditVerifier.Verify(fixture.Federation.AuditDatabasePath).IsValid);
+        Assert.True(AuditVerifier.Verify(fixture.AuditDatabase).IsValid);
     }
 
     [Fact]
@@ -106,13 +107,13 @@ public sealed partial class ReplayAndRestartTests(FederationFixture fixture)
     {
         using (var op = fixture.Connect("operator"))
         {
-            var job = await op.Jobs.CreateJobAsync(FederationFixture.NewJob("stream", ("count", "1000"), ("size", "256"), ("delayMs", "2")));
+            var job = await op.Jobs.CreateJobAsync(LocalFederationFixture.NewJob("stream", ("count", "1000"), ("size", "256"), ("delayMs", "2")));
             var before = await WaitForRelayedAsync(op, job.JobId, 150);
             Assert.True(before.Relay.MessagesRelayed < 1000, "the stream finished before the crash could be staged");
 
-            fixture.Federation.Kill(LocalFederation.CoordinatorName); // registry, jobs and audit log are on disk; relay queues are not
+            fixture.Federation.Kill(RunFolder.CoordinatorName); // registry, jobs and audit log are on disk; relay queues are not
             try { await Task.Delay(500); }
-            finally { await fixture.Federation.StartHostAsync(LocalFederation.CoordinatorName, CancellationToken.None); }
+            finally { await fixture.Federation.StartHostAsync(RunFolder.CoordinatorName, CancellationToken.None); }
 
             using var again = fixture.Connect("operator");
             var finished = await fixture.WaitForJobAsync(again, job.JobId, TimeSpan.FromSeconds(120));
@@ -121,9 +122,9 @@ public sealed partial class ReplayAndRestartTests(FederationFixture fixture)
             Assert.Equal((1000, 1000, 0, 0), (tally.Distinct, tally.Count, tally.Duplicates, tally.OutOfOrder));
             Assert.Equal(0, tally.Resumes); // the parties kept running; only the relay in between restarted
         }
-        var verification = AuditVerifier.Verify(fixture.Federation.AuditDatabasePath);
+        var verification = AuditVerifier.Verify(fixture.AuditDatabase);
         Assert.True(verification.IsValid, verification.Problem);
         using var op2 = fixture.Connect("operator");
-        await FederationFixture.WaitForPartiesAsync(op2);
+        await LocalFederationFixture.WaitForPartiesAsync(op2);
     }
 }

@@ -1,10 +1,11 @@
+using Federated.Operator;
 using System.Globalization;
 using Federated.Audit;
 using Google.Protobuf;
-using Federated.Data.Synthetic;
-using Federated.Hosting.Local;
+using Federated.Synthetic;
+using Federated.Launcher;
 using Federated.PartyJobs;
-using Federated.Training.Evaluation;
+using Federated.Experiments;
 using Federated.Transport.Client;
 using Federated.Transport.V1;
 using Xunit.Abstractions;
@@ -16,68 +17,34 @@ namespace Federated.Integration.Tests;
 /// music/); the truth stays with the test, which plays the operator's evaluation harness. The coordinator listens on
 /// a fixed port so it can be killed and restarted where the parties expect it.
 /// </summary>
-public sealed class TrainFederationFixture : IAsyncLifetime
+public sealed class TrainFederationFixture() : LocalFederationFixture("train")
 {
     public const int PartyLostSeconds = 30;
 
-    public LocalFederation Federation { get; private set; } = null!;
-    public string RunDirectory { get; } = Path.Combine(Path.GetTempPath(), "federated-train-it-" + Guid.NewGuid().ToString("N")[..12]);
     public string World => Path.Combine(RunDirectory, "world");
     public EvaluationHarness Harness { get; private set; } = null!;
     public string EvaluationUsersFile => Path.Combine(RunDirectory, "operator", "evaluation-users.txt");
-    /// <summary>Coordinator:TranscriptDirectory: every sealed payload exactly as the coordinator relayed it.</summary>
-    public string TranscriptDirectory => Path.Combine(RunDirectory, "coordinator-transcript");
 
-    public async Task InitializeAsync()
+    protected override Task PrepareAsync()
     {
         SyntheticWorld.Generate(SyntheticWorldOptions.Tiny, World);
         Harness = EvaluationHarness.ForSyntheticColdUsers(World);
         Directory.CreateDirectory(Path.GetDirectoryName(EvaluationUsersFile)!);
         File.WriteAllLines(EvaluationUsersFile, Harness.UsersToRank);
-        Federation = await LocalFederation.StartAsync(
-            new LocalFederationOptions(RunDirectory, HostBinaries.FromAssemblyMetadata(typeof(TrainFederationFixture).Assembly))
-            {
-                CoordinatorPort = FreePort(),
-                MusicDataDirectory = Path.Combine(World, SyntheticWorldLayout.MusicFolder),
-                ExternalDataDirectory = Path.Combine(World, SyntheticWorldLayout.ExternalFolder),
-                ExtraArguments = ["--Coordinator:HeartbeatSeconds=1", $"--Coordinator:PartyLostSeconds={PartyLostSeconds}",
-                    $"--Coordinator:TranscriptDirectory={TranscriptDirectory}"],
-            },
-            progress: null, CancellationToken.None);
-        using var connection = Connect();
-        await FederationFixture.WaitForPartiesAsync(connection);
+        return Task.CompletedTask;
     }
 
-    private static int FreePort()
+    protected override LocalFederationOptions Configure(LocalFederationOptions options) => WithTranscript(Restartable(options, PartyLostSeconds)) with
     {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    public CoordinatorConnection Connect()
-    {
-        var certificates = Federation.CertificateDirectory;
-        var certificate = Federated.Security.CertificateFiles.Load(certificates, LocalFederation.OperatorName, withPrivateKey: true);
-        return CoordinatorConnection.Open(Federation.CoordinatorAddress, certificate,
-            new Federated.Security.CertificateValidator(Federated.Security.CertificateFiles.LoadAuthority(certificates)));
-    }
+        MusicDataDirectory = Path.Combine(World, SyntheticWorldLayout.MusicFolder),
+        ExternalDataDirectory = Path.Combine(World, SyntheticWorldLayout.ExternalFolder),
+    };
 
     public string JobFolderOf(string party, string trainingJob) =>
-        TrainJobFolders.JobFolder(Path.Combine(LocalFederation.StateDirectoryOf(RunDirectory, party), "train"), trainingJob);
+        TrainJobFolders.JobFolder(Path.Combine(Folder.PartyState(party), "train"), trainingJob);
 
     public TrainJobProgress? ProgressOf(string party, string trainingJob) =>
         TrainJobFolders.ReadJsonSafely<TrainJobProgress>(TrainJobFolders.ProgressFile(JobFolderOf(party, trainingJob)));
-
-    public string Logs() => string.Join("\n", Federation.Hosts.Values.Select(h => $"--- {h.Name} log:\n{h.LogTail(25)}"));
-
-    public async Task DisposeAsync()
-    {
-        if (Federation is not null)
-            await Federation.DisposeAsync();
-        try { Directory.Delete(RunDirectory, recursive: true); }
-        catch (IOException) { /* a log file may still be flushed; the folder is in the temp area */ }
-    }
 }
 
 [CollectionDefinition(Name, DisableParallelization = true)]
@@ -181,7 +148,7 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
 
         // The parties' reports (audit log): counts and timings, ε; the relay records match the relayed messages.
         Assert.Contains("ε", job.Parties.Single(p => p.PartyId == "music").Summary);
-        using (var log = AuditLog.Open(fixture.Federation.AuditDatabasePath))
+        using (var log = AuditLog.Open(fixture.AuditDatabase))
         {
             var relayed = log.Read(1, int.MaxValue).Count(r => r.Entry.JobId == job.JobId && r.Entry.Kind == AuditEntry.RelayKind);
             Assert.Equal((long)job.Relay.MessagesRelayed, relayed);
@@ -198,7 +165,7 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
     /// </summary>
     private void AssertCoordinatorTranscriptOpensWithNothingItHolds(JobInfo job)
     {
-        var transcript = CoordinatorTranscript.Read(fixture.Federation.AuditDatabasePath, fixture.TranscriptDirectory, job.JobId);
+        var transcript = CoordinatorTranscript.Read(fixture.AuditDatabase, fixture.TranscriptDirectory, job.JobId);
         foreach (var type in new[] { "train.keys", "train.F1", "train.F2", "train.F3", "train.B2", "train.B3", "train.B4" })
             Assert.Contains(transcript, t => t.Entry.MessageType == type);
 
@@ -215,7 +182,7 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
         Assert.Equal(0UL, job.Relay.OldSequenceDropped + job.Relay.StaleGenerationDropped);
         output.WriteLine($"transcript: {transcript.Count} sealed payloads, {transcript.Sum(t => t.Payload.LongLength) / 1048576.0:F1} MiB, none readable by the coordinator");
 
-        foreach (var (file, content) in CoordinatorTranscript.StoredFiles(Path.Combine(fixture.RunDirectory, LocalFederation.CoordinatorName)))
+        foreach (var (file, content) in CoordinatorTranscript.StoredFiles(Path.Combine(fixture.RunDirectory, RunFolder.CoordinatorName)))
             Assert.False(HoldsCkksObject(content), $"{file} holds a CKKS object: the coordinator must hold no HE key material");
     }
 
@@ -312,9 +279,9 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
                 killedExternal = true;
                 crashedAt = $"external killed at M step {progress.Step} of {progress.TotalSteps}";
                 output.WriteLine($"{DateTime.UtcNow:HH:mm:ss} {crashedAt}");
-                fixture.Federation.Kill(LocalFederation.ExternalName); // SIGKILL, whole process tree
+                fixture.Federation.Kill(RunFolder.ExternalName); // SIGKILL, whole process tree
                 await Task.Delay(500);
-                await fixture.Federation.StartHostAsync(LocalFederation.ExternalName, CancellationToken.None);
+                await fixture.Federation.StartHostAsync(RunFolder.ExternalName, CancellationToken.None);
             }
             else if (killedExternal && coordinatorKilledIn is null && progress.CoordinatorJobId != first.JobId && polled.JobId == progress.CoordinatorJobId
                      && progress.Step >= 28 && progress.Step < progress.TotalSteps - 4)
@@ -322,9 +289,9 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
                 coordinatorKilledIn = polled.JobId;
                 coordinatorKillStep = (ulong)progress.Step;
                 output.WriteLine($"{DateTime.UtcNow:HH:mm:ss} coordinator killed at M step {progress.Step} of attempt {polled.JobId}");
-                fixture.Federation.Kill(LocalFederation.CoordinatorName);
+                fixture.Federation.Kill(RunFolder.CoordinatorName);
                 await Task.Delay(500);
-                await fixture.Federation.StartHostAsync(LocalFederation.CoordinatorName, CancellationToken.None);
+                await fixture.Federation.StartHostAsync(RunFolder.CoordinatorName, CancellationToken.None);
             }
             else if (coordinatorKilledIn is not null && musicKilledIn is null && polled.JobId == progress.CoordinatorJobId
                      && (ulong)progress.Step >= coordinatorKillStep + 10 && progress.Step < progress.TotalSteps - 6)
@@ -332,9 +299,9 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
                 // Last, the music party (labels, W_M, the DP ledger): any of the three processes may crash.
                 musicKilledIn = polled.JobId;
                 output.WriteLine($"{DateTime.UtcNow:HH:mm:ss} music party killed at its step {progress.Step} of attempt {polled.JobId}");
-                fixture.Federation.Kill(LocalFederation.MusicName);
+                fixture.Federation.Kill(RunFolder.MusicName);
                 await Task.Delay(500);
-                await fixture.Federation.StartHostAsync(LocalFederation.MusicName, CancellationToken.None);
+                await fixture.Federation.StartHostAsync(RunFolder.MusicName, CancellationToken.None);
             }
         });
         Assert.True(job.State == JobState.Completed, $"training job {job.State} after attempts {string.Join(", ", attempts)}: {job.Reason}\n{fixture.Logs()}");
@@ -379,14 +346,14 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
         }
 
         // The retry is visible in the audit log, and the chain survived both crashes.
-        using (var log = AuditLog.Open(fixture.Federation.AuditDatabasePath))
+        using (var log = AuditLog.Open(fixture.AuditDatabase))
         {
             var events = log.Read(1, int.MaxValue).Where(r => r.Entry.JobId == first.JobId).Select(r => r.Entry.Details ?? "").ToList();
             Assert.Contains(events, d => d.Contains("\"retried\"", StringComparison.Ordinal));
         }
-        var verification = AuditVerifier.Verify(fixture.Federation.AuditDatabasePath);
+        var verification = AuditVerifier.Verify(fixture.AuditDatabase);
         Assert.True(verification.IsValid, verification.Problem);
         using var again = fixture.Connect();
-        await FederationFixture.WaitForPartiesAsync(again);
+        await LocalFederationFixture.WaitForPartiesAsync(again);
     }
 }

@@ -1,5 +1,5 @@
 using Federated.Training.Data;
-using Federated.Training.Experiment;
+using Federated.Experiments;
 using Federated.Training.Tests.Support;
 
 namespace Federated.Training.Tests;

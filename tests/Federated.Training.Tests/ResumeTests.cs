@@ -1,7 +1,6 @@
 using Federated.Learning.Split;
 using Federated.Training.Checkpoints;
-using Federated.Training.Evaluation;
-using Federated.Training.Experiment;
+using Federated.Experiments;
 using Federated.Training.Jobs;
 using Federated.Training.Tests.Support;
 using Xunit.Abstractions;

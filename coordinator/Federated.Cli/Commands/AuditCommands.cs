@@ -1,6 +1,6 @@
 using System.CommandLine;
+using Federated.Operator;
 using Federated.Audit;
-using Federated.Hosting.Local;
 using Spectre.Console;
 
 namespace Federated.Cli.Commands;
@@ -51,9 +51,9 @@ public static class AuditCommands
 
     private static string Database(ParseResult result, Option<string?> database, CommonOptions common)
     {
-        var path = Path.GetFullPath(result.GetValue(database) ?? Path.Combine(common.Run(result), LocalFederation.CoordinatorName, "data", "audit.db"));
+        var path = Path.GetFullPath(result.GetValue(database) ?? common.Run(result).AuditDatabase);
         if (!File.Exists(path))
-            throw new CliException($"audit database {path} does not exist (use --db)");
+            throw new OperatorException($"audit database {path} does not exist (use --db)");
         return path;
     }
 }

@@ -13,7 +13,7 @@ public static class CertsCommands
         var create = new Command("create", "Create a development CA and certificates for coordinator, music, external and operator") { directory, force };
         create.SetAction(result =>
         {
-            var target = Path.GetFullPath(result.GetValue(directory) ?? Federated.Hosting.Local.LocalFederation.CertificatesIn(common.Run(result)));
+            var target = Path.GetFullPath(result.GetValue(directory) ?? common.Run(result).Certificates);
             var written = CertificateFiles.CreateDevelopmentSet(target, CertificateFiles.DevelopmentParties, result.GetValue(force));
             var table = new Table().AddColumns("party", "role", "fingerprint (SHA-256)");
             foreach (var (party, role) in CertificateFiles.DevelopmentParties)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Federated.Operator;
 
 namespace Federated.Cli.Commands;
 
@@ -8,7 +9,7 @@ public sealed class CommonOptions
     public Option<string> RunDirectory { get; } = new("--run-dir")
     {
         Description = "Run folder of a local federation (certificates, data, logs, pid files)",
-        DefaultValueFactory = _ => CliPaths.DefaultRunDirectory(),
+        DefaultValueFactory = _ => RunFolder.Default(typeof(CommonOptions).Assembly).Root,
         Recursive = true,
     };
 
@@ -39,8 +40,8 @@ public sealed class CommonOptions
         root.Options.Add(Identity);
     }
 
-    public string Run(ParseResult result) => Path.GetFullPath(result.GetValue(RunDirectory)!);
+    public RunFolder Run(ParseResult result) => new(Path.GetFullPath(result.GetValue(RunDirectory)!));
 
     public Federated.Transport.Client.CoordinatorConnection Connect(ParseResult result) =>
-        OperatorSession.Open(result.GetValue(Coordinator), result.GetValue(Certificates), result.GetValue(Identity)!, Run(result));
+        OperatorConnection.Open(result.GetValue(Coordinator), result.GetValue(Certificates), result.GetValue(Identity)!, Run(result));
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Federated.Operator;
 using Federated.Transport.V1;
 using Grpc.Core;
 using Spectre.Console;
@@ -15,7 +16,7 @@ public static class JobsCommands
         {
             using var connection = common.Connect(result);
             var reply = await connection.Jobs.ListJobsAsync(new ListJobsRequest { Max = result.GetValue(max) }, cancellationToken: ct);
-            AnsiConsole.Write(Table(reply.Jobs));
+            AnsiConsole.Write(OperatorTables.Jobs(reply.Jobs));
             return 0;
         });
 
@@ -31,16 +32,16 @@ public static class JobsCommands
             {
                 var split = pair.Split('=', 2);
                 if (split.Length != 2 || split[0].Length == 0)
-                    throw new CliException($"--param '{pair}' is not name=value");
+                    throw new OperatorException($"--param '{pair}' is not name=value");
                 request.Parameters[split[0]] = split[1];
             }
             var job = await connection.Jobs.CreateJobAsync(request, cancellationToken: ct);
             if (result.GetValue(wait))
                 await AnsiConsole.Status().StartAsync($"job {job.JobId}", async status =>
-                    job = await WaitAsync(connection.Jobs, job.JobId, TimeSpan.FromMinutes(30), ct,
-                        j => status.Status($"job {j.JobId}: {StateText(j.State)}, {j.Relay?.MessagesRelayed ?? 0} messages relayed")));
-            AnsiConsole.Write(Table([job]));
-            AnsiConsole.Write(ReportsTable(job));
+                    job = await JobWaits.WaitAsync(connection.Jobs, job.JobId, TimeSpan.FromMinutes(30), ct,
+                        j => status.Status($"job {j.JobId}: {JobWaits.StateText(j.State)}, {j.Relay?.MessagesRelayed ?? 0} messages relayed")));
+            AnsiConsole.Write(OperatorTables.Jobs([job]));
+            AnsiConsole.Write(OperatorTables.Reports(job));
             return job.State is JobState.Failed or JobState.Stopped ? 1 : 0;
         });
 
@@ -53,7 +54,7 @@ public static class JobsCommands
             var last = JobState.Unspecified;
             await foreach (var e in call.ResponseStream.ReadAllAsync(ct))
             {
-                AnsiConsole.MarkupLineInterpolated($"{e.Time.ToDateTimeOffset():HH:mm:ss.fff} [bold]{StateText(e.State)}[/] {e.Detail}");
+                AnsiConsole.MarkupLineInterpolated($"{e.Time.ToDateTimeOffset():HH:mm:ss.fff} [bold]{JobWaits.StateText(e.State)}[/] {e.Detail}");
                 last = e.State;
             }
             return last is JobState.Completed ? 0 : 1;
@@ -65,55 +66,9 @@ public static class JobsCommands
         {
             using var connection = common.Connect(result);
             var job = await connection.Jobs.StopJobAsync(new StopJobRequest { JobId = result.GetValue(stopId)! }, cancellationToken: ct);
-            AnsiConsole.Write(Table([job]));
+            AnsiConsole.Write(OperatorTables.Jobs([job]));
             return 0;
         });
         return new Command("jobs", "Jobs between the parties") { list, create, watch, stop };
-    }
-
-    /// <summary>Polls a job until it finishes or the timeout passes.</summary>
-    public static async Task<JobInfo> WaitAsync(Transport.V1.Jobs.JobsClient jobs, string jobId, TimeSpan timeout, CancellationToken ct,
-        Action<JobInfo>? progress = null)
-    {
-        var deadline = DateTime.UtcNow + timeout;
-        while (true)
-        {
-            var job = await jobs.GetJobAsync(new GetJobRequest { JobId = jobId }, cancellationToken: ct);
-            progress?.Invoke(job);
-            if (job.State is JobState.Completed or JobState.Failed or JobState.Stopped)
-                return job;
-            if (DateTime.UtcNow > deadline)
-                throw new CliException($"job {jobId} did not finish within {timeout.TotalSeconds:0} s; its state is {job.State}: " +
-                    string.Join("; ", job.Parties.Select(p => $"{p.PartyId} {p.State} {p.Summary}")));
-            await Task.Delay(200, ct);
-        }
-    }
-
-    /// <summary>Each party's one-line report of a job.</summary>
-    public static Table ReportsTable(JobInfo job)
-    {
-        var reports = new Table().Title("party reports").AddColumns("party", "report");
-        foreach (var p in job.Parties)
-            reports.AddRow(Markup.Escape(p.PartyId), Markup.Escape($"{StateText(p.State)}{(p.Failure == FailureKind.Unspecified ? "" : $" ({p.Failure})")}: {p.Summary}"));
-        return reports;
-    }
-
-    public static string StateText(JobState state) => state.ToString().Replace("JobState", "", StringComparison.Ordinal);
-
-    public static Table Table(IEnumerable<JobInfo> jobs)
-    {
-        var table = new Table().AddColumns("job", "kind", "state", "parties", "relayed", "dropped (replay / stale)", "generation");
-        foreach (var j in jobs)
-        {
-            var state = StateText(j.State);
-            var colour = j.State switch { JobState.Completed => "green", JobState.Failed => "red", JobState.Stopped => "yellow", _ => "blue" };
-            table.AddRow(
-                new Markup(Markup.Escape(j.JobId)), new Markup(Markup.Escape(j.Kind)), new Markup($"[{colour}]{state}[/]"),
-                new Markup(Markup.Escape(string.Join("\n", j.Parties.Select(p => $"{p.PartyId}: {StateText(p.State)}")))),
-                new Markup(j.Relay is null ? "-" : $"{j.Relay.MessagesRelayed} msgs, {j.Relay.BytesRelayed / 1024.0 / 1024.0:0.00} MiB\n(consumed: music {j.Relay.ConsumedByMusic}, external {j.Relay.ConsumedByExternal})"),
-                new Markup(j.Relay is null ? "-" : $"{j.Relay.OldSequenceDropped} / {j.Relay.StaleGenerationDropped}"),
-                new Markup(j.Relay is null ? "-" : j.Relay.SessionGeneration.ToString(System.Globalization.CultureInfo.InvariantCulture)));
-        }
-        return table;
     }
 }

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Federated.Operator;
 using Federated.Transport.V1;
 using Spectre.Console;
 
@@ -13,7 +14,7 @@ public static class PartiesCommands
         {
             using var connection = common.Connect(result);
             var reply = await connection.Registry.ListPartiesAsync(new ListPartiesRequest(), cancellationToken: ct);
-            AnsiConsole.Write(Table(reply.Parties));
+            AnsiConsole.Write(OperatorTables.Parties(reply.Parties));
             return 0;
         });
 
@@ -24,9 +25,9 @@ public static class PartiesCommands
             using var connection = common.Connect(result);
             var path = Path.GetFullPath(result.GetValue(certificate)!);
             if (!File.Exists(path))
-                throw new CliException($"certificate file {path} does not exist");
+                throw new OperatorException($"certificate file {path} does not exist");
             var party = await connection.Registry.EnrollPartyAsync(new EnrollPartyRequest { CertificatePem = await File.ReadAllTextAsync(path, ct) }, cancellationToken: ct);
-            AnsiConsole.Write(Table([party]));
+            AnsiConsole.Write(OperatorTables.Parties([party]));
             return 0;
         });
 
@@ -36,19 +37,9 @@ public static class PartiesCommands
         {
             using var connection = common.Connect(result);
             var party = await connection.Registry.RevokePartyAsync(new RevokePartyRequest { PartyId = result.GetValue(partyId)! }, cancellationToken: ct);
-            AnsiConsole.Write(Table([party]));
+            AnsiConsole.Write(OperatorTables.Parties([party]));
             return 0;
         });
         return new Command("parties", "The coordinator's party registry") { list, enroll, revoke };
-    }
-
-    public static Table Table(IEnumerable<PartyInfo> parties)
-    {
-        var table = new Table().AddColumns("party", "role", "fingerprint", "revoked", "online", "last seen", "job kinds");
-        foreach (var p in parties)
-            table.AddRow(Markup.Escape(p.PartyId), p.Role.ToString().Replace("PartyRole", "", StringComparison.Ordinal), p.CertificateFingerprint[..16] + "…",
-                p.Revoked ? "[red]yes[/]" : "no", p.Online ? "[green]yes[/]" : "no",
-                p.LastSeen?.ToDateTimeOffset().ToString("u") ?? "-", Markup.Escape(string.Join(", ", p.SupportedJobKinds)));
-        return table;
     }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Federated.Core.Jobs;
 using Federated.Coordinator.Registry;
 using Federated.Coordinator.Relay;
 using Federated.Transport.V1;
@@ -19,10 +20,10 @@ namespace Federated.Coordinator.Jobs;
 public sealed class JobRetryService(JobStore jobs, PartyRegistry registry, AuditTrail audit, RelayHub relay, IConfiguration configuration,
     ILogger<JobRetryService> logger) : BackgroundService
 {
-    public const string RetryOf = "retryOf";
-    public const string Attempt = "attempt";
+    private const string RetryOf = JobParameterNames.RetryOf;
+    private const string Attempt = JobParameterNames.Attempt;
+    private const string TrainingJob = JobParameterNames.TrainingJob;
     public const string MaxAttempts = "maxAttempts";
-    public const string TrainingJob = "trainingJob";
 
     private readonly HashSet<string> _kinds = (configuration["Coordinator:RetryJobKinds"] ?? "train")
         .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);

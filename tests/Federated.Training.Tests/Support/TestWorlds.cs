@@ -1,5 +1,5 @@
-using Federated.Data.Synthetic;
-using Federated.Training.Experiment;
+using Federated.Synthetic;
+using Federated.Experiments;
 
 namespace Federated.Training.Tests.Support;
 

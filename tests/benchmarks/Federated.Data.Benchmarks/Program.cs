@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Federated.Data.Reading;
 using Federated.Data.Schema;
-using Federated.Data.Synthetic;
+using Federated.Synthetic;
 
 // Figures-printing benchmark for the data layer (not part of `dotnet test`). Commands:
 //   generate <dir> <tiny|demo|interactions-count> <csv|parquet> [name=value ...]   generator throughput

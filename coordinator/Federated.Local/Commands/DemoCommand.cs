@@ -1,0 +1,254 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Federated.Audit;
+using Federated.Core.Jobs;
+using Federated.Synthetic;
+using Federated.Launcher;
+using Federated.Operator;
+using Federated.PartyJobs;
+using Federated.Training;
+using Federated.Experiments;
+using Federated.Transport.V1;
+using Spectre.Console;
+
+namespace Federated.Local.Commands;
+
+/// <summary>
+/// The main job. Generates the synthetic world into the run folder, starts the three hosts as separate processes on
+/// loopback with mutual TLS (each party gets only its own data folder; nobody gets the truth), checks the sealed
+/// round trip with a ping job, runs the federated <c>train</c> job in encrypted mode (PSI -> training -> evaluation
+/// forward; M writes its ranked lists into its own job folder), stops the hosts, then does the operator's part:
+/// scores M's lists against the held-out truth, trains the baselines on the same world (single process) and prints
+/// the results table, ε spent, the audit-log check and the wall time per phase. Exit 0 only if every check passes.
+/// </summary>
+public static class DemoCommand
+{
+    public static Command Create()
+    {
+        var rounds = new Option<int>("--rounds") { Description = "Ping-pong round trips", DefaultValueFactory = _ => 3 };
+        var size = new Option<string>("--size") { Description = "World and training size: tiny, small or demo", DefaultValueFactory = _ => "demo" };
+        var quick = new Option<bool>("--quick") { Description = "Same as --size tiny (tests, smoke runs)" };
+        var plaintext = new Option<bool>("--plaintext-reference") { Description = "Also run the INSECURE plaintext reference train job (explicit flag, recorded in the audit log)" };
+        var noBaselines = new Option<bool>("--no-baselines") { Description = "Skip M alone and centralised (popularity and oracle are always scored)" };
+        var demo = new Command("demo", "Main job: synthetic world -> coordinator + both parties (mTLS) -> sealed ping -> encrypted federated training job -> scores, baselines, ε, audit check")
+            { rounds, size, quick, plaintext, noBaselines };
+        demo.SetAction(async (result, ct) =>
+        {
+            var choice = DemoSize.Parse(result.GetValue(quick) ? "tiny" : result.GetValue(size) ?? "demo");
+            var run = new RunFolder(Path.Combine(RunFolder.FederationRoot(typeof(Program).Assembly), "demo"));
+            if (FederationCommands.RunningHosts(run).Count > 0)
+                throw new OperatorException($"another demo is running from {run.Root}");
+            if (Directory.Exists(run.Root))
+                Directory.Delete(run.Root, recursive: true);
+            return await RunAsync(run, choice, result.GetValue(rounds), result.GetValue(plaintext), !result.GetValue(noBaselines), ct);
+        });
+        return demo;
+    }
+
+    private static void Step(string text) => AnsiConsole.MarkupLineInterpolated($"[grey]{DateTime.Now:HH:mm:ss} •[/] {text}");
+
+    private static async Task<int> RunAsync(RunFolder run, DemoSize size, int rounds, bool withPlaintext, bool withBaselines, CancellationToken ct)
+    {
+        var total = Stopwatch.StartNew();
+        var phases = new List<(string Phase, TimeSpan Time)>();
+        var clock = Stopwatch.StartNew();
+        TimeSpan Lap() { var t = clock.Elapsed; clock.Restart(); return t; }
+
+        // 1. The world: external/ goes to E, music/ to M, truth/ stays with the operator's evaluation harness.
+        var world = Path.Combine(run.Root, "world");
+        Step($"generating the synthetic world '{size.Name}' ({size.World.Users} users, {size.World.Songs} songs) in {world}");
+        SyntheticWorld.Generate(size.World, world, null, ct);
+        var harness = EvaluationHarness.ForSyntheticColdUsers(world);
+        var evaluationUsers = Path.Combine(run.Root, "operator", "evaluation-users.txt");
+        Directory.CreateDirectory(Path.GetDirectoryName(evaluationUsers)!);
+        File.WriteAllLines(evaluationUsers, harness.UsersToRank);
+        phases.Add(("generate world", Lap()));
+
+        var binaries = HostBinaries.FromAssemblyMetadata(typeof(DemoCommand).Assembly);
+        LocalFederation? federation = null;
+        var hostRows = new List<(string Name, int Pid, string Address)>();
+        IReadOnlyList<PartyInfo> parties = [];
+        JobInfo? ping = null;
+        var trainRuns = new List<(string Method, TrainingJobFollower.Outcome Outcome, string TrainingJob)>();
+        EventHandler onExit = (_, _) => { foreach (var h in federation?.Hosts.Values ?? []) h.Kill(); };
+        AppDomain.CurrentDomain.ProcessExit += onExit;
+        try
+        {
+            federation = await LocalFederation.StartAsync(new LocalFederationOptions(run.Root, binaries)
+            {
+                MusicDataDirectory = Path.Combine(world, SyntheticWorldLayout.MusicFolder),
+                ExternalDataDirectory = Path.Combine(world, SyntheticWorldLayout.ExternalFolder),
+            }, new Progress<string>(Step), ct);
+            hostRows.AddRange(federation.Hosts.Values.Select(h => (h.Name, h.ProcessId, h.Address?.ToString() ?? "")));
+            using var connection = OperatorConnection.Open(federation.CoordinatorAddress.ToString(), null, RunFolder.OperatorName, federation.Folder);
+            Step("waiting for both parties to register");
+            parties = await JobWaits.WaitForPartiesAsync(connection, TimeSpan.FromSeconds(60), ct);
+            phases.Add(("start hosts", Lap()));
+
+            Step($"running job 'ping' ({rounds} sealed round trips through the relay)");
+            ping = await JobWaits.RunJobAsync(connection, "ping",
+                new Dictionary<string, string> { ["rounds"] = rounds.ToString(CultureInfo.InvariantCulture) }, TimeSpan.FromSeconds(120), ct);
+            phases.Add(("sealed ping", Lap()));
+
+            var driver = new TrainingJobFollower(connection, Step) { ExtraProgress = job => PartyProgress(run, job) };
+            var jobs = new List<(string Method, string TrainingJob, bool Plaintext)> { ("federated encrypted", "demo-ckks", false) };
+            if (withPlaintext) jobs.Insert(0, ("federated plaintext reference", "demo-plain", true));
+            foreach (var (method, trainingJob, isPlaintext) in jobs)
+            {
+                Step($"running job 'train' ({method}): PSI -> {size.Epochs} epochs of batch {size.BatchSize} -> evaluation forward for {harness.UsersToRank.Count} cold-start users");
+                var outcome = await driver.RunAsync(size.TrainParameters(trainingJob, evaluationUsers, isPlaintext), TimeSpan.FromMinutes(60), ct);
+                trainRuns.Add((method, outcome, trainingJob));
+                phases.Add(($"train job ({method})", Lap()));
+                if (outcome.Job.State != JobState.Completed) break;
+            }
+            Step("stopping the hosts");
+        }
+        finally
+        {
+            if (federation is not null)
+                await federation.DisposeAsync();
+            AppDomain.CurrentDomain.ProcessExit -= onExit;
+        }
+        phases.Add(("stop hosts", Lap()));
+
+        // 2. The operator's evaluation: M's ranked lists (M's output, in its job folder) scored against the truth.
+        var rows = new List<ResultRow> { new("popularity", harness.Popularity(), null, null, "", TimeSpan.Zero) };
+        var outcomes = new Dictionary<string, TrainJobOutcome>();
+        foreach (var (method, outcome, trainingJob) in trainRuns.Where(r => r.Outcome.Job.State == JobState.Completed))
+        {
+            var musicJob = TrainJobFolders.JobFolder(Path.Combine(run.PartyState(RunFolder.MusicName), "train"), trainingJob);
+            var m = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(musicJob, 1))
+                ?? throw new OperatorException($"the music party wrote no result for {trainingJob} in {musicJob}");
+            var rankings = TrainJobFolders.ReadRankings(TrainJobFolders.RankingsFile(musicJob, 1));
+            outcomes[method] = m;
+            rows.Add(new ResultRow(method, harness.Score(method, rankings), m.Epsilon, m.Delta,
+                m.Mode == nameof(FederationMode.Encrypted) ? "" : m.SecurityNotice,
+                TimeSpan.FromSeconds(m.LoadingSeconds + m.AlignmentSeconds + m.TrainingSeconds + m.EvaluationSeconds)));
+        }
+        phases.Add(("score M's ranked lists", Lap()));
+
+        // 3. Baselines through the same tables, shapes and schedule, in this process (no privacy needed: the operator's bench).
+        if (withBaselines)
+        {
+            Step("training the baselines in this process: M alone, centralised (all features pooled: the upper bound)");
+            var parameters = TrainJobParameters.Parse("demo-baselines", size.TrainParameters("demo-baselines", evaluationUsers, plaintext: false));
+            var baselines = await FederatedExperiment.RunAsync(new ExperimentOptions
+            {
+                WorkFolder = Path.Combine(run.Root, "operator", "baselines-work"),
+                World = size.World,
+                Training = parameters.Options,
+                Methods = ExperimentMethods.MusicAlone | ExperimentMethods.Centralised,
+            }.WithWorld(world), new Progress<string>(Step), ct);
+            rows.InsertRange(1, baselines.Table.Rows.Where(r => r.Method.StartsWith("M alone", StringComparison.Ordinal)));
+            rows.AddRange(baselines.Table.Rows.Where(r => r.Method == "centralised"));
+            phases.Add(("baselines (M alone, centralised)", Lap()));
+        }
+        rows.Add(new ResultRow("oracle", harness.Oracle(), null, null, "", TimeSpan.Zero));
+        var table = new ResultsTable(harness.TaskName, rows);
+
+        // 4. The audit log and what is left running.
+        var leftOver = hostRows.Where(h => ProcessSignals.IsAlive(h.Pid)).ToList();
+        var auditPath = run.AuditDatabase;
+        var verification = AuditVerifier.Verify(auditPath);
+        var relayRecords = new Dictionary<string, long>();
+        using (var log = AuditLog.Open(auditPath))
+        {
+            var records = log.Read(1, int.MaxValue).Where(r => r.Entry.Kind == AuditEntry.RelayKind).GroupBy(r => r.Entry.JobId);
+            foreach (var group in records) relayRecords[group.Key ?? ""] = group.LongCount();
+        }
+        phases.Add(("audit verify", Lap()));
+
+        var hosts = new Table().Title("hosts (separate processes, mutual TLS)").AddColumns("host", "pid", "address", "after the demo");
+        foreach (var (name, pid, address) in hostRows)
+            hosts.AddRow(name, pid.ToString(CultureInfo.InvariantCulture), address, leftOver.Any(l => l.Pid == pid) ? "[red]still running[/]" : "[green]stopped[/]");
+        AnsiConsole.Write(hosts);
+        AnsiConsole.Write(OperatorTables.Parties(parties).Title("party registry"));
+        var allJobs = new List<JobInfo>();
+        if (ping is not null) allJobs.Add(ping);
+        allJobs.AddRange(trainRuns.Select(r => r.Outcome.Job));
+        if (allJobs.Count > 0) AnsiConsole.Write(OperatorTables.Jobs(allJobs).Title("jobs"));
+        foreach (var job in allJobs) AnsiConsole.Write(OperatorTables.Reports(job).Title($"party reports: {job.Kind} {job.JobId}"));
+
+        AnsiConsole.WriteLine();
+        AnsiConsole.Write(new Text(table.ToText()));
+        foreach (var (method, m) in outcomes)
+        {
+            AnsiConsole.MarkupLineInterpolated($"{method}: ε spent {Format(m.Epsilon)} (δ {m.Delta?.ToString("0e0", CultureInfo.InvariantCulture) ?? "-"}), {m.AlignedRows} aligned rows, {m.Steps} steps, {m.EvaluationRows} cold-start users known to E; PSI {m.AlignmentSeconds:0.0} s, training {m.TrainingSeconds:0.0} s, evaluation {m.EvaluationSeconds:0.0} s (at M)");
+            // Throughput through the real relay: training samples (aligned rows x epochs) per second of training, and
+            // everything the (last) attempt relayed (PSI, training, evaluation) per training sample.
+            var samples = (double)m.AlignedRows * size.Epochs;
+            var bytes = trainRuns.Where(r => r.Method == method).Sum(r => (double)(r.Outcome.Job.Relay?.BytesRelayed ?? 0));
+            AnsiConsole.MarkupLineInterpolated($"{method}: {samples / Math.Max(1e-9, m.TrainingSeconds):0} training samples/s, {bytes / Math.Max(1, samples) / 1024:0.0} KiB relayed per sample ({bytes / 1048576:0.0} MiB in all)");
+        }
+
+        var times = new Table().Title("wall time per phase").AddColumns("phase", "seconds");
+        foreach (var (phase, time) in phases) times.AddRow(Markup.Escape(phase), time.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture));
+        times.AddRow("[bold]total[/]", total.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture));
+        AnsiConsole.Write(times);
+
+        var checks = new List<(string Check, bool Ok, string Detail)>();
+        var pingOk = ping?.State == JobState.Completed;
+        checks.Add(("sealed ping-pong through the relay", pingOk, ping is null ? "not run" : $"{JobWaits.StateText(ping.State)} {ping.Reason}"));
+        foreach (var (method, outcome, _) in trainRuns)
+        {
+            var job = outcome.Job;
+            checks.Add(($"train job ({method})", job.State == JobState.Completed,
+                $"{JobWaits.StateText(job.State)} {job.Reason} ({outcome.Attempts.Count} attempt(s): {string.Join(", ", outcome.Attempts)})".Trim()));
+        }
+        if (trainRuns.Count == 0) checks.Add(("train job", false, "not run"));
+        foreach (var method in outcomes.Keys)
+        {
+            var federated = table[method].Report[50].HitRate;
+            var popularity = table["popularity"].Report[50].HitRate;
+            checks.Add(($"{method} HR@50 above popularity", federated > popularity, $"{federated:0.000} vs {popularity:0.000}"));
+            if (table.Rows.FirstOrDefault(r => r.Method.StartsWith("M alone", StringComparison.Ordinal)) is { } alone)
+                checks.Add(($"{method} HR@50 above M alone", federated > alone.Report[50].HitRate,
+                    $"{federated:0.000} vs {alone.Report[50].HitRate:0.000} ({federated / Math.Max(1e-9, alone.Report[50].HitRate):0.00}x)"));
+            if (table.Find("centralised") is { } central)
+                AnsiConsole.MarkupLineInterpolated($"{method} HR@50 is {federated / Math.Max(1e-9, central.Report[50].HitRate):P0} of centralised (all features pooled, no privacy)");
+        }
+        foreach (var job in allJobs)
+        {
+            var records = relayRecords.GetValueOrDefault(job.JobId);
+            checks.Add(($"relayed messages audited ({job.Kind})", records == (long)(job.Relay?.MessagesRelayed ?? 0) && records > 0,
+                $"{records} relay records for {job.Relay?.MessagesRelayed ?? 0} relayed messages"));
+        }
+        checks.Add(("audit log hash chain", verification.IsValid, verification.IsValid
+            ? $"valid ({verification.RecordsChecked} records)" : $"INVALID at record {verification.FirstBadIndex}: {verification.Problem}"));
+        checks.Add(("processes left behind", leftOver.Count == 0, leftOver.Count == 0 ? "none" : string.Join(", ", leftOver.Select(l => $"{l.Name} ({l.Pid})"))));
+
+        var summary = new Table().Title("checks").AddColumns("check", "result");
+        foreach (var (check, ok, detail) in checks)
+            summary.AddRow(Markup.Escape(check), ok ? $"[green]ok[/] {Markup.Escape(detail)}" : $"[red]FAILED[/] {Markup.Escape(detail)}");
+        summary.AddRow("run folder (world, certificates, logs, job folders, audit log)", Markup.Escape(run.Root));
+        AnsiConsole.Write(summary);
+        var passed = checks.All(c => c.Ok);
+        AnsiConsole.MarkupLine(passed ? "[green bold]demo passed[/]" : "[red bold]demo FAILED[/]");
+        return passed ? 0 : 1;
+    }
+
+    /// <summary>Each party's phase and step of the current attempt, from the progress file in its job folder (a local run only).</summary>
+    private static IEnumerable<string> PartyProgress(RunFolder run, JobInfo job)
+    {
+        if (!job.Parameters.TryGetValue(JobParameterNames.TrainingJob, out var trainingJob)) yield break;
+        foreach (var party in new[] { RunFolder.ExternalName, RunFolder.MusicName })
+        {
+            var progress = TrainJobFolders.ReadJsonSafely<TrainJobProgress>(
+                TrainJobFolders.ProgressFile(TrainJobFolders.JobFolder(Path.Combine(run.PartyState(party), "train"), trainingJob)));
+            if (progress is not null && progress.CoordinatorJobId == job.JobId)
+                yield return $"{party} {progress.Phase} {progress.Step}/{progress.TotalSteps}";
+        }
+    }
+
+    private static string Format(double? value) => value is { } v ? v.ToString("0.00", CultureInfo.InvariantCulture) : "-";
+
+    /// <summary>The baselines read the demo's world (FederatedExperiment looks for it at &lt;work&gt;/world).</summary>
+    private static ExperimentOptions WithWorld(this ExperimentOptions options, string world)
+    {
+        var target = Path.Combine(options.WorkFolder, "world");
+        Directory.CreateDirectory(options.WorkFolder);
+        if (!Directory.Exists(target)) Directory.CreateSymbolicLink(target, world);
+        return options;
+    }
+}

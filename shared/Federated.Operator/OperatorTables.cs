@@ -1,0 +1,45 @@
+using Federated.Transport.V1;
+using Spectre.Console;
+
+namespace Federated.Operator;
+
+/// <summary>The console tables every operator tool prints: parties, jobs and the parties' reports of a job.</summary>
+public static class OperatorTables
+{
+    /// <summary>Enrolled parties with role, pinned fingerprint, revoked flag, presence and job kinds.</summary>
+    public static Table Parties(IEnumerable<PartyInfo> parties)
+    {
+        var table = new Table().AddColumns("party", "role", "fingerprint", "revoked", "online", "last seen", "job kinds");
+        foreach (var p in parties)
+            table.AddRow(Markup.Escape(p.PartyId), p.Role.ToString().Replace("PartyRole", "", StringComparison.Ordinal), p.CertificateFingerprint[..16] + "…",
+                p.Revoked ? "[red]yes[/]" : "no", p.Online ? "[green]yes[/]" : "no",
+                p.LastSeen?.ToDateTimeOffset().ToString("u") ?? "-", Markup.Escape(string.Join(", ", p.SupportedJobKinds)));
+        return table;
+    }
+
+    /// <summary>Each party's one-line report of a job.</summary>
+    public static Table Reports(JobInfo job)
+    {
+        var reports = new Table().Title("party reports").AddColumns("party", "report");
+        foreach (var p in job.Parties)
+            reports.AddRow(Markup.Escape(p.PartyId), Markup.Escape($"{JobWaits.StateText(p.State)}{(p.Failure == FailureKind.Unspecified ? "" : $" ({p.Failure})")}: {p.Summary}"));
+        return reports;
+    }
+
+    public static Table Jobs(IEnumerable<JobInfo> jobs)
+    {
+        var table = new Table().AddColumns("job", "kind", "state", "parties", "relayed", "dropped (replay / stale)", "generation");
+        foreach (var j in jobs)
+        {
+            var state = JobWaits.StateText(j.State);
+            var colour = j.State switch { JobState.Completed => "green", JobState.Failed => "red", JobState.Stopped => "yellow", _ => "blue" };
+            table.AddRow(
+                new Markup(Markup.Escape(j.JobId)), new Markup(Markup.Escape(j.Kind)), new Markup($"[{colour}]{state}[/]"),
+                new Markup(Markup.Escape(string.Join("\n", j.Parties.Select(p => $"{p.PartyId}: {JobWaits.StateText(p.State)}")))),
+                new Markup(j.Relay is null ? "-" : $"{j.Relay.MessagesRelayed} msgs, {j.Relay.BytesRelayed / 1024.0 / 1024.0:0.00} MiB\n(consumed: music {j.Relay.ConsumedByMusic}, external {j.Relay.ConsumedByExternal})"),
+                new Markup(j.Relay is null ? "-" : $"{j.Relay.OldSequenceDropped} / {j.Relay.StaleGenerationDropped}"),
+                new Markup(j.Relay is null ? "-" : j.Relay.SessionGeneration.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+        return table;
+    }
+}

@@ -1,0 +1,23 @@
+using Federated.Agent;
+using Federated.Hosting;
+using Federated.Security;
+
+namespace Federated.PartyJobs;
+
+/// <summary>
+/// A party host: the shared bootstrap, the party agent runtime and the protocol job kinds (psi, train) beside the
+/// built-in ones. Both party hosts are this with their own name and role; the protocol lives in the libraries.
+/// </summary>
+public static class PartyHost
+{
+    public static Task<int> RunAsync(string[] args, string hostName, PartyRole role) => FederatedHost.RunAsync(() =>
+    {
+        var builder = FederatedHost.CreateBuilder(args, hostName, role);
+        builder.Services.AddPartyAgent(builder.Configuration);
+        builder.Services.AddJobHandler<PsiJobHandler>();
+        builder.Services.AddJobHandler<TrainJobHandler>();
+        var app = builder.Build();
+        app.MapFederatedHealth();
+        return app;
+    });
+}
