@@ -1,7 +1,16 @@
 #!/usr/bin/env bash
 # The README's test command: installs what the tests need on a fresh Debian machine, then builds and runs every
 # test project of the solution (unit, integration with real processes on loopback). Benchmarks are not run here.
+#   bash tests/run.sh              all tests (what CI runs)
+#   bash tests/run.sh unit         in-process tests only    (dotnet test --filter Category=Unit)
+#   bash tests/run.sh integration  real processes and programs only (Category=Integration)
 set -euo pipefail
+case "${1:-all}" in
+  all) filter=() ;;
+  unit) filter=(--filter "Category=Unit") ;;
+  integration) filter=(--filter "Category=Integration") ;;
+  *) echo "usage: bash tests/run.sh [all|unit|integration]" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: ffmpeg + real recorded audio for the audio-descriptor integration test.
@@ -22,7 +31,7 @@ dotnet build Federated.sln -c Release -nologo -v:quiet
 echo "== testing"
 log=$(mktemp)
 status=0
-dotnet test Federated.sln -c Release --no-build -nologo 2>&1 | tee "$log" || status=$?
+dotnet test Federated.sln -c Release --no-build -nologo "${filter[@]}" 2>&1 | tee "$log" || status=$?
 
 # One closing line for CI: the totals over all test assemblies.
 passed=$(grep -oE 'Passed: +[0-9]+' "$log" | awk '{s+=$2} END{print s+0}')

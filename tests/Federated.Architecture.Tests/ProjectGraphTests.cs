@@ -1,7 +1,6 @@
 namespace Federated.Architecture.Tests;
 
 /// <summary>The project graph of the .csproj files is the one docs/architecture.md draws, and no forbidden arrow appears.</summary>
-[Trait("Category", "Unit")]
 public sealed class ProjectGraphTests
 {
     private static readonly string Root = ProjectGraph.RepoRoot();

@@ -1,6 +1,7 @@
 namespace Federated.Audio.Tests;
 
 /// <summary>Song descriptors: layout, segmentation, statistics and resampling.</summary>
+[Trait("Category", "Unit")]
 public class DescriptorTests
 {
     [Fact]

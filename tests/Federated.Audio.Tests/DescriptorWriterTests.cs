@@ -3,6 +3,7 @@ using System.Text.Json;
 
 namespace Federated.Audio.Tests;
 
+[Trait("Category", "Unit")]
 public sealed class DescriptorWriterTests : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("fed-audio-writer-").FullName;

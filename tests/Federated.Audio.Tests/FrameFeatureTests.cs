@@ -1,6 +1,7 @@
 namespace Federated.Audio.Tests;
 
 /// <summary>Frame features on synthesised signals whose answers are known analytically.</summary>
+[Trait("Category", "Unit")]
 public class FrameFeatureTests
 {
     [Theory]

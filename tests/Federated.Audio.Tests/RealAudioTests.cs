@@ -6,6 +6,7 @@ namespace Federated.Audio.Tests;
 /// Real recorded audio from Debian packages, decoded by ffmpeg. These tests FAIL (never skip) when a package is
 /// missing: ffmpeg, sound-theme-freedesktop (Ogg Vorbis sounds) and espeak-ng (speech synthesis).
 /// </summary>
+[Trait("Category", "Integration")] // runs ffmpeg on recordings from Debian packages
 public sealed class RealAudioTests : IDisposable
 {
     private const string SoundDir = "/usr/share/sounds/freedesktop/stereo";

@@ -4,6 +4,7 @@ using MathNet.Numerics.IntegralTransforms;
 namespace Federated.Audio.Tests;
 
 /// <summary>Our radix-2 real FFT against MathNet.Numerics (the maintained reference) and a naive DFT.</summary>
+[Trait("Category", "Unit")]
 public class RealFftTests
 {
     private static double[] RandomFrame(int n, int seed)

@@ -3,6 +3,7 @@ using System.Text;
 
 namespace Federated.Audio.Tests;
 
+[Trait("Category", "Unit")]
 public class WavReaderTests
 {
     private static MonoAudio Read(byte[] bytes) => WavReader.Read(new MemoryStream(bytes), "test.wav");

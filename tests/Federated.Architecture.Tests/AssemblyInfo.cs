@@ -1,0 +1,2 @@
+// Category: Unit (reads files only).
+[assembly: AssemblyTrait("Category", "Unit")]
