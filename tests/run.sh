@@ -13,8 +13,9 @@ case "${1:-all}" in
 esac
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests use: ffmpeg + real recorded audio for the audio-descriptor integration test.
-packages=(ffmpeg sound-theme-freedesktop espeak-ng)
+# Debian packages the tests use: ffmpeg + real recorded audio for the audio-descriptor integration tests; redis-server
+# for the recall-list publication tests (each test fixture starts its own server on a free port).
+packages=(ffmpeg sound-theme-freedesktop espeak-ng redis-server)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
