@@ -5,7 +5,9 @@ using Federated.Coordinator.Relay;
 using Federated.Coordinator.Security;
 using Federated.Coordinator.Services;
 using Federated.Hosting;
+using Federated.Hosting.Access;
 using Federated.Security;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 
 return await FederatedHost.RunAsync(() =>
 {
@@ -15,7 +17,7 @@ return await FederatedHost.RunAsync(() =>
     builder.Services.AddSingleton<JobStore>();
     builder.Services.AddSingleton<RelayHub>();
     builder.Services.AddSingleton<AuditTrail>();
-    builder.Services.AddSingleton<CallerIdentity>();
+    builder.Services.Replace(ServiceDescriptor.Singleton<ICallerDirectory, RegistryCallerDirectory>());
     builder.Services.AddHostedService<JobWatchdog>();
     builder.Services.AddHostedService<JobRetryService>();
 

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Federated.Core;
+using Federated.Hosting.Access;
 using Federated.Security;
 using Federated.Transport.Relay;
 using Microsoft.AspNetCore.Builder;
@@ -21,7 +22,8 @@ namespace Federated.Hosting;
 /// <summary>
 /// The common bootstrap of the coordinator and the two party hosts: configuration (appsettings.json, FEDERATED_*
 /// and plain environment variables, command line), Serilog, Kestrel on HTTP/2 with mutual TLS against the
-/// federation's CA only, gRPC, the standard gRPC health service, the ready file and the parent watchdog.
+/// federation's CA only, certificate authentication with the federation's role policies (<see cref="FederatedAuthentication"/>),
+/// gRPC, the standard gRPC health service, the ready file and the parent watchdog.
 /// </summary>
 public static class FederatedHost
 {
@@ -55,6 +57,7 @@ public static class FederatedHost
         var identity = TlsIdentity.Load(tlsOptions, role);
         builder.Services.AddSingleton(identity);
         builder.Services.AddSingleton(identity.Validator);
+        builder.Services.AddFederatedAuthentication(identity);
 
         if (!IPAddress.TryParse(hostOptions.Address, out var address))
             throw new InvalidOperationException($"Host:Address '{hostOptions.Address}' is not an IP address");
@@ -96,10 +99,10 @@ public static class FederatedHost
         return builder;
     }
 
-    /// <summary>Maps the standard gRPC health service (grpc.health.v1.Health).</summary>
+    /// <summary>Maps the standard gRPC health service (grpc.health.v1.Health), open to every client the TLS handshake accepted.</summary>
     public static WebApplication MapFederatedHealth(this WebApplication app)
     {
-        app.MapGrpcHealthChecksService();
+        app.MapGrpcHealthChecksService().AllowAnonymous();
         return app;
     }
 

@@ -1,20 +1,22 @@
 using Federated.Coordinator.Jobs;
 using Federated.Coordinator.Registry;
 using Federated.Coordinator.Relay;
-using Federated.Coordinator.Security;
+using Federated.Hosting.Access;
 using Federated.Security;
 using Federated.Transport.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
 
 namespace Federated.Coordinator.Services;
 
-public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub relay, AuditTrail audit, CallerIdentity caller,
+public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub relay, AuditTrail audit,
     ILogger<JobsService> logger) : Transport.V1.Jobs.JobsBase
 {
+    [Authorize(Policy = FederatedPolicies.Operator)]
     public override Task<JobInfo> CreateJob(CreateJobRequest request, ServerCallContext context)
     {
-        var op = caller.Require(context, CallerIdentity.Operators);
+        var op = context.Caller();
         if (string.IsNullOrWhiteSpace(request.Kind))
             throw new RpcException(new Status(StatusCode.InvalidArgument, "kind is empty"));
         var music = PickParty(request.MusicPartyId, PartyRole.Music);
@@ -48,9 +50,10 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
         };
     }
 
+    [Authorize(Policy = FederatedPolicies.Operator)]
     public override Task<JobInfo> StopJob(StopJobRequest request, ServerCallContext context)
     {
-        var op = caller.Require(context, CallerIdentity.Operators);
+        var op = context.Caller();
         try
         {
             var job = jobs.Stop(request.JobId, string.IsNullOrWhiteSpace(request.Reason) ? $"stopped by {op.PartyId}" : request.Reason);
@@ -64,9 +67,10 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
         }
     }
 
+    [Authorize(Policy = FederatedPolicies.PartyOrOperator)]
     public override Task<ListJobsReply> ListJobs(ListJobsRequest request, ServerCallContext context)
     {
-        var who = caller.Require(context, CallerIdentity.Anyone);
+        var who = context.Caller();
         var reply = new ListJobsReply();
         reply.Jobs.AddRange(jobs.List(request.Max)
             .Where(j => who.Role == PartyRole.Operator || j.Involves(who.PartyId))
@@ -74,13 +78,14 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
         return Task.FromResult(reply);
     }
 
+    [Authorize(Policy = FederatedPolicies.PartyOrOperator)]
     public override Task<JobInfo> GetJob(GetJobRequest request, ServerCallContext context)
     {
-        var job = Visible(request.JobId, caller.Require(context, CallerIdentity.Anyone));
+        var job = Visible(request.JobId, context.Caller());
         return Task.FromResult(JobStore.ToProto(job, relay.Stats(job.JobId, job.MusicPartyId)));
     }
 
-    private JobRecord Visible(string jobId, PartyRecord who)
+    private JobRecord Visible(string jobId, FederatedCaller who)
     {
         var job = jobs.Find(jobId);
         if (job is null || (who.Role != PartyRole.Operator && !job.Involves(who.PartyId)))
@@ -88,9 +93,10 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
         return job;
     }
 
+    [Authorize(Policy = FederatedPolicies.PartyOrOperator)]
     public override async Task WatchJobEvents(WatchJobEventsRequest request, IServerStreamWriter<JobEvent> responseStream, ServerCallContext context)
     {
-        var who = caller.Require(context, CallerIdentity.Anyone);
+        var who = context.Caller();
         var job = Visible(request.JobId, who);
         string? last = null;
         while (!context.CancellationToken.IsCancellationRequested)
@@ -114,9 +120,10 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
         }
     }
 
+    [Authorize(Policy = FederatedPolicies.Party)]
     public override async Task WatchAssignments(WatchAssignmentsRequest request, IServerStreamWriter<JobAssignment> responseStream, ServerCallContext context)
     {
-        var party = caller.Require(context, CallerIdentity.Parties);
+        var party = context.Caller();
         var sent = new HashSet<string>(StringComparer.Ordinal);
         var cancelled = new HashSet<string>(StringComparer.Ordinal);
         var ct = context.CancellationToken;
@@ -143,9 +150,10 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
         }
     }
 
+    [Authorize(Policy = FederatedPolicies.Party)]
     public override Task<ReportJobStateReply> ReportJobState(ReportJobStateRequest request, ServerCallContext context)
     {
-        var party = caller.Require(context, CallerIdentity.Parties);
+        var party = context.Caller();
         var job = Visible(request.JobId, party);
         if (request.State is not (JobState.Running or JobState.Completed or JobState.Failed))
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"a party reports Running, Completed or Failed, not {request.State}"));

@@ -1,20 +1,22 @@
 using Federated.Coordinator.Registry;
-using Federated.Coordinator.Security;
+using Federated.Hosting.Access;
 using Federated.Security;
 using Federated.Transport.V1;
 using Google.Protobuf.WellKnownTypes;
 using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Federated.Coordinator.Services;
 
-public sealed class RegistryService(PartyRegistry registry, CallerIdentity caller, IOptions<CoordinatorOptions> options,
+public sealed class RegistryService(PartyRegistry registry, IOptions<CoordinatorOptions> options,
     ILogger<RegistryService> logger) : Transport.V1.Registry.RegistryBase
 {
+    [Authorize(Policy = FederatedPolicies.Party)]
     public override Task<RegisterReply> Register(RegisterRequest request, ServerCallContext context)
     {
-        var party = caller.Require(context, CallerIdentity.Parties);
+        var party = context.Caller();
         registry.MarkSeen(party.PartyId, request.SupportedJobKinds);
         logger.LogInformation("Party {PartyId} ({Role}, agent {Version}) registered; job kinds: {Kinds}",
             party.PartyId, party.Role, request.AgentVersion, string.Join(", ", request.SupportedJobKinds));
@@ -26,24 +28,26 @@ public sealed class RegistryService(PartyRegistry registry, CallerIdentity calle
         });
     }
 
+    [Authorize(Policy = FederatedPolicies.Party)]
     public override Task<HeartbeatReply> Heartbeat(HeartbeatRequest request, ServerCallContext context)
     {
-        var party = caller.Require(context, CallerIdentity.Parties);
+        var party = context.Caller();
         registry.MarkSeen(party.PartyId);
         return Task.FromResult(new HeartbeatReply());
     }
 
+    [Authorize(Policy = FederatedPolicies.Operator)]
     public override Task<ListPartiesReply> ListParties(ListPartiesRequest request, ServerCallContext context)
     {
-        caller.Require(context, CallerIdentity.Operators);
         var reply = new ListPartiesReply();
         reply.Parties.AddRange(registry.List().Select(ToProto));
         return Task.FromResult(reply);
     }
 
+    [Authorize(Policy = FederatedPolicies.Operator)]
     public override Task<PartyInfo> EnrollParty(EnrollPartyRequest request, ServerCallContext context)
     {
-        var op = caller.Require(context, CallerIdentity.Operators);
+        var op = context.Caller();
         X509Certificate2 certificate;
         try
         {
@@ -68,9 +72,10 @@ public sealed class RegistryService(PartyRegistry registry, CallerIdentity calle
         }
     }
 
+    [Authorize(Policy = FederatedPolicies.Operator)]
     public override Task<PartyInfo> RevokeParty(RevokePartyRequest request, ServerCallContext context)
     {
-        var op = caller.Require(context, CallerIdentity.Operators);
+        var op = context.Caller();
         try
         {
             var party = registry.Revoke(request.PartyId);

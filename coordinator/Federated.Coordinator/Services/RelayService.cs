@@ -1,11 +1,11 @@
 using Federated.Coordinator.Jobs;
-using Federated.Coordinator.Registry;
 using Federated.Coordinator.Relay;
-using Federated.Coordinator.Security;
+using Federated.Hosting.Access;
 using Federated.Transport.Relay;
 using Federated.Transport.V1;
 using Google.Protobuf;
 using Grpc.Core;
+using Microsoft.AspNetCore.Authorization;
 
 namespace Federated.Coordinator.Services;
 
@@ -15,10 +15,11 @@ namespace Federated.Coordinator.Services;
 /// they become visible, held until the receiver acknowledges them, and redelivered to a reconnecting receiver.
 /// The coordinator sees headers and sealed bytes only.
 /// </summary>
-public sealed class RelayService(JobStore jobs, RelayHub hub, AuditTrail audit, CallerIdentity caller, ILogger<RelayService> logger)
+[Authorize(Policy = FederatedPolicies.Party)]
+public sealed class RelayService(JobStore jobs, RelayHub hub, AuditTrail audit, ILogger<RelayService> logger)
     : Transport.V1.Relay.RelayBase
 {
-    private (JobRecord Job, JobRelaySession Session, RelayCounters Counters) Resolve(string jobId, PartyRecord party)
+    private (JobRecord Job, JobRelaySession Session, RelayCounters Counters) Resolve(string jobId, FederatedCaller party)
     {
         var job = jobs.Find(jobId) ?? throw new RpcException(new Status(StatusCode.NotFound, $"job '{jobId}' does not exist"));
         if (!job.Involves(party.PartyId))
@@ -34,7 +35,7 @@ public sealed class RelayService(JobStore jobs, RelayHub hub, AuditTrail audit, 
 
     public override async Task<ExchangeOfferReply> ExchangeOffer(ExchangeOfferRequest request, ServerCallContext context)
     {
-        var party = caller.Require(context, CallerIdentity.Parties);
+        var party = context.Caller();
         var (job, session, _) = Resolve(request.JobId, party);
         if (request.Offer.IsEmpty || request.Offer.Length > 64 * 1024)
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"handshake offer of {request.Offer.Length} bytes is empty or too large"));
@@ -69,7 +70,7 @@ public sealed class RelayService(JobStore jobs, RelayHub hub, AuditTrail audit, 
 
     public override async Task Send(IAsyncStreamReader<RelayFrame> requestStream, IServerStreamWriter<SendProgress> responseStream, ServerCallContext context)
     {
-        var party = caller.Require(context, CallerIdentity.Parties);
+        var party = context.Caller();
         var assembler = new MessageAssembler(hub.Limits.MaxMessageBytes);
         var ct = context.CancellationToken;
         try
@@ -132,7 +133,7 @@ public sealed class RelayService(JobStore jobs, RelayHub hub, AuditTrail audit, 
 
     public override async Task Receive(ReceiveRequest request, IServerStreamWriter<RelayDelivery> responseStream, ServerCallContext context)
     {
-        var party = caller.Require(context, CallerIdentity.Parties);
+        var party = context.Caller();
         var (job, session, counters) = Resolve(request.JobId, party);
         var incoming = session.IncomingOf(party.PartyId);
         var outgoing = session.OutgoingOf(party.PartyId);
@@ -176,7 +177,7 @@ public sealed class RelayService(JobStore jobs, RelayHub hub, AuditTrail audit, 
 
     public override Task<AcknowledgeReply> Acknowledge(AcknowledgeRequest request, ServerCallContext context)
     {
-        var party = caller.Require(context, CallerIdentity.Parties);
+        var party = context.Caller();
         var (_, session, _) = Resolve(request.JobId, party);
         try
         {
