@@ -1,3 +1,4 @@
+using Federated.Core.Jobs;
 using Federated.Core;
 using Federated.Security;
 using Microsoft.Extensions.Logging;
@@ -30,10 +31,10 @@ public sealed class JobContext
 {
     private readonly Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> _saveCheckpoint;
 
-    public JobContext(string jobId, string kind, IReadOnlyDictionary<string, string> parameters, string selfPartyId, PartyRole selfRole,
+    public JobContext(AttemptId attempt, string kind, IReadOnlyDictionary<string, string> parameters, string selfPartyId, PartyRole selfRole,
         string peerPartyId, byte[]? restoredState, ILogger logger, Func<ReadOnlyMemory<byte>, CancellationToken, ValueTask> saveCheckpoint)
     {
-        JobId = jobId;
+        Attempt = attempt;
         Kind = kind;
         Parameters = parameters;
         SelfPartyId = selfPartyId;
@@ -44,7 +45,8 @@ public sealed class JobContext
         _saveCheckpoint = saveCheckpoint;
     }
 
-    public string JobId { get; }
+    /// <summary>The coordinator's id of this attempt of the job (a retry is a new attempt).</summary>
+    public AttemptId Attempt { get; }
     public string Kind { get; }
     public IReadOnlyDictionary<string, string> Parameters { get; }
     public string SelfPartyId { get; }
@@ -68,7 +70,7 @@ public sealed class JobContext
         if (!Parameters.TryGetValue(name, out var text))
             return defaultValue;
         if (!int.TryParse(text, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var value) || value < min || value > max)
-            throw new ArgumentException($"job {JobId}: parameter '{name}' = '{text}' must be an integer between {min} and {max}");
+            throw new ArgumentException($"job {Attempt}: parameter '{name}' = '{text}' must be an integer between {min} and {max}");
         return value;
     }
 }

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using Federated.Core.Jobs;
 using Federated.Hosting;
 using Federated.Transport.Client;
 using Federated.Transport.Relay;
@@ -155,7 +156,7 @@ public sealed class PartyAgentService : BackgroundService
             return;
         }
 
-        var settings = new RelayChannelSettings(jobId, _identity.PartyId, assignment.PeerPartyId, _identity.Certificate, _identity.Validator, _limits)
+        var settings = new RelayChannelSettings(new AttemptId(jobId), _identity.PartyId, assignment.PeerPartyId, _identity.Certificate, _identity.Validator, _limits)
         {
             PeerJoinTimeout = TimeSpan.FromSeconds(_options.PeerJoinTimeoutSeconds),
             DurableConsumption = handler.Resumable,
@@ -163,7 +164,7 @@ public sealed class PartyAgentService : BackgroundService
             CheckpointStore = handler.Resumable ? _checkpoints : null,
         };
         await using var channel = RelayPeerChannel.Start(connection.Relay, settings, _loggers.CreateLogger<RelayPeerChannel>());
-        var context = new JobContext(jobId, assignment.Kind, new Dictionary<string, string>(assignment.Parameters), _identity.PartyId, _identity.Role,
+        var context = new JobContext(new AttemptId(jobId), assignment.Kind, new Dictionary<string, string>(assignment.Parameters), _identity.PartyId, _identity.Role,
             assignment.PeerPartyId, restored?.HandlerState, logger,
             (state, token) => channel.SaveCheckpointAsync(state, token));
         try

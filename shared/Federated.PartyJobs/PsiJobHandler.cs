@@ -62,23 +62,23 @@ public sealed class PsiJobHandler(IOptions<PartyAgentOptions> agentOptions, ICon
         {
             PartyRole.Music => PsiRole.Music,
             PartyRole.External => PsiRole.External,
-            _ => throw new InvalidOperationException($"job {context.JobId}: party {context.SelfPartyId} has role {context.SelfRole}, which takes no part in a PSI"),
+            _ => throw new InvalidOperationException($"job {context.Attempt}: party {context.SelfPartyId} has role {context.SelfRole}, which takes no part in a PSI"),
         };
-        var jobFolder = JobFolderOf(context.JobId, context.JobId);
+        var jobFolder = JobFolderOf(context.Attempt.Value, context.Attempt.Value);
         var previousFolder = context.Parameters.TryGetValue("previousJob", out var previous) && previous.Length > 0
-            ? JobFolderOf(previous, context.JobId)
+            ? JobFolderOf(previous, context.Attempt.Value)
             : null;
         var reuseFolder = context.Parameters.TryGetValue("reuseKeysFrom", out var reuse) && reuse.Length > 0
-            ? JobFolderOf(reuse, context.JobId)
+            ? JobFolderOf(reuse, context.Attempt.Value)
             : null;
         foreach (var (name, folder) in new[] { ("previousJob", previousFolder), ("reuseKeysFrom", reuseFolder) })
             if (folder is not null && !File.Exists(Path.Combine(folder, HandlerFileName)))
                 throw new ArgumentException(
-                    $"job {context.JobId}: parameter '{name}' = '{context.Parameters[name]}' names no completed psi job of party {context.SelfPartyId} (no {HandlerFileName} in {folder})");
+                    $"job {context.Attempt}: parameter '{name}' = '{context.Parameters[name]}' names no completed psi job of party {context.SelfPartyId} (no {HandlerFileName} in {folder})");
         var earlier = previousFolder ?? reuseFolder;
         var domain = context.Parameters.TryGetValue("domain", out var d) && d.Length > 0
             ? d
-            : earlier is not null ? HandlerRecord.Load(earlier).Domain : context.JobId;
+            : earlier is not null ? HandlerRecord.Load(earlier).Domain : context.Attempt.Value;
         var source = OpenSource(context);
         var options = new PsiOptions
         {
@@ -98,15 +98,15 @@ public sealed class PsiJobHandler(IOptions<PartyAgentOptions> agentOptions, ICon
         catch (PsiInputException e)
         {
             // The message may name one of this party's IDs: it stays in this party's log, the coordinator gets a category.
-            context.Logger.LogError("Job {JobId}: PSI input rejected: {Reason}", context.JobId, e.Message);
+            context.Logger.LogError("Job {JobId}: PSI input rejected: {Reason}", context.Attempt.Value, e.Message);
             throw new PsiJobInputException(
-                $"job {context.JobId}: party {context.SelfPartyId} rejected its own ID input ({source.Description}): duplicate, empty or malformed ID, or an earlier ID missing in a delta round; the reason is in this party's log");
+                $"job {context.Attempt}: party {context.SelfPartyId} rejected its own ID input ({source.Description}): duplicate, empty or malformed ID, or an earlier ID missing in a delta round; the reason is in this party's log");
         }
         catch (Exception e) when (e is BadRowException or DataFileException or SchemaException)
         {
-            context.Logger.LogError("Job {JobId}: PSI input rejected: {Reason}", context.JobId, e.Message);
+            context.Logger.LogError("Job {JobId}: PSI input rejected: {Reason}", context.Attempt.Value, e.Message);
             throw new PsiJobInputException(
-                $"job {context.JobId}: party {context.SelfPartyId} could not read its ID table ({source.Description}): {e.GetType().Name}; the row and reason are in this party's log");
+                $"job {context.Attempt}: party {context.SelfPartyId} could not read its ID table ({source.Description}): {e.GetType().Name}; the row and reason are in this party's log");
         }
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
         new HandlerRecord(domain, previous, result.Round).Save(jobFolder);
@@ -128,16 +128,16 @@ public sealed class PsiJobHandler(IOptions<PartyAgentOptions> agentOptions, ICon
         context.Parameters.TryGetValue("table", out var table);
         context.Parameters.TryGetValue("idFile", out var idFile);
         if (string.IsNullOrEmpty(table) == string.IsNullOrEmpty(idFile))
-            throw new ArgumentException($"job {context.JobId}: set exactly one of the parameters 'table' (a table schema in the party's data folder) and 'idFile' (an ID file there)");
+            throw new ArgumentException($"job {context.Attempt}: set exactly one of the parameters 'table' (a table schema in the party's data folder) and 'idFile' (an ID file there)");
         if (!string.IsNullOrEmpty(idFile))
             return IdSource.FromFile(InDataDirectory(context, "idFile", idFile));
 
         var schemaPath = InDataDirectory(context, "table", table + ".schema.json");
         if (!File.Exists(schemaPath))
-            throw new FileNotFoundException($"job {context.JobId}: party {context.SelfPartyId} has no table schema '{table}' ({schemaPath})", schemaPath);
+            throw new FileNotFoundException($"job {context.Attempt}: party {context.SelfPartyId} has no table schema '{table}' ({schemaPath})", schemaPath);
         var schema = TableSchema.Load(schemaPath);
         if (schema.Key is null)
-            throw new ArgumentException($"job {context.JobId}: table schema {schemaPath} declares no key column, so it has no IDs to align");
+            throw new ArgumentException($"job {context.Attempt}: table schema {schemaPath} declares no key column, so it has no IDs to align");
         return IdSource.FromEnumerable(() => ReadKeys(schemaPath), $"key column '{schema.Key}' of table '{schema.Table}' ({schemaPath})");
     }
 
@@ -155,7 +155,7 @@ public sealed class PsiJobHandler(IOptions<PartyAgentOptions> agentOptions, ICon
         var root = DataDirectory;
         var full = Path.GetFullPath(Path.Combine(root, relative));
         if (Path.IsPathRooted(relative) || !full.StartsWith(root.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar, StringComparison.Ordinal))
-            throw new ArgumentException($"job {context.JobId}: parameter '{parameter}' = '{relative}' must name a file inside the party's data folder ({DataDirectoryKey})");
+            throw new ArgumentException($"job {context.Attempt}: parameter '{parameter}' = '{relative}' must name a file inside the party's data folder ({DataDirectoryKey})");
         return full;
     }
 

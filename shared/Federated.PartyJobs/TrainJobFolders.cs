@@ -1,3 +1,4 @@
+using Federated.Core.Jobs;
 using System.Text.Json;
 
 namespace Federated.PartyJobs;
@@ -13,7 +14,7 @@ public static class TrainJobFolders
     public const string ResultFileName = "result.json";
     public const string ProgressFileName = "progress.json";
 
-    public static string JobFolder(string jobsDirectory, string trainingJob) => Path.Combine(jobsDirectory, trainingJob);
+    public static string JobFolder(string jobsDirectory, TrainingJobName trainingJob) => Path.Combine(jobsDirectory, trainingJob.Value);
     public static string OutputFolder(string jobFolder, int round) => Path.Combine(jobFolder, "outputs", $"r{round}");
     public static string RankingsFile(string jobFolder, int round) => Path.Combine(OutputFolder(jobFolder, round), RankingsFileName);
     public static string ResultFile(string jobFolder, int round) => Path.Combine(OutputFolder(jobFolder, round), ResultFileName);

@@ -38,9 +38,9 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
         {
             PartyRole.Music => MusicPartyJob.Party,
             PartyRole.External => ExternalPartyJob.Party,
-            var role => throw new InvalidOperationException($"job {context.JobId}: a {role} cannot run a train job"),
+            var role => throw new InvalidOperationException($"job {context.Attempt}: a {role} cannot run a train job"),
         };
-        var parameters = TrainJobParameters.Parse(context.JobId, context.Parameters);
+        var parameters = TrainJobParameters.Parse(context.Attempt, context.Parameters);
         var options = parameters.Options;
         // The same data folder as the psi job kind: Party:DataDirectory, else "data" beside the agent's state folder.
         var data = configuration[PsiJobHandler.DataDirectoryKey] is { Length: > 0 } set ? set
@@ -60,7 +60,7 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
             var paths = new PartyJobPaths(Path.GetFullPath(data), jobFolder, parameters.PartySeed(party));
             var progress = new ProgressWriter(context, party, jobFolder);
             context.Logger.LogInformation("Training job {TrainingJob} (attempt of {JobId}): {Mode}, {Epochs} epochs of batch {Batch}, data {Data}, job folder {Folder}",
-                parameters.TrainingJob, context.JobId, options.Mode, options.Epochs, options.BatchSize, paths.DataFolder, jobFolder);
+                parameters.TrainingJob, context.Attempt.Value, options.Mode, options.Epochs, options.BatchSize, paths.DataFolder, jobFolder);
             TrainJobOutcome outcome;
             if (context.SelfRole == PartyRole.Music)
             {
@@ -91,7 +91,7 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
 
     private static TrainJobOutcome Outcome(string party, TrainJobParameters parameters, JobContext context, Federated.Training.FederationMode mode,
         string notice, long aligned, ulong steps, ulong resumed, long evaluationRows, double? epsilon, double? delta, PhaseTimings t) =>
-        new(party, parameters.TrainingJob, context.JobId, parameters.Options.Round, mode.ToString(), notice, aligned, steps, resumed,
+        new(party, parameters.TrainingJob.Value, context.Attempt.Value, parameters.Options.Round, mode.ToString(), notice, aligned, steps, resumed,
             evaluationRows, epsilon, delta, t.Loading.TotalSeconds, t.Alignment.TotalSeconds, t.Training.TotalSeconds, t.Evaluation.TotalSeconds);
 
     private static string Format(double? value) => value is { } v ? v.ToString("0.###", CultureInfo.InvariantCulture) : "-";
@@ -123,7 +123,7 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
                 try
                 {
                     TrainJobFolders.WriteJson(TrainJobFolders.ProgressFile(jobFolder),
-                        new TrainJobProgress(party, value.Phase, value.Step, value.TotalSteps, DateTimeOffset.UtcNow, context.JobId));
+                        new TrainJobProgress(party, value.Phase, value.Step, value.TotalSteps, DateTimeOffset.UtcNow, context.Attempt.Value));
                 }
                 catch (IOException) { /* progress is best effort */ }
             }

@@ -19,11 +19,14 @@ namespace Federated.PartyJobs;
 /// <item><c>evaluationUsers</c>: M only: a file of user ids (one per line) on M's machine, absolute or relative to M's data folder.</item>
 /// </list>
 /// </summary>
-public sealed record TrainJobParameters(string TrainingJob, TrainingJobOptions Options, ulong? SeedBase, string? EvaluationUsersFile)
+public sealed record TrainJobParameters(TrainingJobName TrainingJob, TrainingJobOptions Options, ulong? SeedBase, string? EvaluationUsersFile)
 {
-    public static TrainJobParameters Parse(string coordinatorJobId, IReadOnlyDictionary<string, string> p)
+    public static TrainJobParameters Parse(AttemptId attempt, IReadOnlyDictionary<string, string> p)
     {
-        var name = Get(p, JobParameterNames.TrainingJob) ?? coordinatorJobId;
+        var text = Get(p, JobParameterNames.TrainingJob) ?? attempt.Value;
+        if (!TrainingJobName.IsValid(text))
+            throw new ArgumentException($"train job parameter '{JobParameterNames.TrainingJob}' = '{text}' must be 1..{TrainingJobName.MaxLength} letters, digits, '-', '_' or '.' (it names the parties' job folders)");
+        var name = new TrainingJobName(text);
         var mode = (Get(p, "mode") ?? "encrypted").ToLowerInvariant() switch
         {
             "encrypted" or "ckks" => FederationMode.Encrypted,
@@ -38,7 +41,7 @@ public sealed record TrainJobParameters(string TrainingJob, TrainingJobOptions O
                 "no-label-noise" => InsecureAllowances.NoLabelNoise,
                 _ => throw new ArgumentException($"train job parameter 'insecure' has '{flag}': allowed are 'plaintext-reference', 'no-label-noise'"),
             };
-        var defaults = new TrainingJobOptions { JobId = name };
+        var defaults = new TrainingJobOptions { JobId = name.Value };
         var options = defaults with
         {
             Round = Int(p, "round", defaults.Round, 1, 1_000_000),

@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using NSec.Cryptography;
 
+using Federated.Core.Jobs;
+
 namespace Federated.Security;
 
 /// <summary>
@@ -54,11 +56,11 @@ public sealed class SessionHandshake : IDisposable
     /// expected role (Music expects External and vice versa).
     /// </summary>
     /// <param name="ownCertificateWithKey">This party's certificate with its ECDSA private key.</param>
-    /// <param name="jobId">The job the session key is for.</param>
+    /// <param name="attempt">The job attempt the session key is for.</param>
     /// <param name="ownPartyId">This party's id.</param>
     /// <param name="peerPartyId">The other party's id.</param>
     /// <exception cref="ArgumentException">The certificate has no ECDSA key, names another party, or has a role that does not seal.</exception>
-    public static SessionHandshake Start(X509Certificate2 ownCertificateWithKey, string jobId, string ownPartyId, string peerPartyId)
+    public static SessionHandshake Start(X509Certificate2 ownCertificateWithKey, AttemptId attempt, string ownPartyId, string peerPartyId)
     {
         ArgumentNullException.ThrowIfNull(ownCertificateWithKey);
         var (certificateParty, role) = ReadOwnIdentity(ownCertificateWithKey);
@@ -75,7 +77,7 @@ public sealed class SessionHandshake : IDisposable
         };
         using var signer = ownCertificateWithKey.GetECDsaPrivateKey()
             ?? throw new ArgumentException($"certificate '{ownCertificateWithKey.Subject}' has no ECDSA private key", nameof(ownCertificateWithKey));
-        return StartCore(ownCertificateWithKey, signer, jobId, ownPartyId, peerPartyId, expectedPeerRole);
+        return StartCore(ownCertificateWithKey, signer, attempt.Value, ownPartyId, peerPartyId, expectedPeerRole);
     }
 
     /// <summary>

@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
 using NSec.Cryptography;
 
+using Federated.Core.Jobs;
+
 namespace Federated.Security;
 
 /// <summary>
@@ -39,7 +41,7 @@ public sealed class SessionKey : IDisposable
     internal SessionKey(string jobId, string ownPartyId, string peerPartyId, Key send, Key receive, bool ownIdSortsFirst,
         string peerCertificateFingerprint)
     {
-        JobId = jobId;
+        Attempt = new AttemptId(jobId);
         OwnPartyId = ownPartyId;
         PeerPartyId = peerPartyId;
         _send = send;
@@ -51,7 +53,7 @@ public sealed class SessionKey : IDisposable
     }
 
     /// <summary>The job this session belongs to.</summary>
-    public string JobId { get; }
+    public AttemptId Attempt { get; }
 
     /// <summary>This party's id (the sender of what <see cref="Seal(SealedHeader, ReadOnlySpan{byte})"/> produces).</summary>
     public string OwnPartyId { get; }
@@ -185,8 +187,8 @@ public sealed class SessionKey : IDisposable
 
     private void CheckHeader(SealedHeader header, string sender, string receiver, string operation)
     {
-        if (header.JobId != JobId)
-            throw new SealingException($"cannot {operation}: header is for job '{header.JobId}' but this session is for job '{JobId}'");
+        if (header.Attempt != Attempt)
+            throw new SealingException($"cannot {operation}: header is for job '{header.Attempt}' but this session is for job '{Attempt}'");
         if (header.Sender != sender || header.Receiver != receiver)
             throw new SealingException(
                 $"cannot {operation}: header is from '{header.Sender}' to '{header.Receiver}' but this session {operation}s from '{sender}' to '{receiver}'");

@@ -41,7 +41,7 @@ public sealed class TrainFederationFixture() : LocalFederationFixture("train")
     };
 
     public string JobFolderOf(string party, string trainingJob) =>
-        TrainJobFolders.JobFolder(Path.Combine(Folder.PartyState(party), "train"), trainingJob);
+        TrainJobFolders.JobFolder(Path.Combine(Folder.PartyState(party), "train"), new Federated.Core.Jobs.TrainingJobName(trainingJob));
 
     public TrainJobProgress? ProgressOf(string party, string trainingJob) =>
         TrainJobFolders.ReadJsonSafely<TrainJobProgress>(TrainJobFolders.ProgressFile(JobFolderOf(party, trainingJob)));

@@ -1,3 +1,4 @@
+using Federated.Core.Jobs;
 using System.Security.Cryptography.X509Certificates;
 using static Federated.Security.Tests.TestCertificates;
 
@@ -72,7 +73,7 @@ public sealed class HandshakeTests(TestCertificates certs) : IClassFixture<TestC
     [Fact]
     public void An_offer_for_another_job_is_refused()
     {
-        var error = CompleteMusicWith(certs.External, "external", "job-other");
+        var error = CompleteMusicWith(certs.External, "external", new AttemptId("job-other"));
         Assert.Contains("for job 'job-other', expected job 'job-2026-11-23-a'", error.Message);
     }
 
@@ -119,7 +120,7 @@ public sealed class HandshakeTests(TestCertificates certs) : IClassFixture<TestC
         // own ephemeral key. Lacking music's private key, it signs with its own certificate's key.
         using var external = SessionHandshake.Start(certs.External, JobId, "external", "music");
         using var relayKey = certs.Coordinator.GetECDsaPrivateKey()!;
-        using var forged = SessionHandshake.StartCore(PublicOnly(certs.Music), relayKey, JobId, "music", "external", PartyRole.External);
+        using var forged = SessionHandshake.StartCore(PublicOnly(certs.Music), relayKey, JobId.Value, "music", "external", PartyRole.External);
         var forgedOffer = forged.Offer;
 
         // Without the signature check the attack works: the relay reads what external seals for music.
@@ -180,7 +181,7 @@ public sealed class HandshakeTests(TestCertificates certs) : IClassFixture<TestC
         Assert.Contains("for party 'music'", error.Message);
     }
 
-    private SealingException CompleteMusicWith(X509Certificate2 peerCertificate, string peerId, string peerJobId)
+    private SealingException CompleteMusicWith(X509Certificate2 peerCertificate, string peerId, AttemptId peerJobId)
     {
         using var peer = SessionHandshake.Start(peerCertificate, peerJobId, peerId, "music");
         using var expectingExternal = SessionHandshake.Start(certs.Music, JobId, "music", "external");

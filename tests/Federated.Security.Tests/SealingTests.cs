@@ -1,3 +1,4 @@
+using Federated.Core.Jobs;
 using System.Security.Cryptography;
 using System.Text;
 using static Federated.Security.Tests.TestCertificates;
@@ -66,7 +67,7 @@ public sealed class SealingTests(TestCertificates certs) : IClassFixture<TestCer
             var sealedPayload = music.Seal(header, "payload"u8);
             var altered = field switch
             {
-                "JobId" => header with { JobId = "job-2026-11-23-b" },
+                "JobId" => header with { Attempt = new AttemptId("job-2026-11-23-b") },
                 "MessageType" => header with { MessageType = "train.F2" },
                 "Sender" => header with { Sender = "external", Receiver = "music" },
                 "Receiver" => header with { Receiver = "coordinator" },
@@ -106,12 +107,12 @@ public sealed class SealingTests(TestCertificates certs) : IClassFixture<TestCer
     [Fact]
     public void Associated_data_is_unambiguous_across_field_boundaries()
     {
-        var a = new SealedHeader("job", "ab", "music", "external", 1, 2).ToAssociatedData();
-        var b = new SealedHeader("joba", "b", "music", "external", 1, 2).ToAssociatedData();
-        var c = new SealedHeader("job", "ab", "music", "external", 2, 1).ToAssociatedData();
+        var a = new SealedHeader(new AttemptId("job"), "ab", "music", "external", 1, 2).ToAssociatedData();
+        var b = new SealedHeader(new AttemptId("joba"), "b", "music", "external", 1, 2).ToAssociatedData();
+        var c = new SealedHeader(new AttemptId("job"), "ab", "music", "external", 2, 1).ToAssociatedData();
         Assert.NotEqual(a, b);
         Assert.NotEqual(a, c);
-        Assert.Equal(a, new SealedHeader("job", "ab", "music", "external", 1, 2).ToAssociatedData());
+        Assert.Equal(a, new SealedHeader(new AttemptId("job"), "ab", "music", "external", 1, 2).ToAssociatedData());
     }
 
     [Fact]
@@ -178,7 +179,7 @@ public sealed class SealingTests(TestCertificates certs) : IClassFixture<TestCer
         {
             Assert.Contains("this session seals from 'music' to 'external'",
                 Assert.Throws<SealingException>(() => music.Seal(new SealedHeader(JobId, "x", "external", "music", 1, 0), "x"u8)).Message);
-            Assert.Throws<SealingException>(() => music.Seal(new SealedHeader("job-other", "x", "music", "external", 1, 0), "x"u8));
+            Assert.Throws<SealingException>(() => music.Seal(new SealedHeader(new AttemptId("job-other"), "x", "music", "external", 1, 0), "x"u8));
         }
     }
 

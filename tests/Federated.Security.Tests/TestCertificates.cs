@@ -1,3 +1,4 @@
+using Federated.Core.Jobs;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Federated.Security.Tests;
@@ -5,7 +6,7 @@ namespace Federated.Security.Tests;
 /// <summary>One development authority with a music and an external party, shared by the tests of a class.</summary>
 public sealed class TestCertificates : IDisposable
 {
-    public const string JobId = "job-2026-11-23-a";
+    public static readonly AttemptId JobId = new("job-2026-11-23-a");
 
     public TestCertificates()
     {
@@ -25,8 +26,9 @@ public sealed class TestCertificates : IDisposable
     public static X509Certificate2 PublicOnly(X509Certificate2 certificate) => X509CertificateLoader.LoadCertificate(certificate.RawData);
 
     /// <summary>Runs a full handshake and returns (music's session, external's session).</summary>
-    public (SessionKey Music, SessionKey External) Handshake(string jobId = JobId)
+    public (SessionKey Music, SessionKey External) Handshake(AttemptId? attempt = null)
     {
+        var jobId = attempt ?? JobId;
         using var music = SessionHandshake.Start(Music, jobId, "music", "external");
         using var external = SessionHandshake.Start(External, jobId, "external", "music");
         var musicKey = music.Complete(external.Offer, Validator);

@@ -1,3 +1,4 @@
+using Federated.Core.Jobs;
 using System.Security.Cryptography.X509Certificates;
 using Federated.Core;
 using Federated.Security;
@@ -8,7 +9,7 @@ namespace Federated.Transport.Tests;
 
 public sealed class RelayPeerChannelTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
 {
-    private const string JobId = "job-1";
+    private static readonly AttemptId JobId = new("job-1");
     private static readonly X509Certificate2 Authority = CertificateFactory.CreateAuthority("Test CA", TimeSpan.FromDays(1));
     private static readonly X509Certificate2 Music = CertificateFactory.IssueParty(Authority, "music", PartyRole.Music, [], TimeSpan.FromDays(1));
     private static readonly X509Certificate2 External = CertificateFactory.IssueParty(Authority, "external", PartyRole.External, [], TimeSpan.FromDays(1));
@@ -16,7 +17,7 @@ public sealed class RelayPeerChannelTests(Xunit.Abstractions.ITestOutputHelper o
     private readonly List<RelayPeerChannel> _channels = [];
     private readonly CancellationTokenSource _timeout = new(TimeSpan.FromSeconds(60));
 
-    private InMemoryRelay Relay { get; set; } = new(JobId, "music", "external", Limits);
+    private InMemoryRelay Relay { get; set; } = new(JobId.Value, "music", "external", Limits);
 
     private RelayPeerChannel Open(string self, X509Certificate2 identity, string peer, IJobCheckpointStore? store = null, JobCheckpoint? restored = null,
         RelayLimits? limits = null)
@@ -186,7 +187,7 @@ public sealed class RelayPeerChannelTests(Xunit.Abstractions.ITestOutputHelper o
         }
         await first.DisposeAsync();
 
-        var checkpoint = store.Load(JobId)!;
+        var checkpoint = store.Load(JobId.Value)!;
         Assert.Equal(20UL, checkpoint.ConsumedFromPeer);
         var second = Open("music", Music, "external", store, checkpoint);
         for (var i = 20; i < 50; i++)
@@ -202,7 +203,7 @@ public sealed class RelayPeerChannelTests(Xunit.Abstractions.ITestOutputHelper o
     public async Task A_receiver_whose_handler_lags_buffers_at_most_its_byte_budget_then_catches_up()
     {
         var limits = new RelayLimits { ChunkBytes = 4096, ReceiverBufferBytes = 10_000 };
-        Relay = new InMemoryRelay(JobId, "music", "external", limits);
+        Relay = new InMemoryRelay(JobId.Value, "music", "external", limits);
         var external = Open("external", External, "music", limits: limits);
         var music = Open("music", Music, "external", limits: limits);
         for (var i = 0; i < 50; i++)

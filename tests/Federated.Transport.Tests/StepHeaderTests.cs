@@ -1,3 +1,4 @@
+using Federated.Core.Jobs;
 using System.Security.Cryptography.X509Certificates;
 using Federated.Core;
 using Federated.Security;
@@ -9,7 +10,7 @@ namespace Federated.Transport.Tests;
 /// <summary>A message's protocol step travels in the relay header (audited in clear) and is sealed as associated data.</summary>
 public sealed class StepHeaderTests(Xunit.Abstractions.ITestOutputHelper output)
 {
-    private const string JobId = "job-step";
+    private static readonly AttemptId JobId = new("job-step");
     private static readonly X509Certificate2 Authority = CertificateFactory.CreateAuthority("Test CA", TimeSpan.FromDays(1));
     private static readonly X509Certificate2 Music = CertificateFactory.IssueParty(Authority, "music", PartyRole.Music, [], TimeSpan.FromDays(1));
     private static readonly X509Certificate2 External = CertificateFactory.IssueParty(Authority, "external", PartyRole.External, [], TimeSpan.FromDays(1));
@@ -24,7 +25,7 @@ public sealed class StepHeaderTests(Xunit.Abstractions.ITestOutputHelper output)
     public async Task The_step_of_each_message_reaches_the_relay_header_and_the_receiver()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var relay = new InMemoryRelay(JobId, "music", "external", Limits);
+        var relay = new InMemoryRelay(JobId.Value, "music", "external", Limits);
         await using var external = Open(relay, "external", External, "music", output);
         await using var music = Open(relay, "music", Music, "external", output);
 
@@ -42,7 +43,7 @@ public sealed class StepHeaderTests(Xunit.Abstractions.ITestOutputHelper output)
     public async Task A_step_altered_in_transit_fails_the_channel()
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        var relay = new InMemoryRelay(JobId, "music", "external", Limits)
+        var relay = new InMemoryRelay(JobId.Value, "music", "external", Limits)
         {
             TamperDelivery = m =>
             {

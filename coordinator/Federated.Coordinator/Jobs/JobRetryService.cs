@@ -59,7 +59,7 @@ public sealed class JobRetryService(JobStore jobs, PartyRegistry registry, Audit
         var all = jobs.List(0);
         var retried = all.Select(j => j.Parameters.GetValueOrDefault(RetryOf)).Where(r => r is not null).ToHashSet(StringComparer.Ordinal);
         var now = DateTimeOffset.UtcNow;
-        foreach (var job in all.Where(j => _kinds.Contains(j.Kind) && Interrupted(j) && !retried.Contains(j.JobId)))
+        foreach (var job in all.Where(j => _kinds.Contains(j.Kind) && Interrupted(j) && !retried.Contains(j.Attempt.Value)))
         {
             var attempt = int.TryParse(job.Parameters.GetValueOrDefault(Attempt), NumberStyles.None, CultureInfo.InvariantCulture, out var a) ? a : 1;
             var max = int.TryParse(job.Parameters.GetValueOrDefault(MaxAttempts), NumberStyles.None, CultureInfo.InvariantCulture, out var m) ? m : _maxAttempts;
@@ -69,10 +69,10 @@ public sealed class JobRetryService(JobStore jobs, PartyRegistry registry, Audit
                 : null;
             if (giveUp is not null)
             {
-                if (_abandoned.Add(job.JobId))
+                if (_abandoned.Add(job.Attempt.Value))
                 {
-                    audit.JobEvent(job.JobId, "retry-abandoned", new Dictionary<string, object?> { ["attempt"] = attempt, ["reason"] = giveUp });
-                    logger.LogWarning("Job {JobId} ({Kind}) is not retried: {Reason}", job.JobId, job.Kind, giveUp);
+                    audit.JobEvent(job.Attempt.Value, "retry-abandoned", new Dictionary<string, object?> { ["attempt"] = attempt, ["reason"] = giveUp });
+                    logger.LogWarning("Job {JobId} ({Kind}) is not retried: {Reason}", job.Attempt.Value, job.Kind, giveUp);
                 }
                 continue;
             }
@@ -81,20 +81,20 @@ public sealed class JobRetryService(JobStore jobs, PartyRegistry registry, Audit
 
             var parameters = new Dictionary<string, string>(job.Parameters, StringComparer.Ordinal)
             {
-                [RetryOf] = job.JobId,
+                [RetryOf] = job.Attempt.Value,
                 [Attempt] = (attempt + 1).ToString(CultureInfo.InvariantCulture),
-                [TrainingJob] = job.Parameters.GetValueOrDefault(TrainingJob) ?? job.JobId,
+                [TrainingJob] = job.Parameters.GetValueOrDefault(TrainingJob) ?? job.Attempt.Value,
             };
             var next = jobs.Create(job.Kind, parameters, job.MusicPartyId, job.ExternalPartyId);
-            relay.For(next.JobId, next.MusicPartyId, next.ExternalPartyId);
-            audit.JobEvent(job.JobId, "retried", new Dictionary<string, object?> { ["next"] = next.JobId, ["attempt"] = attempt + 1, ["reason"] = job.Reason });
-            audit.JobEvent(next.JobId, "created", new Dictionary<string, object?>
+            relay.For(next.Attempt.Value, next.MusicPartyId, next.ExternalPartyId);
+            audit.JobEvent(job.Attempt.Value, "retried", new Dictionary<string, object?> { ["next"] = next.Attempt.Value, ["attempt"] = attempt + 1, ["reason"] = job.Reason });
+            audit.JobEvent(next.Attempt.Value, "created", new Dictionary<string, object?>
             {
-                ["kind"] = next.Kind, ["operator"] = "coordinator (retry)", ["retryOf"] = job.JobId, ["attempt"] = attempt + 1,
+                ["kind"] = next.Kind, ["operator"] = "coordinator (retry)", ["retryOf"] = job.Attempt.Value, ["attempt"] = attempt + 1,
                 ["music"] = next.MusicPartyId, ["external"] = next.ExternalPartyId,
             });
             logger.LogInformation("Job {JobId} ({Kind}) was interrupted ({Reason}); started attempt {Attempt} as {Next}",
-                job.JobId, job.Kind, job.Reason, attempt + 1, next.JobId);
+                job.Attempt.Value, job.Kind, job.Reason, attempt + 1, next.Attempt.Value);
         }
     }
 

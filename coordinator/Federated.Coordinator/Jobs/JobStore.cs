@@ -1,3 +1,4 @@
+using Federated.Core.Jobs;
 using System.Text.Json;
 using Federated.Transport.Relay;
 using Federated.Transport.V1;
@@ -11,7 +12,7 @@ namespace Federated.Coordinator.Jobs;
 public sealed record PartyJobRecord(JobState State, string Summary, int Starts, FailureKind Failure = FailureKind.Unspecified);
 
 /// <summary>One job between a music party and an external party.</summary>
-public sealed record JobRecord(string JobId, string Kind, IReadOnlyDictionary<string, string> Parameters, JobState State,
+public sealed record JobRecord([property: System.Text.Json.Serialization.JsonPropertyName("JobId")] AttemptId Attempt, string Kind, IReadOnlyDictionary<string, string> Parameters, JobState State,
     string MusicPartyId, string ExternalPartyId, DateTimeOffset Created, DateTimeOffset? Finished, string Reason,
     IReadOnlyDictionary<string, PartyJobRecord> Parties)
 {
@@ -48,7 +49,7 @@ public sealed class JobStore : IDisposable
         {
             var job = JsonSerializer.Deserialize<JobRecord>(reader.GetString(0))
                 ?? throw new InvalidDataException($"job record in {path} is empty");
-            _jobs[job.JobId] = job;
+            _jobs[job.Attempt.Value] = job;
         }
     }
 
@@ -56,7 +57,7 @@ public sealed class JobStore : IDisposable
 
     public JobRecord Create(string kind, IReadOnlyDictionary<string, string> parameters, string music, string external)
     {
-        var job = new JobRecord($"job-{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..8]}", kind, parameters,
+        var job = new JobRecord(new AttemptId($"job-{DateTimeOffset.UtcNow:yyyyMMdd-HHmmss}-{Guid.NewGuid().ToString("N")[..8]}"), kind, parameters,
             JobState.Pending, music, external, DateTimeOffset.UtcNow, null, "",
             new Dictionary<string, PartyJobRecord>
             {
@@ -67,9 +68,9 @@ public sealed class JobStore : IDisposable
         return job;
     }
 
-    public JobRecord? Find(string jobId)
+    public JobRecord? Find(AttemptId attempt)
     {
-        lock (_gate) return _jobs.GetValueOrDefault(jobId);
+        lock (_gate) return _jobs.GetValueOrDefault(attempt.Value);
     }
 
     public IReadOnlyList<JobRecord> List(int max)
@@ -78,11 +79,11 @@ public sealed class JobStore : IDisposable
     }
 
     /// <summary>Records a party's report and derives the job state. Returns the job before and after.</summary>
-    public (JobRecord Before, JobRecord After) Report(string jobId, string partyId, JobState state, string summary, FailureKind failure = FailureKind.Unspecified)
+    public (JobRecord Before, JobRecord After) Report(AttemptId attempt, string partyId, JobState state, string summary, FailureKind failure = FailureKind.Unspecified)
     {
         lock (_gate)
         {
-            var before = _jobs.GetValueOrDefault(jobId) ?? throw new KeyNotFoundException($"job '{jobId}' does not exist");
+            var before = _jobs.GetValueOrDefault(attempt.Value) ?? throw new KeyNotFoundException($"job '{attempt}' does not exist");
             var parties = new Dictionary<string, PartyJobRecord>(before.Parties);
             var previous = parties[partyId];
             if (before.IsFinished)
@@ -115,11 +116,11 @@ public sealed class JobStore : IDisposable
     }
 
     /// <summary>Fails an unfinished job for a reason found by the coordinator itself (for example a lost party).</summary>
-    public JobRecord Fail(string jobId, string reason)
+    public JobRecord Fail(AttemptId attempt, string reason)
     {
         lock (_gate)
         {
-            var job = _jobs.GetValueOrDefault(jobId) ?? throw new KeyNotFoundException($"job '{jobId}' does not exist");
+            var job = _jobs.GetValueOrDefault(attempt.Value) ?? throw new KeyNotFoundException($"job '{attempt}' does not exist");
             if (job.IsFinished)
                 return job;
             var failed = job with { State = JobState.Failed, Finished = DateTimeOffset.UtcNow, Reason = reason };
@@ -128,11 +129,11 @@ public sealed class JobStore : IDisposable
         }
     }
 
-    public JobRecord Stop(string jobId, string reason)
+    public JobRecord Stop(AttemptId attempt, string reason)
     {
         lock (_gate)
         {
-            var job = _jobs.GetValueOrDefault(jobId) ?? throw new KeyNotFoundException($"job '{jobId}' does not exist");
+            var job = _jobs.GetValueOrDefault(attempt.Value) ?? throw new KeyNotFoundException($"job '{attempt}' does not exist");
             if (job.IsFinished)
                 return job;
             var stopped = job with { State = JobState.Stopped, Finished = DateTimeOffset.UtcNow, Reason = reason };
@@ -147,11 +148,11 @@ public sealed class JobStore : IDisposable
         {
             using var command = _db.CreateCommand();
             command.CommandText = "INSERT INTO jobs (job_id, created, record) VALUES ($id, $created, $record) ON CONFLICT(job_id) DO UPDATE SET record = excluded.record";
-            command.Parameters.AddWithValue("$id", job.JobId);
+            command.Parameters.AddWithValue("$id", job.Attempt.Value);
             command.Parameters.AddWithValue("$created", job.Created.ToString("O"));
             command.Parameters.AddWithValue("$record", JsonSerializer.Serialize(job));
             command.ExecuteNonQuery();
-            _jobs[job.JobId] = job;
+            _jobs[job.Attempt.Value] = job;
         }
         Changed.Pulse();
     }
@@ -160,7 +161,7 @@ public sealed class JobStore : IDisposable
     {
         var info = new JobInfo
         {
-            JobId = job.JobId,
+            JobId = job.Attempt.Value,
             Kind = job.Kind,
             State = job.State,
             MusicPartyId = job.MusicPartyId,

@@ -1,3 +1,4 @@
+using Federated.Core.Jobs;
 using Federated.Coordinator.Registry;
 using Federated.Coordinator.Relay;
 using Microsoft.Extensions.Options;
@@ -35,10 +36,10 @@ public sealed class JobWatchdog(JobStore jobs, PartyRegistry registry, AuditTrai
                 if (now - since <= lost)
                     continue;
                 var reason = $"party '{partyId}' sent no heartbeat for {(now - since).TotalSeconds:0} s (Coordinator:PartyLostSeconds = {lost.TotalSeconds:0})";
-                var failed = jobs.Fail(job.JobId, reason);
-                audit.JobEvent(job.JobId, "party-lost", new Dictionary<string, object?> { ["party"] = partyId, ["state"] = failed.State.ToString() });
-                relay.Wake(job.JobId);
-                logger.LogWarning("Job {JobId} failed: {Reason}", job.JobId, reason);
+                var failed = jobs.Fail(job.Attempt, reason);
+                audit.JobEvent(job.Attempt.Value, "party-lost", new Dictionary<string, object?> { ["party"] = partyId, ["state"] = failed.State.ToString() });
+                relay.Wake(job.Attempt.Value);
+                logger.LogWarning("Job {JobId} failed: {Reason}", job.Attempt.Value, reason);
                 break;
             }
         }

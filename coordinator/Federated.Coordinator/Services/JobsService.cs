@@ -1,3 +1,4 @@
+using Federated.Core.Jobs;
 using Federated.Coordinator.Jobs;
 using Federated.Coordinator.Registry;
 using Federated.Coordinator.Relay;
@@ -27,13 +28,13 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
                     $"party '{party.PartyId}' does not run job kind '{request.Kind}' (it runs: {string.Join(", ", party.SupportedJobKinds)})"));
 
         var job = jobs.Create(request.Kind, new Dictionary<string, string>(request.Parameters), music.PartyId, external.PartyId);
-        relay.For(job.JobId, job.MusicPartyId, job.ExternalPartyId);
-        audit.JobEvent(job.JobId, "created", new Dictionary<string, object?>
+        relay.For(job.Attempt.Value, job.MusicPartyId, job.ExternalPartyId);
+        audit.JobEvent(job.Attempt.Value, "created", new Dictionary<string, object?>
         {
             ["kind"] = job.Kind, ["operator"] = op.PartyId, ["music"] = job.MusicPartyId, ["external"] = job.ExternalPartyId,
         });
-        logger.LogInformation("Operator {Operator} created job {JobId} ({Kind}) between {Music} and {External}", op.PartyId, job.JobId, job.Kind, music.PartyId, external.PartyId);
-        return Task.FromResult(JobStore.ToProto(job, relay.Stats(job.JobId, job.MusicPartyId)));
+        logger.LogInformation("Operator {Operator} created job {JobId} ({Kind}) between {Music} and {External}", op.PartyId, job.Attempt.Value, job.Kind, music.PartyId, external.PartyId);
+        return Task.FromResult(JobStore.ToProto(job, relay.Stats(job.Attempt.Value, job.MusicPartyId)));
     }
 
     private PartyRecord PickParty(string requested, PartyRole role)
@@ -56,10 +57,10 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
         var op = context.Caller();
         try
         {
-            var job = jobs.Stop(request.JobId, string.IsNullOrWhiteSpace(request.Reason) ? $"stopped by {op.PartyId}" : request.Reason);
-            audit.JobEvent(job.JobId, "stopped", new Dictionary<string, object?> { ["operator"] = op.PartyId, ["reason"] = job.Reason });
-            relay.Wake(job.JobId);
-            return Task.FromResult(JobStore.ToProto(job, relay.Stats(job.JobId, job.MusicPartyId)));
+            var job = jobs.Stop(RequestIds.Attempt(request.JobId), string.IsNullOrWhiteSpace(request.Reason) ? $"stopped by {op.PartyId}" : request.Reason);
+            audit.JobEvent(job.Attempt.Value, "stopped", new Dictionary<string, object?> { ["operator"] = op.PartyId, ["reason"] = job.Reason });
+            relay.Wake(job.Attempt.Value);
+            return Task.FromResult(JobStore.ToProto(job, relay.Stats(job.Attempt.Value, job.MusicPartyId)));
         }
         catch (KeyNotFoundException e)
         {
@@ -74,7 +75,7 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
         var reply = new ListJobsReply();
         reply.Jobs.AddRange(jobs.List(request.Max)
             .Where(j => who.Role == PartyRole.Operator || j.Involves(who.PartyId))
-            .Select(j => JobStore.ToProto(j, relay.Stats(j.JobId, j.MusicPartyId))));
+            .Select(j => JobStore.ToProto(j, relay.Stats(j.Attempt.Value, j.MusicPartyId))));
         return Task.FromResult(reply);
     }
 
@@ -82,12 +83,12 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
     public override Task<JobInfo> GetJob(GetJobRequest request, ServerCallContext context)
     {
         var job = Visible(request.JobId, context.Caller());
-        return Task.FromResult(JobStore.ToProto(job, relay.Stats(job.JobId, job.MusicPartyId)));
+        return Task.FromResult(JobStore.ToProto(job, relay.Stats(job.Attempt.Value, job.MusicPartyId)));
     }
 
     private JobRecord Visible(string jobId, FederatedCaller who)
     {
-        var job = jobs.Find(jobId);
+        var job = jobs.Find(RequestIds.Attempt(jobId));
         if (job is null || (who.Role != PartyRole.Operator && !job.Involves(who.PartyId)))
             throw new RpcException(new Status(StatusCode.NotFound, $"job '{jobId}' does not exist"));
         return job;
@@ -102,14 +103,14 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
         while (!context.CancellationToken.IsCancellationRequested)
         {
             var wait = jobs.Changed.Current;
-            job = jobs.Find(request.JobId)!;
+            job = jobs.Find(RequestIds.Attempt(request.JobId))!;
             var fingerprint = $"{job.State}|{string.Join('|', job.Parties.Select(p => $"{p.Key}:{p.Value.State}:{p.Value.Starts}"))}";
             if (fingerprint != last)
             {
                 last = fingerprint;
                 await responseStream.WriteAsync(new JobEvent
                 {
-                    JobId = job.JobId, Time = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), Kind = "state", State = job.State,
+                    JobId = job.Attempt.Value, Time = Timestamp.FromDateTimeOffset(DateTimeOffset.UtcNow), Kind = "state", State = job.State,
                     Detail = string.Join("; ", job.Parties.Select(p => $"{p.Key}: {p.Value.State} {p.Value.Summary}")),
                 }).ConfigureAwait(false);
             }
@@ -134,15 +135,15 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
             {
                 var mine = job.Parties[party.PartyId];
                 var partyDone = mine.State is JobState.Completed or JobState.Failed;
-                if (!job.IsFinished && !partyDone && sent.Add(job.JobId))
+                if (!job.IsFinished && !partyDone && sent.Add(job.Attempt.Value))
                 {
-                    var assignment = new JobAssignment { JobId = job.JobId, Kind = job.Kind, PeerPartyId = job.PeerOf(party.PartyId), PreviousStarts = mine.Starts };
+                    var assignment = new JobAssignment { JobId = job.Attempt.Value, Kind = job.Kind, PeerPartyId = job.PeerOf(party.PartyId), PreviousStarts = mine.Starts };
                     assignment.Parameters.Add(job.Parameters.ToDictionary());
                     await responseStream.WriteAsync(assignment, ct).ConfigureAwait(false);
                 }
-                else if (job.State is JobState.Stopped or JobState.Failed && !partyDone && sent.Contains(job.JobId) && cancelled.Add(job.JobId))
+                else if (job.State is JobState.Stopped or JobState.Failed && !partyDone && sent.Contains(job.Attempt.Value) && cancelled.Add(job.Attempt.Value))
                 {
-                    await responseStream.WriteAsync(new JobAssignment { JobId = job.JobId, Kind = job.Kind, Cancelled = true, CancelReason = job.Reason }, ct).ConfigureAwait(false);
+                    await responseStream.WriteAsync(new JobAssignment { JobId = job.Attempt.Value, Kind = job.Kind, Cancelled = true, CancelReason = job.Reason }, ct).ConfigureAwait(false);
                 }
             }
             try { await wait.WaitAsync(ct).ConfigureAwait(false); }
@@ -157,16 +158,16 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
         var job = Visible(request.JobId, party);
         if (request.State is not (JobState.Running or JobState.Completed or JobState.Failed))
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"a party reports Running, Completed or Failed, not {request.State}"));
-        var (before, after) = jobs.Report(job.JobId, party.PartyId, request.State, request.Summary, request.Failure);
+        var (before, after) = jobs.Report(job.Attempt, party.PartyId, request.State, request.Summary, request.Failure);
         var details = new Dictionary<string, object?> { ["party"] = party.PartyId, ["state"] = request.State.ToString(), ["summary"] = request.Summary };
         if (request.State == JobState.Failed) details["failure"] = request.Failure.ToString();
-        audit.JobEvent(job.JobId, "party-state", details);
+        audit.JobEvent(job.Attempt.Value, "party-state", details);
         if (before.State != after.State)
         {
-            audit.JobEvent(job.JobId, "state", new Dictionary<string, object?> { ["state"] = after.State.ToString() });
-            logger.LogInformation("Job {JobId} is {State}", job.JobId, after.State);
+            audit.JobEvent(job.Attempt.Value, "state", new Dictionary<string, object?> { ["state"] = after.State.ToString() });
+            logger.LogInformation("Job {JobId} is {State}", job.Attempt.Value, after.State);
             if (after.IsFinished)
-                relay.Wake(job.JobId);
+                relay.Wake(job.Attempt.Value);
         }
         return Task.FromResult(new ReportJobStateReply { JobState = after.State });
     }

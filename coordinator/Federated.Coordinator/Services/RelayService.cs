@@ -1,3 +1,4 @@
+using Federated.Core.Jobs;
 using Federated.Coordinator.Jobs;
 using Federated.Coordinator.Relay;
 using Federated.Hosting.Access;
@@ -21,7 +22,7 @@ public sealed class RelayService(JobStore jobs, RelayHub hub, AuditTrail audit, 
 {
     private (JobRecord Job, JobRelaySession Session, RelayCounters Counters) Resolve(string jobId, FederatedCaller party)
     {
-        var job = jobs.Find(jobId) ?? throw new RpcException(new Status(StatusCode.NotFound, $"job '{jobId}' does not exist"));
+        var job = jobs.Find(RequestIds.Attempt(jobId)) ?? throw new RpcException(new Status(StatusCode.NotFound, $"job '{jobId}' does not exist"));
         if (!job.Involves(party.PartyId))
         {
             logger.LogWarning("Refused relay access of {PartyId} to job {JobId}, which is not its job", party.PartyId, jobId);
@@ -29,7 +30,7 @@ public sealed class RelayService(JobStore jobs, RelayHub hub, AuditTrail audit, 
         }
         if (job.IsFinished)
             throw new RpcException(new Status(StatusCode.FailedPrecondition, $"job '{jobId}' is {job.State}: {job.Reason}"));
-        var (session, counters) = hub.For(job.JobId, job.MusicPartyId, job.ExternalPartyId);
+        var (session, counters) = hub.For(job.Attempt.Value, job.MusicPartyId, job.ExternalPartyId);
         return (job, session, counters);
     }
 
@@ -42,13 +43,13 @@ public sealed class RelayService(JobStore jobs, RelayHub hub, AuditTrail audit, 
 
         var (generation, started) = session.Post(new SessionOffer(party.PartyId, request.Incarnation, request.Offer.ToByteArray(),
             request.ReceivedFromPeer, request.ConsumedFromPeer));
-        audit.JobEvent(job.JobId, "session-offer", new Dictionary<string, object?>
+        audit.JobEvent(job.Attempt.Value, "session-offer", new Dictionary<string, object?>
         {
             ["party"] = party.PartyId, ["generation"] = generation, ["newGeneration"] = started,
             ["received"] = request.ReceivedFromPeer, ["consumed"] = request.ConsumedFromPeer,
         });
         if (started)
-            logger.LogInformation("Job {JobId}: {PartyId} rejoined; relay session generation {Generation} started", job.JobId, party.PartyId, generation);
+            logger.LogInformation("Job {JobId}: {PartyId} rejoined; relay session generation {Generation} started", job.Attempt.Value, party.PartyId, generation);
 
         try
         {
@@ -88,7 +89,7 @@ public sealed class RelayService(JobStore jobs, RelayHub hub, AuditTrail audit, 
                 var (job, session, counters) = Resolve(h.JobId, party);
                 if (h.Receiver != job.PeerOf(party.PartyId))
                     throw new RpcException(new Status(StatusCode.PermissionDenied,
-                        $"party '{party.PartyId}' may only send to '{job.PeerOf(party.PartyId)}' in job '{job.JobId}', not to '{h.Receiver}'"));
+                        $"party '{party.PartyId}' may only send to '{job.PeerOf(party.PartyId)}' in job '{job.Attempt.Value}', not to '{h.Receiver}'"));
 
                 message.PayloadSha256(); // hash outside the link's lock; the audit hook inside it reuses the value
                 var outcome = await session.OutgoingOf(party.PartyId).AcceptAsync(message, audit.Relayed, ct).ConfigureAwait(false);
@@ -144,7 +145,7 @@ public sealed class RelayService(JobStore jobs, RelayHub hub, AuditTrail audit, 
         while (!ct.IsCancellationRequested)
         {
             var wait = session.Changed.Current;
-            if (jobs.Find(job.JobId) is { IsFinished: true } ended)
+            if (jobs.Find(job.Attempt) is { IsFinished: true } ended)
             {
                 await responseStream.WriteAsync(new RelayDelivery { JobEnded = ended.State.ToString() }, ct).ConfigureAwait(false);
                 return;

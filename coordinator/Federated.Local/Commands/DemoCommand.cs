@@ -117,7 +117,7 @@ public static class DemoCommand
         var outcomes = new Dictionary<string, TrainJobOutcome>();
         foreach (var (method, outcome, trainingJob) in trainRuns.Where(r => r.Outcome.Job.State == JobState.Completed))
         {
-            var musicJob = TrainJobFolders.JobFolder(Path.Combine(run.PartyState(RunFolder.MusicName), "train"), trainingJob);
+            var musicJob = TrainJobFolders.JobFolder(Path.Combine(run.PartyState(RunFolder.MusicName), "train"), new TrainingJobName(trainingJob));
             var m = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(musicJob, 1))
                 ?? throw new OperatorException($"the music party wrote no result for {trainingJob} in {musicJob}");
             var rankings = TrainJobFolders.ReadRankings(TrainJobFolders.RankingsFile(musicJob, 1));
@@ -132,7 +132,7 @@ public static class DemoCommand
         if (withBaselines)
         {
             Step("training the baselines in this process: M alone, centralised (all features pooled: the upper bound)");
-            var parameters = TrainJobParameters.Parse("demo-baselines", size.TrainParameters("demo-baselines", evaluationUsers, plaintext: false));
+            var parameters = TrainJobParameters.Parse(new AttemptId("demo-baselines"), size.TrainParameters("demo-baselines", evaluationUsers, plaintext: false));
             var baselines = await FederatedExperiment.RunAsync(new ExperimentOptions
             {
                 WorkFolder = Path.Combine(run.Root, "operator", "baselines-work"),
@@ -235,7 +235,7 @@ public static class DemoCommand
         foreach (var party in new[] { RunFolder.ExternalName, RunFolder.MusicName })
         {
             var progress = TrainJobFolders.ReadJsonSafely<TrainJobProgress>(
-                TrainJobFolders.ProgressFile(TrainJobFolders.JobFolder(Path.Combine(run.PartyState(party), "train"), trainingJob)));
+                TrainJobFolders.ProgressFile(TrainJobFolders.JobFolder(Path.Combine(run.PartyState(party), "train"), new TrainingJobName(trainingJob))));
             if (progress is not null && progress.CoordinatorJobId == job.JobId)
                 yield return $"{party} {progress.Phase} {progress.Step}/{progress.TotalSteps}";
         }

@@ -4,11 +4,13 @@ using Federated.Security;
 using Federated.Transport.Relay;
 using Microsoft.Extensions.Logging;
 
+using Federated.Core.Jobs;
+
 namespace Federated.Transport.Client;
 
 /// <summary>Everything a party needs to open the relay channel of one job.</summary>
 public sealed record RelayChannelSettings(
-    string JobId,
+    AttemptId Attempt,
     string SelfPartyId,
     string PeerPartyId,
     X509Certificate2 Identity,
@@ -66,9 +68,9 @@ public sealed class RelayPeerChannel : IPeerChannel, IAsyncDisposable
         _settings = settings;
         if (settings.DurableConsumption && settings.CheckpointStore is null)
             throw new ArgumentException("durable consumption needs a checkpoint store", nameof(settings));
-        _state = new RelayChannelState(settings.JobId);
+        _state = new RelayChannelState(settings.Attempt.Value);
         _outbox = new RelayOutbox(_state, settings.Limits.SenderWindowBytes);
-        _inbox = new RelayInbox(_state, settings.JobId, settings.Limits.ReceiverBufferBytes, settings.DurableConsumption,
+        _inbox = new RelayInbox(_state, settings.Attempt.Value, settings.Limits.ReceiverBufferBytes, settings.DurableConsumption,
             settings.Restored?.ConsumedFromPeer ?? 0, logger);
         _sessions = new RelayReconnectLoop(client, settings, _state, _outbox, _inbox, logger);
     }
@@ -84,7 +86,7 @@ public sealed class RelayPeerChannel : IPeerChannel, IAsyncDisposable
         return channel;
     }
 
-    public string JobId => _settings.JobId;
+    public AttemptId Attempt => _settings.Attempt;
 
     /// <summary>Completes when the first session with the peer is established; faults if that fails for good.</summary>
     public Task Ready => _state.Ready;
@@ -117,9 +119,9 @@ public sealed class RelayPeerChannel : IPeerChannel, IAsyncDisposable
     public ValueTask SaveCheckpointAsync(ReadOnlyMemory<byte> handlerState, CancellationToken cancellationToken)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var store = _settings.CheckpointStore ?? throw new InvalidOperationException($"job {JobId} has no checkpoint store");
+        var store = _settings.CheckpointStore ?? throw new InvalidOperationException($"job {Attempt} has no checkpoint store");
         var position = _inbox.HandedOut;
-        store.Save(JobId, new JobCheckpoint(position, handlerState.ToArray()));
+        store.Save(Attempt.Value, new JobCheckpoint(position, handlerState.ToArray()));
         _inbox.MarkConsumed(position);
         return ValueTask.CompletedTask;
     }
@@ -150,7 +152,7 @@ public sealed class RelayPeerChannel : IPeerChannel, IAsyncDisposable
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 throw new TimeoutException(
-                    $"job {JobId}: {_settings.PeerPartyId} did not confirm {_outbox.Count} message(s) from {_settings.SelfPartyId} within {timeout.TotalSeconds:0} s");
+                    $"job {Attempt}: {_settings.PeerPartyId} did not confirm {_outbox.Count} message(s) from {_settings.SelfPartyId} within {timeout.TotalSeconds:0} s");
             }
         }
     }

@@ -21,7 +21,7 @@ internal sealed class RelayReconnectLoop(V1.Relay.RelayClient client, RelayChann
     // One per channel object: a restarted party offers a new incarnation, which starts a new generation.
     private readonly string _incarnation = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(8));
 
-    private string JobId => settings.JobId;
+    private string JobId => settings.Attempt.Value;
 
     public async Task RunAsync(CancellationToken stop)
     {

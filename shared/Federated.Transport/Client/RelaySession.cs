@@ -6,6 +6,8 @@ using Google.Protobuf;
 using Grpc.Core;
 using Microsoft.Extensions.Logging;
 
+using Federated.Core.Jobs;
+
 namespace Federated.Transport.Client;
 
 /// <summary>
@@ -18,11 +20,11 @@ namespace Federated.Transport.Client;
 internal sealed class RelaySession(V1.Relay.RelayClient client, RelayChannelSettings settings, string incarnation,
     RelayChannelState state, RelayOutbox outbox, RelayInbox inbox, ILogger logger)
 {
-    private string JobId => settings.JobId;
+    private string JobId => settings.Attempt.Value;
 
     public async Task RunAsync(CancellationToken stop)
     {
-        using var handshake = SessionHandshake.Start(settings.Identity, JobId, settings.SelfPartyId, settings.PeerPartyId);
+        using var handshake = SessionHandshake.Start(settings.Identity, settings.Attempt, settings.SelfPartyId, settings.PeerPartyId);
         var (received, consumed) = inbox.Position;
 
         ExchangeOfferReply reply;
@@ -95,7 +97,7 @@ internal sealed class RelaySession(V1.Relay.RelayClient client, RelayChannelSett
                 continue;
             }
 
-            var header = new SealedHeader(JobId, next.MessageType, settings.SelfPartyId, settings.PeerPartyId, next.Sequence, next.Step);
+            var header = new SealedHeader(settings.Attempt, next.MessageType, settings.SelfPartyId, settings.PeerPartyId, next.Sequence, next.Step);
             var sealedPayload = key.Seal(header, next.Plaintext);
             var relayHeader = new RelayHeader
             {
@@ -149,7 +151,7 @@ internal sealed class RelaySession(V1.Relay.RelayClient client, RelayChannelSett
         if (!inbox.Admit(h.Sequence, h.Sender))
             return;
         // Opening checks the whole header as associated data: a header altered in transit fails here.
-        var plaintext = key.Open(new SealedHeader(h.JobId, h.MessageType, h.Sender, h.Receiver, h.Sequence, h.Step), message.SealedPayload);
+        var plaintext = key.Open(new SealedHeader(new AttemptId(h.JobId), h.MessageType, h.Sender, h.Receiver, h.Sequence, h.Step), message.SealedPayload);
         await inbox.DeliverAsync(h.Sequence, new PeerMessage(h.MessageType, plaintext, h.Step), ct).ConfigureAwait(false);
     }
 

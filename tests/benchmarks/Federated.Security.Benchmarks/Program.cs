@@ -5,7 +5,7 @@ using System.Diagnostics;
 using Federated.Audit;
 using Federated.Security;
 
-const string job = "bench-job";
+var job = new Federated.Core.Jobs.AttemptId("bench-job");
 using var authority = CertificateFactory.CreateAuthority("Bench CA", TimeSpan.FromDays(1));
 using var musicCertificate = CertificateFactory.IssueParty(authority, "music", PartyRole.Music, [], TimeSpan.FromDays(1));
 using var externalCertificate = CertificateFactory.IssueParty(authority, "external", PartyRole.External, [], TimeSpan.FromDays(1));
@@ -60,7 +60,7 @@ try
             var sha = new string('a', 64);
             watch.Restart();
             for (var i = 1; i <= appends; i++)
-                log.Append(AuditEntry.Relay(job, "train.F1", "music", "external", (ulong)i, 1 << 20, sha));
+                log.Append(AuditEntry.Relay(job.Value, "train.F1", "music", "external", (ulong)i, 1 << 20, sha));
             Console.WriteLine($"audit append ({(synced ? "synchronous=FULL" : "synchronous=NORMAL, default")}): {appends / watch.Elapsed.TotalSeconds:F0} records/s");
         }
         watch.Restart();
