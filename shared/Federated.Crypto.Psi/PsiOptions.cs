@@ -20,8 +20,8 @@ public sealed class PsiOptions
 
     /// <summary>
     /// Only M learns the intersection, with E's position (ordinal) of each match; E learns the sizes and nothing about
-    /// which of its IDs matched. For requests that M pads with decoys before asking E for those rows (PROTOCOL.md
-    /// section 4, inference for cold-start users). Both parties must set it alike; not for delta rounds.
+    /// which of its IDs matched. For requests that M pads with decoys before asking E for those rows (docs/protocol.md
+    /// §4, inference for cold-start users). Both parties must set it alike; not for delta rounds.
     /// </summary>
     public bool IntersectionForMusicOnly { get; init; }
 

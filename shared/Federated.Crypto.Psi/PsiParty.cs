@@ -3,7 +3,7 @@ using Federated.Core;
 namespace Federated.Crypto.Psi;
 
 /// <summary>
-/// Entry point of the ECDH-PSI (PROTOCOL.md section 1). Each party calls <see cref="RunAsync"/> with its role,
+/// Entry point of the ECDH-PSI (docs/protocol.md §1). Each party calls <see cref="RunAsync"/> with its role,
 /// its channel to the other party, its IDs and a job folder; both get the same aligned rows in the same order.
 /// </summary>
 public static class PsiParty

@@ -1,6 +1,6 @@
 namespace Federated.Crypto.Psi;
 
-/// <summary>The two PSI roles (PROTOCOL.md section 1): M intersects and tells E which of E's positions matched.</summary>
+/// <summary>The two PSI roles (docs/protocol.md §1): M intersects and tells E which of E's positions matched.</summary>
 public enum PsiRole
 {
     /// <summary>M, the music party: blinds with scalar a, computes the intersection.</summary>

@@ -14,7 +14,7 @@ using Microsoft.Extensions.Options;
 namespace Federated.PartyJobs;
 
 /// <summary>
-/// "psi": sample alignment (PROTOCOL.md section 1) between the music and the external party over the job's sealed
+/// "psi": sample alignment (docs/protocol.md §1) between the music and the external party over the job's sealed
 /// relay channel. Each party reads its own IDs from its own data folder, runs its PSI role and keeps the result
 /// (aligned keys, joint seed, state for delta rounds) in its own state folder, under <c>psi/&lt;job id&gt;</c>.
 /// <para>Parameters (the same for both parties; each resolves them against its own data folder):</para>

@@ -9,7 +9,7 @@ namespace Federated.Training;
 /// <summary>How the interactive layer is protected. Encrypted is the default; the reference needs an explicit insecure flag.</summary>
 public enum FederationMode
 {
-    /// <summary>CKKS with ring masks, re-randomisation and flooding (PROTOCOL.md section 2).</summary>
+    /// <summary>CKKS with ring masks, re-randomisation and flooding (docs/protocol.md §2).</summary>
     Encrypted,
     /// <summary>The same messages with encryption replaced by identity. INSECURE: for equivalence and overhead checks.</summary>
     PlaintextReference,
@@ -108,7 +108,7 @@ public sealed record TrainingJobOptions
     /// <summary>Rankings returned per evaluated user.</summary>
     public int RankingDepth { get; init; } = 100;
     /// <summary>
-    /// M: decoy users per evaluated user in the evaluation request (PROTOCOL.md section 4), drawn from E's users unknown
+    /// M: decoy users per evaluated user in the evaluation request (docs/protocol.md §4), drawn from E's users unknown
     /// to M, so E cannot tell which of the rows it is asked for are the users M wants ranked.
     /// </summary>
     public int EvaluationDecoysPerUser { get; init; } = 1;

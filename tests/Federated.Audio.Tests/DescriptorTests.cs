@@ -5,7 +5,7 @@ namespace Federated.Audio.Tests;
 public class DescriptorTests
 {
     [Fact]
-    public void LayoutHas20FeaturesTimesSixStatisticsWithUniqueNames()
+    public void Layout_has_20_features_times_six_statistics_with_unique_names()
     {
         Assert.Equal(20, DescriptorLayout.FeatureCount);
         Assert.Equal(["max", "min", "mean", "variance", "skewness", "kurtosis"], DescriptorLayout.Statistics);
@@ -25,13 +25,13 @@ public class DescriptorTests
     [InlineData(5.0, 2)]   // 1 s remainder is its own segment
     [InlineData(12.0, 3)]
     [InlineData(13.5, 4)]
-    public void SegmentCountFollowsFourSecondRule(double seconds, int expected)
+    public void Segment_count_follows_four_second_rule(double seconds, int expected)
     {
         Assert.Equal(expected, AudioDescriptor.SegmentCount((int)(seconds * AnalysisSettings.SampleRate)));
     }
 
     [Fact]
-    public void ShortSongHasOneSegmentSoSpreadStatisticsAreZero()
+    public void Short_song_has_one_segment_so_spread_statistics_are_zero()
     {
         float[] d = AudioDescriptor.Describe(Signals.Tone(800, 0.4, 2.5));
         Assert.Equal(DescriptorLayout.Width, d.Length);
@@ -49,7 +49,7 @@ public class DescriptorTests
     }
 
     [Fact]
-    public void SilentSongGivesFiniteDescriptor()
+    public void Silent_song_gives_finite_descriptor()
     {
         float[] d = AudioDescriptor.Describe(Signals.Silence(9.0));
         Assert.All(d, v => Assert.True(float.IsFinite(v)));
@@ -59,7 +59,7 @@ public class DescriptorTests
     }
 
     [Fact]
-    public void SteadyToneAcrossSegmentsHasConstantSeriesStatistics()
+    public void Steady_tone_across_segments_has_constant_series_statistics()
     {
         float[] d = AudioDescriptor.Describe(Signals.Tone(1000, 0.5, 12.0));
         Assert.Equal(0f, Signals.Element(d, "spectral_centroid_hz", "variance"));
@@ -69,7 +69,7 @@ public class DescriptorTests
     }
 
     [Fact]
-    public void ChangingSongGivesSegmentStatisticsThatReflectTheChange()
+    public void Changing_song_gives_segment_statistics_that_reflect_the_change()
     {
         // Three 4-second segments: tone, tone, noise. The centroid series is (~1000, ~1000, ~5500).
         MonoAudio song = Signals.Concat(Signals.Tone(1000, 0.5, 8.0), Signals.Noise(0.5, 4.0));
@@ -87,7 +87,7 @@ public class DescriptorTests
     }
 
     [Fact]
-    public void SeriesStatisticsMatchHandComputedValues()
+    public void Series_statistics_match_hand_computed_values()
     {
         Span<double> s = stackalloc double[6];
         SeriesStatistics.Summarise([1, 2, 3, 4, 10], s);
@@ -106,7 +106,7 @@ public class DescriptorTests
     }
 
     [Fact]
-    public void ResampledInputGivesNearlyTheSameDescriptorAsNativeRate()
+    public void Resampled_input_gives_nearly_the_same_descriptor_as_native_rate()
     {
         float[] native = AudioDescriptor.Describe(Signals.Tone(1000, 0.5, 5.0));
         float[] from44k = AudioDescriptor.Describe(Signals.Tone(1000, 0.5, 5.0, 44100));
@@ -123,7 +123,7 @@ public class DescriptorTests
     }
 
     [Fact]
-    public void ResamplerKeepsToneAndRemovesContentAboveNewNyquist()
+    public void Resampler_keeps_tone_and_removes_content_above_new_nyquist()
     {
         // 9 kHz survives 44.1 -> 22.05 kHz; 15 kHz (above the new 11.025 kHz Nyquist) must be filtered, not aliased.
         MonoAudio kept = Resampler.Resample(Signals.Tone(9000, 0.5, 1.0, 44100), 22050);

@@ -30,7 +30,7 @@ public sealed class DescriptorWriterTests : IDisposable
     }
 
     [Fact]
-    public async Task DescribesFolderInKeyOrderWithFiniteVectorsAndSchema()
+    public async Task Describes_folder_in_key_order_with_finite_vectors_and_schema()
     {
         WriteWav("b_noise.wav", Signals.Noise(0.3, 2.0));
         WriteWav("a_tone.wav", Signals.Tone(600, 0.5, 6.0, 44100));
@@ -81,7 +81,7 @@ public sealed class DescriptorWriterTests : IDisposable
     }
 
     [Fact]
-    public async Task ParallelOutputIsIdenticalToSequentialOutput()
+    public async Task Parallel_output_is_identical_to_sequential_output()
     {
         var inputs = new List<AudioInput>();
         for (int i = 0; i < 6; i++)
@@ -101,7 +101,7 @@ public sealed class DescriptorWriterTests : IDisposable
     }
 
     [Fact]
-    public async Task ManyMoreSongsThanTheRunAheadWindowKeepInputOrder()
+    public async Task Many_more_songs_than_the_run_ahead_window_keep_input_order()
     {
         string[] files =
         [
@@ -123,7 +123,7 @@ public sealed class DescriptorWriterTests : IDisposable
     }
 
     [Fact]
-    public async Task BrokenFileFailsTheRunNamingSongAndLeavesNoPartialTable()
+    public async Task Broken_file_fails_the_run_naming_song_and_leaves_no_partial_table()
     {
         var inputs = new List<AudioInput>
         {
@@ -145,7 +145,7 @@ public sealed class DescriptorWriterTests : IDisposable
     }
 
     [Fact]
-    public async Task NonWavWithoutFfmpegFailsNamingFfmpegAndTheDebianPackage()
+    public async Task Non_wav_without_ffmpeg_fails_naming_ffmpeg_and_the_debian_package()
     {
         string ogg = Path.Combine(_dir, "song.ogg");
         File.WriteAllBytes(ogg, [0x4F, 0x67, 0x67, 0x53]);
@@ -157,7 +157,7 @@ public sealed class DescriptorWriterTests : IDisposable
     }
 
     [Fact]
-    public async Task CancelledRunThrowsAndLeavesNoTable()
+    public async Task Cancelled_run_throws_and_leaves_no_table()
     {
         var inputs = Enumerable.Range(0, 3)
             .Select(i => new AudioInput($"k{i}", WriteWav($"c{i}.wav", Signals.Tone(440, 0.5, 1.0)))).ToList();
@@ -171,7 +171,7 @@ public sealed class DescriptorWriterTests : IDisposable
     }
 
     [Fact]
-    public async Task DuplicateOrEmptyKeysInInputsAreRejectedBeforeAnyWork()
+    public async Task Duplicate_or_empty_keys_in_inputs_are_rejected_before_any_work()
     {
         string wav = WriteWav("d.wav", Signals.Tone(440, 0.5, 0.5));
         var e = await Assert.ThrowsAsync<ArgumentException>(() => AudioDescriptorWriter.DescribeAsync(
@@ -184,7 +184,7 @@ public sealed class DescriptorWriterTests : IDisposable
     }
 
     [Fact]
-    public void ListFileResolvesRelativePathsAndQuotedKeys()
+    public void List_file_resolves_relative_paths_and_quoted_keys()
     {
         WriteWav(Path.Combine("audio", "one.wav"), Signals.Tone(440, 0.5, 0.5));
         string two = WriteWav("two.wav", Signals.Tone(880, 0.5, 0.5));
@@ -198,7 +198,7 @@ public sealed class DescriptorWriterTests : IDisposable
     }
 
     [Fact]
-    public void ListFileErrorsNameTheLine()
+    public void List_file_errors_name_the_line()
     {
         string wav = WriteWav("x.wav", Signals.Tone(440, 0.5, 0.5));
         string list = Path.Combine(_dir, "bad.csv");
@@ -217,7 +217,7 @@ public sealed class DescriptorWriterTests : IDisposable
     }
 
     [Fact]
-    public void FolderWithTwoFilesForOneKeyIsRejected()
+    public void Folder_with_two_files_for_one_key_is_rejected()
     {
         WriteWav("same.wav", Signals.Tone(440, 0.5, 0.5));
         File.WriteAllBytes(Path.Combine(_dir, "same.ogg"), [1]);
@@ -226,7 +226,7 @@ public sealed class DescriptorWriterTests : IDisposable
     }
 
     [Fact]
-    public void VectorCellUsesInvariantCultureAndSemicolons()
+    public void Vector_cell_uses_invariant_culture_and_semicolons()
     {
         var previous = CultureInfo.CurrentCulture;
         try

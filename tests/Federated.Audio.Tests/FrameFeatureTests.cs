@@ -8,7 +8,7 @@ public class FrameFeatureTests
     [InlineData(440.0)]
     [InlineData(1000.0)]
     [InlineData(3000.0)]
-    public void PureToneCentroidAndRolloffSitAtItsFrequency(double hz)
+    public void Pure_tone_centroid_and_rolloff_sit_at_its_frequency(double hz)
     {
         MonoAudio tone = Signals.Tone(hz, 0.5, 2.0);
         double centroid = Signals.MeanFeature(tone, "spectral_centroid_hz");
@@ -21,7 +21,7 @@ public class FrameFeatureTests
     }
 
     [Fact]
-    public void PureToneIsNotFlatAndWhiteNoiseIs()
+    public void Pure_tone_is_not_flat_and_white_noise_is()
     {
         double toneFlatness = Signals.MeanFeature(Signals.Tone(1000, 0.5, 2.0), "spectral_flatness");
         double noiseFlatness = Signals.MeanFeature(Signals.Noise(0.5, 2.0), "spectral_flatness");
@@ -31,7 +31,7 @@ public class FrameFeatureTests
     }
 
     [Fact]
-    public void WhiteNoiseCentroidIsNearHalfNyquist()
+    public void White_noise_centroid_is_near_half_nyquist()
     {
         double centroid = Signals.MeanFeature(Signals.Noise(0.5, 2.0), "spectral_centroid_hz");
         Assert.InRange(centroid, 0.45 * AnalysisSettings.SampleRate / 2, 0.55 * AnalysisSettings.SampleRate / 2);
@@ -40,7 +40,7 @@ public class FrameFeatureTests
     [Theory]
     [InlineData(220.0)]
     [InlineData(1500.0)]
-    public void ZeroCrossingRateOfToneIsTwiceFrequencyOverSampleRate(double hz)
+    public void Zero_crossing_rate_of_tone_is_twice_frequency_over_sample_rate(double hz)
     {
         double zcr = Signals.MeanFeature(Signals.Tone(hz, 0.3, 2.0), "zero_crossing_rate");
         double expected = 2 * hz / AnalysisSettings.SampleRate;
@@ -50,14 +50,14 @@ public class FrameFeatureTests
     [Theory]
     [InlineData(0.1)]
     [InlineData(0.8)]
-    public void RmsOfSineIsAmplitudeOverRootTwo(double amplitude)
+    public void Rms_of_sine_is_amplitude_over_root_two(double amplitude)
     {
         double rms = Signals.MeanFeature(Signals.Tone(1000, amplitude, 2.0), "rms");
         Assert.InRange(rms, amplitude / Math.Sqrt(2) * 0.99, amplitude / Math.Sqrt(2) * 1.01);
     }
 
     [Fact]
-    public void SilenceGivesFiniteDefinedValues()
+    public void Silence_gives_finite_defined_values()
     {
         var frames = new List<double[]>();
         new FrameFeatureExtractor().Extract(Signals.Silence(1.0).Samples, (_, f) => frames.Add(f.ToArray()));
@@ -80,7 +80,7 @@ public class FrameFeatureTests
     }
 
     [Fact]
-    public void FluxIsZeroForSteadyToneAndLargeAtOnset()
+    public void Flux_is_zero_for_steady_tone_and_large_at_onset()
     {
         MonoAudio audio = Signals.Concat(Signals.Silence(0.5), Signals.Tone(1000, 0.5, 0.5));
         var flux = new List<(int Start, double Value)>();
@@ -95,7 +95,7 @@ public class FrameFeatureTests
     }
 
     [Fact]
-    public void MfccsSeparateToneFromNoiseAndIgnoreLevelInHigherCoefficients()
+    public void Mfccs_separate_tone_from_noise_and_ignore_level_in_higher_coefficients()
     {
         double[] Mfccs(MonoAudio a) => Enumerable.Range(1, AnalysisSettings.MfccCount)
             .Select(i => Signals.MeanFeature(a, $"mfcc{i:00}")).ToArray();
@@ -115,7 +115,7 @@ public class FrameFeatureTests
     }
 
     [Fact]
-    public void ShortSignalGivesOnePaddedFrame()
+    public void Short_signal_gives_one_padded_frame()
     {
         Assert.Equal(1, FrameFeatureExtractor.FrameCount(100));
         Assert.Equal(1, FrameFeatureExtractor.FrameCount(2048));

@@ -52,7 +52,7 @@ public sealed class RealAudioTests : IDisposable
     }
 
     [Fact]
-    public async Task OggRecordingsDecodeThroughFfmpegToDistinctFiniteDescriptors()
+    public async Task Ogg_recordings_decode_through_ffmpeg_to_distinct_finite_descriptors()
     {
         FfmpegDecoder ffmpeg = RequireFfmpeg();
         string alarm = RequireSound("alarm-clock-elapsed.oga");   // 6.1 s, 48 kHz stereo
@@ -85,7 +85,7 @@ public sealed class RealAudioTests : IDisposable
     }
 
     [Fact]
-    public async Task SpeechFromEspeakIsReadDirectlyAndThroughFfmpegAlike()
+    public async Task Speech_from_espeak_is_read_directly_and_through_ffmpeg_alike()
     {
         FfmpegDecoder ffmpeg = RequireFfmpeg();
         string speech = Speak("speech.wav",
@@ -115,7 +115,7 @@ public sealed class RealAudioTests : IDisposable
     }
 
     [Fact]
-    public async Task WriterDescribesARealFolderOfOggFiles()
+    public async Task Writer_describes_a_real_folder_of_ogg_files()
     {
         RequireFfmpeg();
         foreach (string name in new[] { "complete.oga", "bell.oga", "phone-outgoing-busy.oga", "camera-shutter.oga" })
@@ -137,7 +137,7 @@ public sealed class RealAudioTests : IDisposable
     }
 
     [Fact]
-    public async Task WavInAnEncodingTheReaderLacksFallsBackToFfmpeg()
+    public async Task Wav_in_an_encoding_the_reader_lacks_falls_back_to_ffmpeg()
     {
         FfmpegDecoder ffmpeg = RequireFfmpeg();
         string mulaw = Path.Combine(_dir, "tone-mulaw.wav");
@@ -169,7 +169,7 @@ public sealed class RealAudioTests : IDisposable
     }
 
     [Fact]
-    public async Task GarbageThatFfmpegCannotDecodeIsReportedWithFfmpegsReason()
+    public async Task Garbage_that_ffmpeg_cannot_decode_is_reported_with_ffmpegs_reason()
     {
         FfmpegDecoder ffmpeg = RequireFfmpeg();
         string garbage = Path.Combine(_dir, "garbage.ogg");
@@ -179,7 +179,7 @@ public sealed class RealAudioTests : IDisposable
     }
 
     [Fact]
-    public async Task FileNamesThatLookLikeOptionsOrUrlsAreDecodedAsFiles()
+    public async Task File_names_that_look_like_options_or_urls_are_decoded_as_files()
     {
         FfmpegDecoder ffmpeg = RequireFfmpeg();
         string odd = Path.Combine(_dir, "-http:odd name.oga");

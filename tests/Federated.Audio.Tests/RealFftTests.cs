@@ -18,7 +18,7 @@ public class RealFftTests
     [InlineData(8)]
     [InlineData(256)]
     [InlineData(2048)]
-    public void MatchesMathNetForwardReal(int n)
+    public void Matches_math_net_forward_real(int n)
     {
         double[] x = RandomFrame(n, n);
         var packed = new double[n + 2];
@@ -36,7 +36,7 @@ public class RealFftTests
     }
 
     [Fact]
-    public void MatchesNaiveDftAndIsReusable()
+    public void Matches_naive_dft_and_is_reusable()
     {
         const int n = 16;
         var fft = new RealFft(n);
@@ -61,7 +61,7 @@ public class RealFftTests
     }
 
     [Fact]
-    public void RejectsLengthsThatAreNotPowersOfTwo()
+    public void Rejects_lengths_that_are_not_powers_of_two()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new RealFft(1000));
         Assert.Throws<ArgumentException>(() => new RealFft(8).Forward(new double[4], new double[5], new double[5]));

@@ -12,7 +12,7 @@ public class WavReaderTests
         Assert.Throws<AudioFormatException>(() => Read(bytes));
 
     [Fact]
-    public void Reads16BitMonoSamplesAndRate()
+    public void Reads_16_bit_mono_samples_and_rate()
     {
         var bytes = new WavBuilder { SampleRate = 16000, Data = WavBuilder.Pcm16([0, 16384, -32768, 32767]) }.Build();
         MonoAudio audio = Read(bytes);
@@ -21,7 +21,7 @@ public class WavReaderTests
     }
 
     [Fact]
-    public void StereoIsMixedToMonoByAveragingChannels()
+    public void Stereo_is_mixed_to_mono_by_averaging_channels()
     {
         // Frames: (L, R) = (16384, 8192) -> 0.375; (16384, -16384) -> 0; (-32768, 0) -> -0.5.
         var bytes = new WavBuilder
@@ -34,7 +34,7 @@ public class WavReaderTests
     }
 
     [Fact]
-    public void Reads24BitPcmIncludingNegativeValues()
+    public void Reads_24_bit_pcm_including_negative_values()
     {
         // 0x400000 = 0.5 and 0xC00000 = -0.5 in 24-bit two's complement.
         byte[] data = [0x00, 0x00, 0x40, 0x00, 0x00, 0xC0];
@@ -43,14 +43,14 @@ public class WavReaderTests
     }
 
     [Fact]
-    public void Reads8BitUnsignedPcm()
+    public void Reads_8_bit_unsigned_pcm()
     {
         var bytes = new WavBuilder { BitsPerSample = 8, Data = [128, 192, 0] }.Build();
         Assert.Equal([0f, 0.5f, -1f], Read(bytes).Samples);
     }
 
     [Fact]
-    public void ReadsIeeeFloat32AndExtensibleFormat()
+    public void Reads_ieee_float_32_and_extensible_format()
     {
         var data = new byte[8];
         BinaryPrimitives.WriteSingleLittleEndian(data, 0.25f);
@@ -62,7 +62,7 @@ public class WavReaderTests
     }
 
     [Fact]
-    public void NonFiniteFloatSamplesAreReadAsSilence()
+    public void Non_finite_float_samples_are_read_as_silence()
     {
         var data = new byte[12];
         BinaryPrimitives.WriteSingleLittleEndian(data, float.NaN);
@@ -73,7 +73,7 @@ public class WavReaderTests
     }
 
     [Fact]
-    public void SkipsUnknownChunksBeforeFmtIncludingOddSizedOnes()
+    public void Skips_unknown_chunks_before_fmt_including_odd_sized_ones()
     {
         var builder = new WavBuilder { Data = WavBuilder.Pcm16([100, -100]) };
         builder.ChunksBeforeFmt.Add(("LIST", Encoding.ASCII.GetBytes("INFOabc")));
@@ -81,7 +81,7 @@ public class WavReaderTests
     }
 
     [Fact]
-    public void RejectsNonRiffFileNamingWhatWasFound()
+    public void Rejects_non_riff_file_naming_what_was_found()
     {
         var e = Rejects(Encoding.ASCII.GetBytes("OggS\0\0\0\0WAVEfmt "));
         Assert.Equal(0, e.Offset);
@@ -91,14 +91,14 @@ public class WavReaderTests
     }
 
     [Fact]
-    public void RejectsFileShorterThanHeader()
+    public void Rejects_file_shorter_than_header()
     {
         var e = Rejects([0x52, 0x49]);
         Assert.Contains("only 2 bytes", e.Message);
     }
 
     [Fact]
-    public void RejectsRiffThatIsNotWave()
+    public void Rejects_riff_that_is_not_wave()
     {
         byte[] bytes = new WavBuilder { Data = WavBuilder.Pcm16([1]) }.Build();
         Encoding.ASCII.GetBytes("AVI ").CopyTo(bytes, 8);
@@ -108,7 +108,7 @@ public class WavReaderTests
     }
 
     [Fact]
-    public void RejectsUnsupportedFormatCodeAndMarksItConvertible()
+    public void Rejects_unsupported_format_code_and_marks_it_convertible()
     {
         var e = Rejects(new WavBuilder { FormatCode = 2, Data = WavBuilder.Pcm16([1, 2]) }.Build());
         Assert.True(e.IsUnsupportedEncoding);
@@ -117,7 +117,7 @@ public class WavReaderTests
     }
 
     [Fact]
-    public void RejectsZeroChannels()
+    public void Rejects_zero_channels()
     {
         var e = Rejects(new WavBuilder { Channels = 0, BlockAlignOverride = 2, Data = WavBuilder.Pcm16([1]) }.Build());
         Assert.Contains("declares 0 channels", e.Message);
@@ -125,28 +125,28 @@ public class WavReaderTests
     }
 
     [Fact]
-    public void RejectsSampleRateOutsideSupportedRange()
+    public void Rejects_sample_rate_outside_supported_range()
     {
         var e = Rejects(new WavBuilder { SampleRate = 4000, Data = WavBuilder.Pcm16([1]) }.Build());
         Assert.Contains("unsupported sample rate 4000 Hz: expected 8000 to 192000 Hz", e.Message);
     }
 
     [Fact]
-    public void RejectsUnsupportedBitDepth()
+    public void Rejects_unsupported_bit_depth()
     {
         var e = Rejects(new WavBuilder { BitsPerSample = 12, BlockAlignOverride = 2, Data = [1, 2] }.Build());
         Assert.Contains("unsupported bits per sample 12 for PCM", e.Message);
     }
 
     [Fact]
-    public void RejectsInconsistentBlockAlign()
+    public void Rejects_inconsistent_block_align()
     {
         var e = Rejects(new WavBuilder { Channels = 2, BlockAlignOverride = 2, Data = [1, 2, 3, 4] }.Build());
         Assert.Contains("needs 4 bytes per frame, header says 2", e.Message);
     }
 
     [Fact]
-    public void RejectsTruncatedDataChunkWithDeclaredAndActualSizes()
+    public void Rejects_truncated_data_chunk_with_declared_and_actual_sizes()
     {
         byte[] full = new WavBuilder { Data = WavBuilder.Pcm16([1, 2, 3, 4]), DataSizeOverride = 100 }.Build();
         var e = Rejects(full);
@@ -155,7 +155,7 @@ public class WavReaderTests
     }
 
     [Fact]
-    public void RejectsTruncatedChunkHeader()
+    public void Rejects_truncated_chunk_header()
     {
         byte[] good = new WavBuilder { Data = WavBuilder.Pcm16([1]) }.Build();
         byte[] cut = good[..40]; // RIFF header + fmt chunk (36 bytes) + 4 bytes of the data chunk header
@@ -165,7 +165,7 @@ public class WavReaderTests
     }
 
     [Fact]
-    public void RejectsUnknownChunkRunningPastEndOfFile()
+    public void Rejects_unknown_chunk_running_past_end_of_file()
     {
         var bytes = new List<byte>();
         bytes.AddRange(Encoding.ASCII.GetBytes("RIFF"));
@@ -179,7 +179,7 @@ public class WavReaderTests
     }
 
     [Fact]
-    public void RejectsDataBeforeFmtAndMissingData()
+    public void Rejects_data_before_fmt_and_missing_data()
     {
         var dataFirst = new List<byte>();
         dataFirst.AddRange(Encoding.ASCII.GetBytes("RIFF"));
@@ -194,7 +194,7 @@ public class WavReaderTests
     }
 
     [Fact]
-    public void RejectsEmptyAndRaggedDataChunks()
+    public void Rejects_empty_and_ragged_data_chunks()
     {
         Assert.Contains("contains no audio samples", Rejects(new WavBuilder { Data = [] }.Build()).Message);
         var ragged = new WavBuilder { Channels = 2, Data = [1, 2, 3, 4, 5, 6] }.Build();
@@ -202,7 +202,7 @@ public class WavReaderTests
     }
 
     [Fact]
-    public void RejectsFmtChunkThatIsTooShort()
+    public void Rejects_fmt_chunk_that_is_too_short()
     {
         var bytes = new List<byte>();
         bytes.AddRange(Encoding.ASCII.GetBytes("RIFF"));
@@ -214,7 +214,7 @@ public class WavReaderTests
     }
 
     [Fact]
-    public void ReadsFromDiskAndNamesThePathInErrors()
+    public void Reads_from_disk_and_names_the_path_in_errors()
     {
         string dir = Directory.CreateTempSubdirectory("fed-audio-wav-").FullName;
         try

@@ -13,7 +13,7 @@ public class ArithmeticTests
     [InlineData(50)]
     [InlineData(60)]
     [InlineData(61)]
-    public void NttProductEqualsSchoolbookNegacyclicProduct(int bits)
+    public void Ntt_product_equals_schoolbook_negacyclic_product(int bits)
     {
         const int n = 256;
         var q = CoeffModulus.Create(n, [bits])[0];
@@ -49,7 +49,7 @@ public class ArithmeticTests
     }
 
     [Fact]
-    public void NttRoundTripsAtFullSizeForEveryPrimeOfTheStandardSets()
+    public void Ntt_round_trips_at_full_size_for_every_prime_of_the_standard_sets()
     {
         foreach (var ctx in new[] { TestSupport.Standard8192, TestSupport.Protocol8192, TestSupport.Small4096 })
             for (int i = 0; i < ctx.Moduli.Length; i++)
@@ -64,7 +64,7 @@ public class ArithmeticTests
     }
 
     [Fact]
-    public void BarrettAndShoupMatchBigIntegerArithmetic()
+    public void Barrett_and_shoup_match_big_integer_arithmetic()
     {
         var q = CoeffModulus.Create(4096, [60])[0];
         var vals = RandomPoly(2000, new Modulus(ulong.MaxValue >> 3), 7);
@@ -83,7 +83,7 @@ public class ArithmeticTests
     }
 
     [Fact]
-    public void PrimeGeneratorGivesDistinctNttFriendlyPrimesOfTheRequestedSizes()
+    public void Prime_generator_gives_distinct_ntt_friendly_primes_of_the_requested_sizes()
     {
         var primes = CoeffModulus.Create(16384, [60, 40, 40, 40, 60]);
         Assert.Equal(5, primes.Select(p => p.Value).Distinct().Count());

@@ -6,7 +6,7 @@ namespace Federated.Ckks.Tests;
 public class BackendTests
 {
     [Fact]
-    public void ManagedBackendRunsTheProtocolOperationsThroughTheInterface()
+    public void Managed_backend_runs_the_protocol_operations_through_the_interface()
     {
         var k = TestSupport.CreateKeys(TestSupport.Small4096);
         ICkksBackend backend = new ManagedCkksBackend(k.Context, maxDegreeOfParallelism: 1);

@@ -5,7 +5,7 @@ using Federated.Crypto.Ckks.Protocol;
 
 namespace Federated.Ckks.Tests;
 
-/// <summary>The coefficient-packed batch-sum product (PROTOCOL.md B3 without rotations), its sparse NTT and its mask.</summary>
+/// <summary>The coefficient-packed batch-sum product (B3 of docs/protocol.md §2.3, without rotations), its sparse NTT and its mask.</summary>
 public class CoefficientBatchSumTests
 {
     private static readonly Lazy<TestSupport.Keys> Shared = new(() => TestSupport.CreateKeys(TestSupport.Small4096));
@@ -18,7 +18,7 @@ public class CoefficientBatchSumTests
     [InlineData(8192, 1, 1)]
     [InlineData(8192, 8192, 8192)]
     [InlineData(4096, 32, 64)]
-    public void SparseForwardNttEqualsTheFullNtt(int n, int width, int period)
+    public void Sparse_forward_ntt_equals_the_full_ntt(int n, int width, int period)
     {
         var q = CoeffModulus.Create(n, [60])[0];
         var ntt = new NttTables(n, q);
@@ -33,7 +33,7 @@ public class CoefficientBatchSumTests
     }
 
     [Fact]
-    public void SparseForwardNttRefusesALayoutThatIsNotPowersOfTwo()
+    public void Sparse_forward_ntt_refuses_a_layout_that_is_not_powers_of_two()
     {
         var ntt = TestSupport.Small4096.Ntt[0];
         Assert.Throws<ArgumentException>(() => ntt.ForwardSparse(new ulong[4096], 96, 32));
@@ -46,7 +46,7 @@ public class CoefficientBatchSumTests
     [InlineData(2048, 128, 64, 64, 2, 32)]   // protocol-like shape, explicit blocks, several outer blocks
     [InlineData(100, 7, 6, 16, 4, 8)]        // every dimension padded inside its block
     [InlineData(33, 3, 2, 1, 1, 1)]          // degenerate blocks: one value per polynomial
-    public void ProductMatchesThePlainProductWithoutRotations(int rows, int k, int d, int rowBlock, int innerBlock, int outerBlock)
+    public void Product_matches_the_plain_product_without_rotations(int rows, int k, int d, int rowBlock, int innerBlock, int outerBlock)
     {
         var keys = Shared.Value;
         var ctx = keys.Context;
@@ -82,7 +82,7 @@ public class CoefficientBatchSumTests
     }
 
     [Fact]
-    public void CostModelPicksDenseBlocksAtTheProtocolShape()
+    public void Cost_model_picks_dense_blocks_at_the_protocol_shape()
     {
         var plan = CoefficientBatchSumPlan.Choose(8192, 4096, 128, 64);
         Assert.Equal(8192, plan.RowBlock * plan.InnerBlock * plan.OuterBlock);
@@ -91,7 +91,7 @@ public class CoefficientBatchSumTests
     }
 
     [Fact]
-    public void CrossTermsRevealAlphaWithoutTheMaskAndAreUniformWithIt()
+    public void Cross_terms_reveal_alpha_without_the_mask_and_are_uniform_with_it()
     {
         // The key owner knows delta; the cross coefficients are linear in alpha. Without the mask it reads them
         // (the attack: a known delta of one nonzero entry turns a cross coefficient into one entry of alpha);

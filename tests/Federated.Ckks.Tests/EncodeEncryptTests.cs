@@ -13,7 +13,7 @@ public class EncodeEncryptTests
     [InlineData(4096, 30)]
     [InlineData(8192, 40)]
     [InlineData(8192, 60)]
-    public void EncodeDecodeRoundTripIsWithinTheRoundingBound(int n, int logScale)
+    public void Encode_decode_round_trip_is_within_the_rounding_bound(int n, int logScale)
     {
         var ctx = n == 4096 ? TestSupport.Small4096 : logScale == 60 ? TestSupport.Protocol8192 : TestSupport.Standard8192;
         var encoder = new CkksEncoder(ctx);
@@ -27,7 +27,7 @@ public class EncodeEncryptTests
     }
 
     [Fact]
-    public void LargeScaleCoefficientsAboveTwoTo64AreDecomposedExactly()
+    public void Large_scale_coefficients_above_two_to_64_are_decomposed_exactly()
     {
         // Scale 2^60 with values near 60 makes coefficients exceed 2^64.
         var ctx = TestSupport.Protocol8192;
@@ -43,7 +43,7 @@ public class EncodeEncryptTests
     }
 
     [Fact]
-    public void ComplexSlotsRoundTripAndConstantEncodingFillsEverySlot()
+    public void Complex_slots_round_trip_and_constant_encoding_fills_every_slot()
     {
         var ctx = TestSupport.Standard8192;
         var encoder = new CkksEncoder(ctx);
@@ -57,7 +57,7 @@ public class EncodeEncryptTests
     }
 
     [Fact]
-    public void EncodingTooLargeForTheModulusIsRejected()
+    public void Encoding_too_large_for_the_modulus_is_rejected()
     {
         var ctx = TestSupport.Small4096;
         var encoder = new CkksEncoder(ctx);
@@ -68,7 +68,7 @@ public class EncodeEncryptTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void EncryptDecryptRecoversTheMessage(bool symmetric)
+    public void Encrypt_decrypt_recovers_the_message(bool symmetric)
     {
         var k = TestSupport.CreateKeys(TestSupport.Standard8192);
         double scale = Math.Pow(2, 40);
@@ -87,7 +87,7 @@ public class EncodeEncryptTests
     }
 
     [Fact]
-    public void EncryptDecryptAtEveryLevelOfAnN16384Chain()
+    public void Encrypt_decrypt_at_every_level_of_an_N16384_chain()
     {
         var k = TestSupport.CreateKeys(TestSupport.Context(16384, 60, 40, 40, 40, 40, 40, 40, 60));
         double scale = Math.Pow(2, 40);

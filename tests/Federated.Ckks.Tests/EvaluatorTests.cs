@@ -29,7 +29,7 @@ public class EvaluatorTests
     }
 
     [Fact]
-    public void AddSubNegate()
+    public void Add_sub_negate()
     {
         var ev = Shared.Value.Evaluator;
         var (a, ca) = Fresh(1);
@@ -40,7 +40,7 @@ public class EvaluatorTests
     }
 
     [Fact]
-    public void AddPlainSubPlain()
+    public void Add_plain_sub_plain()
     {
         var k = Shared.Value;
         var (a, ca) = Fresh(3);
@@ -51,7 +51,7 @@ public class EvaluatorTests
     }
 
     [Fact]
-    public void MultiplyPlainThenRescale()
+    public void Multiply_plain_then_rescale()
     {
         var k = Shared.Value;
         var (a, ca) = Fresh(5);
@@ -67,7 +67,7 @@ public class EvaluatorTests
     }
 
     [Fact]
-    public void ScalarMultiplyOnRnsCoefficientsThenRescale()
+    public void Scalar_multiply_on_rns_coefficients_then_rescale()
     {
         var k = Shared.Value;
         var (a, ca) = Fresh(7);
@@ -83,7 +83,7 @@ public class EvaluatorTests
     }
 
     [Fact]
-    public void DestinationOverloadsMatchTheValueOperationsAndLeaveInputsIntact()
+    public void Destination_overloads_match_the_value_operations_and_leave_inputs_intact()
     {
         var k = Shared.Value;
         var ev = k.Evaluator;
@@ -108,7 +108,7 @@ public class EvaluatorTests
     }
 
     [Fact]
-    public void SeededCiphertextKeepsItsSeedThroughModSwitchAndSerializesAtTheLowerLevel()
+    public void Seeded_ciphertext_keeps_its_seed_through_mod_switch_and_serializes_at_the_lower_level()
     {
         var k = Shared.Value;
         var v = TestSupport.RandomValues(k.Context.SlotCount, 1, 23);
@@ -122,7 +122,7 @@ public class EvaluatorTests
     }
 
     [Fact]
-    public void ModSwitchKeepsTheValueAtALowerLevel()
+    public void Mod_switch_keeps_the_value_at_a_lower_level()
     {
         var k = Shared.Value;
         var (a, ca) = Fresh(8);
@@ -136,7 +136,7 @@ public class EvaluatorTests
     }
 
     [Fact]
-    public void MismatchedLevelsScalesAndParametersGiveClearErrors()
+    public void Mismatched_levels_scales_and_parameters_give_clear_errors()
     {
         var k = Shared.Value;
         var (_, ca) = Fresh(9);
@@ -155,7 +155,7 @@ public class EvaluatorTests
     }
 
     [Fact]
-    public void RotationBySeveralStepsIncludingNegative()
+    public void Rotation_by_several_steps_including_negative()
     {
         var k = Shared.Value;
         int[] steps = [1, 3, -1, -5, 64, 1000, -2047];
@@ -182,7 +182,7 @@ public class EvaluatorTests
     }
 
     [Fact]
-    public void HoistedRotationsMatchPlainRotations()
+    public void Hoisted_rotations_match_plain_rotations()
     {
         var k = Shared.Value;
         int[] steps = [1, 2, 7, -3];
@@ -200,9 +200,9 @@ public class EvaluatorTests
     }
 
     [Fact]
-    public void ProtocolSizingScale60TimesThirtyBitWeightsRescalesBackNearScale60()
+    public void Protocol_sizing_scale_60_times_thirty_bit_weights_rescales_back_near_scale_60()
     {
-        // PROTOCOL.md: input scale 2^60, weights as integers round(w * 2^30), one rescale by a 30-bit prime.
+        // docs/protocol.md §2.7: input scale 2^60, weights as integers round(w * 2^30), one rescale by a 30-bit prime.
         var k = TestSupport.CreateKeys(TestSupport.Protocol8192);
         double scale = Math.Pow(2, 60);
         var a = TestSupport.RandomValues(k.Context.SlotCount, 1, 13);

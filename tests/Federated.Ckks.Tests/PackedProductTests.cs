@@ -29,7 +29,7 @@ public class PackedProductTests
     [InlineData(1000, 4, 7, true, 1.0)]   // padding, 2 blocks: 2 output columns per ciphertext
     [InlineData(300, 3, 5, true, 1.0)]    // 6 blocks, last output ciphertext partly empty
     [InlineData(300, 6, 2, false, 1.0)]   // padding without replication: scalar path
-    public void ColumnPackedProductMatchesThePlainProduct(int rows, int k, int d, bool replicate, double weightMagnitude)
+    public void Column_packed_product_matches_the_plain_product(int rows, int k, int d, bool replicate, double weightMagnitude)
     {
         var keys = Shared.Value;
         var ctx = keys.Context;
@@ -56,7 +56,7 @@ public class PackedProductTests
     [InlineData(700, 10, 2)]   // padding of rows and of k (10 -> 16)
     [InlineData(2048, 256, 1)] // n1 = 16, n2 = 16, 3 folds
     [InlineData(64, 5, 2)]
-    public void BatchSumProductMatchesThePlainProductWithTheDesignedRotationCount(int rows, int k, int d)
+    public void Batch_sum_product_matches_the_plain_product_with_the_designed_rotation_count(int rows, int k, int d)
     {
         var keys = Shared.Value;
         var ctx = keys.Context;
@@ -89,7 +89,7 @@ public class PackedProductTests
     }
 
     [Fact]
-    public void NoiseAddedInTheOutputLayoutCoversEveryReplica()
+    public void Noise_added_in_the_output_layout_covers_every_replica()
     {
         // B3: E adds Xi / eta to alpha^T * delta before M decrypts; every replica of each result must carry it.
         var keys = Shared.Value;
@@ -118,7 +118,7 @@ public class PackedProductTests
     }
 
     [Fact]
-    public void BatchSumProductRefusesMissingGaloisKeysAndNamesThem()
+    public void Batch_sum_product_refuses_missing_galois_keys_and_names_them()
     {
         var keys = Shared.Value;
         var products = new PackedMatrixProducts(keys.Context);

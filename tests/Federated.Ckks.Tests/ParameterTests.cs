@@ -9,7 +9,7 @@ public class ParameterTests
     [InlineData(4096, new[] { 40, 30, 40 })]            // 110 > 109
     [InlineData(8192, new[] { 60, 60, 40, 60 })]        // 220 > 218
     [InlineData(16384, new[] { 60, 60, 60, 60, 60, 60, 60, 60 })] // 480 > 438
-    public void InsecureParameterSetsAreRefusedWithTheBoundInTheMessage(int n, int[] bits)
+    public void Insecure_parameter_sets_are_refused_with_the_bound_in_the_message(int n, int[] bits)
     {
         var parms = EncryptionParameters.Create(n, bits);
         var ex = Assert.Throws<CkksParameterException>(() => new CkksContext(parms));
@@ -21,7 +21,7 @@ public class ParameterTests
     }
 
     [Fact]
-    public void BoundaryParameterSetsAreAccepted()
+    public void Boundary_parameter_sets_are_accepted()
     {
         Assert.Equal(218, new CkksContext(EncryptionParameters.Create(8192, 60, 49, 49, 60)).Parameters.TotalCoeffModulusBitCount);
         Assert.Equal(180, TestSupport.Protocol8192.Parameters.TotalCoeffModulusBitCount);
@@ -29,7 +29,7 @@ public class ParameterTests
     }
 
     [Fact]
-    public void MalformedParametersAreRefusedWithClearErrors()
+    public void Malformed_parameters_are_refused_with_clear_errors()
     {
         var primes = CoeffModulus.Create(8192, [50, 40, 60]);
         Assert.Contains("power of two", Assert.Throws<CkksParameterException>(() => new CkksContext(new EncryptionParameters(6000, primes))).Message);
@@ -43,7 +43,7 @@ public class ParameterTests
     }
 
     [Fact]
-    public void ParametersHashDistinguishesParameterSets()
+    public void Parameters_hash_distinguishes_parameter_sets()
     {
         Assert.False(TestSupport.Standard8192.SameParameters(TestSupport.Protocol8192));
         var again = new CkksContext(new EncryptionParameters(8192, TestSupport.Standard8192.Moduli));

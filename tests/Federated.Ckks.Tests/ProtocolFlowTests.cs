@@ -7,14 +7,14 @@ using Xunit.Abstractions;
 namespace Federated.Ckks.Tests;
 
 /// <summary>
-/// The forward messages F1-F4 of PROTOCOL.md with its parameter sizing: N=8192, primes {60,30,30}+60, input scale
+/// The forward messages F1-F4 of docs/protocol.md §2.3 with the sizing of §2.7: N=8192, primes {60,30,30}+60, input scale
 /// 2^60, weights as integers round(w * 2^30), one rescale, flooding width from the OpenFHE rule (s=30, tau=2^16,
 /// t=2^14). Checks the end-to-end relative error of z_E = alpha * W stays below 1e-3.
 /// </summary>
 public class ProtocolFlowTests(ITestOutputHelper output)
 {
     [Fact]
-    public void ForwardStepWithMaskRerandomisationAndFloodingMeetsTheErrorTarget()
+    public void Forward_step_with_mask_rerandomisation_and_flooding_meets_the_error_target()
     {
         var ctx = TestSupport.Protocol8192;
         const int rows = 4096, k = 8, d = 4;
@@ -48,7 +48,7 @@ public class ProtocolFlowTests(ITestOutputHelper output)
         var wQuantized = wM.Select(w => Evaluator.ScalarToInteger(w, 30) / Math.Pow(2, 30)).ToArray();
         e.Encoder.DecodeCoefficients(e.Encoder.Encode(layout.PackColumn(Product(alpha, rows, k, wQuantized, d), d, 0), probe.Scale, probe.Level), exactCoeffs);
         double t = Enumerable.Range(0, ctx.N).Max(x => Math.Abs(decryptedCoeffs[x] - exactCoeffs[x])) * probe.Scale;
-        output.WriteLine($"ciphertext noise before flooding: t = {t:F0} = 2^{Math.Log2(t):F1} (PROTOCOL.md assumes 2^14)");
+        output.WriteLine($"ciphertext noise before flooding: t = {t:F0} = 2^{Math.Log2(t):F1} (the protocol's sizing assumes 2^14)");
         Assert.True(t < 1 << 14, $"noise t = {t:F0} exceeds the 2^14 assumed by the flooding width");
 
         var masks = new RingMask[outputs.Length];

@@ -6,7 +6,7 @@ using Federated.Crypto.Ckks.Serialization;
 
 namespace Federated.Ckks.Tests;
 
-/// <summary>PROTOCOL.md section 2 primitives and the section 5 masking / re-randomisation tests.</summary>
+/// <summary>docs/protocol.md §2 primitives and the section 5 masking / re-randomisation tests.</summary>
 public class ProtocolPrimitiveTests
 {
     private static readonly Lazy<TestSupport.Keys> Small = new(() => TestSupport.CreateKeys(TestSupport.Small4096));
@@ -52,7 +52,7 @@ public class ProtocolPrimitiveTests
     }
 
     [Fact]
-    public void ReRandomisationDefeatsSolvingForThePlaintextWeights()
+    public void Re_randomisation_defeats_solving_for_the_plaintext_weights()
     {
         var e = Small.Value; // E owns the key and sent its encrypted columns
         var ctx = e.Context;
@@ -129,7 +129,7 @@ public class ProtocolPrimitiveTests
     }
 
     [Fact]
-    public void MaskedSharesAreUniformAndUncorrelatedWithThePlaintext()
+    public void Masked_shares_are_uniform_and_uncorrelated_with_the_plaintext()
     {
         const int shares = 4; // 16,384 coefficients
         var (ks, chi2, corr) = ShareStatistics(mask: true, shares);
@@ -146,7 +146,7 @@ public class ProtocolPrimitiveTests
     }
 
     [Fact]
-    public void MaskedShareRoundTripsThroughTheReleaserAndUnmasking()
+    public void Masked_share_round_trips_through_the_releaser_and_unmasking()
     {
         var e = Small.Value;
         var ctx = e.Context;
@@ -167,7 +167,7 @@ public class ProtocolPrimitiveTests
     // ------------------------------------------------------------------ flooding and release budget
 
     [Fact]
-    public void FloodingWidensTheDecryptionErrorAsSpecified()
+    public void Flooding_widens_the_decryption_error_as_specified()
     {
         var k = TestSupport.CreateKeys(TestSupport.Standard8192);
         var ctx = k.Context;
@@ -203,7 +203,7 @@ public class ProtocolPrimitiveTests
     }
 
     [Fact]
-    public void FloodingACiphertextWidensItsDecryptionErrorAsSpecified()
+    public void Flooding_a_ciphertext_widens_its_decryption_error_as_specified()
     {
         var k = Small.Value;
         var ctx = k.Context;
@@ -219,15 +219,15 @@ public class ProtocolPrimitiveTests
     }
 
     [Fact]
-    public void FloodingWidthFollowsTheOpenFheRule()
+    public void Flooding_width_follows_the_open_fhe_rule()
     {
-        // PROTOCOL.md: s = 30, tau = 2^16, t = 2^14 gives about 2^39.
+        // docs/protocol.md §2.7: s = 30, tau = 2^16, t = 2^14 gives about 2^39.
         double w = NoiseFlooding.Width(30, 1 << 16, 1 << 14);
         Assert.InRange(Math.Log2(w), 38.7, 38.9);
     }
 
     [Fact]
-    public void ReleaseCounterStopsReleasesAtItsBudget()
+    public void Release_counter_stops_releases_at_its_budget()
     {
         var e = Small.Value;
         var ctx = e.Context;

@@ -17,7 +17,7 @@ public class SerializationTests
     }
 
     [Fact]
-    public void CiphertextRoundTripsAndPrimesBelowTheLevelAreDropped()
+    public void Ciphertext_round_trips_and_primes_below_the_level_are_dropped()
     {
         var k = Shared.Value;
         var ct = FreshCt(out var values);
@@ -36,7 +36,7 @@ public class SerializationTests
     }
 
     [Fact]
-    public void SeededSymmetricCiphertextTravelsAsC0PlusSeed()
+    public void Seeded_symmetric_ciphertext_travels_as_C0_plus_seed()
     {
         var k = Shared.Value;
         var ct = FreshCt(out var values, symmetric: true);
@@ -53,7 +53,7 @@ public class SerializationTests
     }
 
     [Fact]
-    public void KeysPlaintextsAndParametersRoundTrip()
+    public void Keys_plaintexts_and_parameters_round_trip()
     {
         var k = Shared.Value;
         var ctx2 = CkksSerializer.DeserializeContext(CkksSerializer.Serialize(k.Context));
@@ -87,7 +87,7 @@ public class SerializationTests
 
     [Theory]
     [MemberData(nameof(CorruptionKinds))]
-    public void EachKindOfCorruptedCiphertextIsRejectedWithAClearError(string corruption)
+    public void Each_kind_of_corrupted_ciphertext_is_rejected_with_a_clear_error(string corruption)
     {
         var k = Shared.Value;
         var bytes = CkksSerializer.Serialize(FreshCt(out _));
@@ -119,7 +119,7 @@ public class SerializationTests
     }
 
     [Fact]
-    public void CorruptedKeysAndParametersAreRejected()
+    public void Corrupted_keys_and_parameters_are_rejected()
     {
         var k = Shared.Value;
         var gk = CkksSerializer.Serialize(k.Generator.CreateGaloisKeys([1]));

@@ -24,7 +24,7 @@ internal static class TestSupport
     public static CkksContext Standard8192 => Context(8192, 60, 40, 40, 60);
     /// <summary>N=4096 {39,30,40}: a small fast set (log Q = 109).</summary>
     public static CkksContext Small4096 => Context(4096, 39, 30, 40);
-    /// <summary>N=8192 {60,30,30} + special 60: the PROTOCOL.md sizing with a 2^60 input scale.</summary>
+    /// <summary>N=8192 {60,30,30} + special 60: the protocol's sizing (docs/protocol.md §2.7) with a 2^60 input scale.</summary>
     public static CkksContext Protocol8192 => Context(8192, 60, 30, 30, 60);
 
     /// <summary>Deterministic test data (not key material) from a seeded hash stream.</summary>

@@ -3,7 +3,7 @@ using Federated.Audit;
 
 namespace Federated.Integration.Tests;
 
-/// <summary>What the coordinator saw of a job (Coordinator:TranscriptDirectory) and what it stores, for PROTOCOL.md 5.5 checks.</summary>
+/// <summary>What the coordinator saw of a job (Coordinator:TranscriptDirectory) and what it stores, for docs/protocol.md §5.5 checks.</summary>
 internal static class CoordinatorTranscript
 {
     /// <summary>

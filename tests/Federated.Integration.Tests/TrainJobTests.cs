@@ -157,7 +157,7 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
     }
 
     /// <summary>
-    /// PROTOCOL.md 5.5 on the coordinator's transcript of a real encrypted train job. Every relay record has its sealed
+    /// docs/protocol.md §5.5 on the coordinator's transcript of a real encrypted train job. Every relay record has its sealed
     /// payload in the transcript (same size and SHA-256); no payload is a readable protocol message, holds a CKKS
     /// object (ciphertext, key) or compresses (plaintext structure); nothing the coordinator stores holds a CKKS object,
     /// so it has no HE secret key. Negative controls: an unsealed step message parses and a CKKS object is found.
@@ -332,7 +332,7 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
         foreach (var k in new[] { 10, 50, 100 })
             Assert.True(Math.Abs(a[k].HitRate - b[k].HitRate) <= 0.02 && Math.Abs(a[k].Ndcg - b[k].Ndcg) <= 0.01,
                 $"@{k}: uninterrupted HR {a[k].HitRate:F4} NDCG {a[k].Ndcg:F4} vs resumed HR {b[k].HitRate:F4} NDCG {b[k].Ndcg:F4}");
-        // Not asserted: resume is not yet bit-exact (0 to all of the lists identical across runs; open in issue 7).
+        // Not asserted: resume is not yet bit-exact (0 to all of the lists identical across runs).
         var overlap = listsA.Average(kv => kv.Value.Intersect(listsB[kv.Key]).Count() / (double)kv.Value.Count);
         output.WriteLine($"ranked lists identical: {identical} of {listsA.Count}; song overlap {overlap:P1}");
 

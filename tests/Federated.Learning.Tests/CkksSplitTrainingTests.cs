@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 namespace Federated.Learning.Tests;
 
 /// <summary>
-/// PROTOCOL.md 5.1 for the CKKS backend: with label noise off and equal seeds, encrypted split training matches the
+/// docs/protocol.md §5.1 for the CKKS backend: with label noise off and equal seeds, encrypted split training matches the
 /// plaintext reference step by step (z_E, g, ∇W) within the measured CKKS error (flooding dominates it).
 /// </summary>
 public class CkksSplitTrainingTests(ITestOutputHelper output)
@@ -105,7 +105,7 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
     [Fact]
     public void A_real_step_needs_no_rotation_and_no_galois_key_and_carries_the_planned_blocks()
     {
-        // PROTOCOL.md 5.2 on a real transcript: F2 and X2 are column-packed scalar products and X1 is the
+        // docs/protocol.md §5.2 on a real transcript: F2 and X2 are column-packed scalar products and X1 is the
         // coefficient-packed batch-sum product, so no step rotates and M publishes no Galois keys. B2 carries d column
         // ciphertexts plus the plan's row blocks; X1 carries the plan's output blocks.
         using var world = new SmallModels();
@@ -136,7 +136,7 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
     [Fact]
     public void Solving_for_w_m_from_a_real_f2_works_without_rerandomisation_and_fails_with_it()
     {
-        // PROTOCOL.md 5.4 on a real transcript (a full batch, so M multiplies by the integers round(W_M·2^30)).
+        // docs/protocol.md §5.4 on a real transcript (a full batch, so M multiplies by the integers round(W_M·2^30)).
         // E knows the c1 of every α ciphertext it sent in F1; the attack (lattice reduction on the rescaled linear
         // combination) recovers every column of W_M from M's product when it is not re-randomised (the negative
         // control: the same product from the real F1 and M's real W_M, masked but not re-randomised) and recovers
@@ -223,7 +223,7 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
     [Fact]
     public void The_forward_share_e_decrypts_in_a_real_step_is_uniform_and_uncorrelated_with_alpha_times_w_m()
     {
-        // PROTOCOL.md 5.3 on a real F2 message: E decrypts M's masked product; what it sees must be a uniform ring
+        // docs/protocol.md §5.3 on a real F2 message: E decrypts M's masked product; what it sees must be a uniform ring
         // element that says nothing about α·W_M. Negative control: without M's ring mask it is α·W_M itself.
         using var world = new SmallModels();
         using var pair = new CkksPair(world);
@@ -276,7 +276,7 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
     [Fact]
     public void The_cross_terms_m_decrypts_from_a_real_x1_are_uniform_and_would_not_be_without_the_mask()
     {
-        // PROTOCOL.md 5.3 for the coefficient-packed X1: the cross-term coefficients (linear in α, which M could solve
+        // docs/protocol.md §5.3 for the coefficient-packed X1: the cross-term coefficients (linear in α, which M could solve
         // for since it knows δ̃) are uniform mod q in what M decrypts (the result coefficients are checked by the
         // equivalence test). Negative control: the same product from the real B2 and E's real α without the mask.
         using var world = new SmallModels();

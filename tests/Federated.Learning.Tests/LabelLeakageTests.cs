@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 namespace Federated.Learning.Tests;
 
 /// <summary>
-/// PROTOCOL.md 5.6, direction attack on E's view: E sees g = δ̃·Wᵀ per row. Rows whose users played the same song get
+/// docs/protocol.md §5.6, direction attack on E's view: E sees g = δ̃·Wᵀ per row. Rows whose users played the same song get
 /// similar gradient directions, so without label DP E can tell which of its users share a (secret) label; with label
 /// DP the cosine of two rows' g no longer separates same-song pairs from the rest. The attack is strongest on
 /// cold-start-like users (no M user features, so z_E alone makes the user vector). Measured at init (one step,

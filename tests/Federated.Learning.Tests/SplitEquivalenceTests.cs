@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace Federated.Learning.Tests;
 
 /// <summary>
-/// PROTOCOL.md 5.1 for the plaintext reference: the split protocol (W = W_M + A, masks, Ξ noise cancellation) computes
+/// docs/protocol.md §5.1 for the plaintext reference: the split protocol (W = W_M + A, masks, Ξ noise cancellation) computes
 /// the same step as the centralised model, step by step: z_E = α·W, g = δ·Wᵀ, ∇W = αᵀ·δ, and the same parameters.
 /// </summary>
 public class SplitEquivalenceTests

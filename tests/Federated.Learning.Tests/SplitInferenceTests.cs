@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 
 namespace Federated.Learning.Tests;
 
-/// <summary>Inference (PROTOCOL.md section 4): F1-F3 give M the user vectors of α·W without training anything.</summary>
+/// <summary>Inference (docs/protocol.md §4): F1-F3 give M the user vectors of α·W without training anything.</summary>
 public class SplitInferenceTests
 {
     public SplitInferenceTests() => TorchRuntime.Initialise(2);

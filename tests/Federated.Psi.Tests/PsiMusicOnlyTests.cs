@@ -2,7 +2,7 @@ using Federated.Crypto.Psi;
 
 namespace Federated.Psi.Tests;
 
-/// <summary>The M-only intersection (PROTOCOL.md section 4: M asks for rows it pads with decoys).</summary>
+/// <summary>The M-only intersection (docs/protocol.md §4: M asks for rows it pads with decoys).</summary>
 public sealed class PsiMusicOnlyTests
 {
     private static Func<string, PsiOptions> MusicOnly(bool music = true, bool external = true) => folder => new PsiOptions

@@ -5,7 +5,7 @@ using Federated.Training.Jobs;
 
 namespace Federated.Training.Tests;
 
-/// <summary>PROTOCOL.md section 4: M's evaluation request is padded with decoys E cannot tell from the wanted users.</summary>
+/// <summary>docs/protocol.md §4: M's evaluation request is padded with decoys E cannot tell from the wanted users.</summary>
 public sealed class EvaluationRequestTests : IDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("eval-request-").FullName;

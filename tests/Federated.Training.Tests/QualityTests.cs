@@ -7,10 +7,10 @@ using Xunit.Abstractions;
 namespace Federated.Training.Tests;
 
 /// <summary>
-/// Issue 7's quality bar on a small default-like world (the demo's song count, fractions, informativeness and
+/// The required quality on a small default-like world (the demo's song count, fractions, informativeness and
 /// history lengths; fewer users), every row of the results table through the same tables and the same harness.
 /// The full 480-step schedule runs here encrypted (CKKS, about two minutes on two cores) and with the plaintext
-/// reference; the bar is asserted on the encrypted row. A short twin run checks that encrypted training tracks the
+/// reference; the threshold is asserted on the encrypted row. A short twin run checks that encrypted training tracks the
 /// plaintext reference step for step (same alignment, seeds and label-DP noise).
 /// </summary>
 public sealed class QualityTests : IClassFixture<QualityTests.World>
@@ -40,7 +40,7 @@ public sealed class QualityTests : IClassFixture<QualityTests.World>
     [Fact]
     public async Task Federated_recall_of_cold_start_users_is_at_least_1_5x_M_alone_and_95_percent_of_centralised()
     {
-        var work = Path.Combine(_world.Folder, "bar");
+        var work = Path.Combine(_world.Folder, "quality");
         Directory.CreateDirectory(work);
         CopyWorld(work);
         var result = await FederatedExperiment.RunAsync(new ExperimentOptions
@@ -97,7 +97,7 @@ public sealed class QualityTests : IClassFixture<QualityTests.World>
         Assert.True(worst > 0, "the encrypted run equals the plaintext one bit for bit: was it encrypted?");
         Assert.True(worst <= 1e-3 * scale, $"W differs by {worst:E2} (scale {scale:F3})");
         Assert.True(overlap >= 0.8, $"the encrypted and plaintext top-50 lists share only {overlap:P1}");
-        // PROTOCOL.md 5.1: the recall metrics agree within 0.5 percentage points at every cut-off (one of the 606
+        // docs/protocol.md §5.1: the recall metrics agree within 0.5 percentage points at every cut-off (one of the 606
         // users changing its hit moves HR by 0.17 points).
         foreach (var k in new[] { 10, 50, 100 })
         {

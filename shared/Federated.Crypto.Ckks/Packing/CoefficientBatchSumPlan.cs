@@ -1,7 +1,7 @@
 namespace Federated.Crypto.Ckks.Packing;
 
 /// <summary>
-/// Layout of the coefficient-packed batch-sum product alpha^T * delta (PROTOCOL.md B3, X1), after the matrix
+/// Layout of the coefficient-packed batch-sum product alpha^T * delta (docs/protocol.md §2.3-2.4, B3 and X1), after the matrix
 /// product of Cheetah (Huang et al., USENIX Security 2022, section 4.1): the plaintext alpha (rows x k) and the
 /// encrypted delta (rows x d) are cut into blocks of RowBlock x InnerBlock and RowBlock x OuterBlock values with
 /// InnerBlock * RowBlock * OuterBlock &lt;= N, encoded as polynomial coefficients so that one ciphertext-plaintext

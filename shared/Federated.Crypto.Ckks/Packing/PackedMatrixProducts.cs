@@ -19,7 +19,7 @@ public sealed record BatchSumPlan(int BatchRows, int InnerColumns, int PaddedCol
 
     /// <summary>
     /// A slot vector holding values[i] at every slot congruent to i mod the padded column count: the layout of a
-    /// batch-sum output. Anything added to an output (such as PROTOCOL.md's Xi / eta in B3) must use this layout:
+    /// batch-sum output. Anything added to an output (such as the Xi / eta of B3, docs/protocol.md §2.3) must use this layout:
     /// adding it to the first k slots only would leave the other replicas of alpha^T * delta unprotected.
     /// </summary>
     public double[] ReplicateLikeOutput(ReadOnlySpan<double> values, int slotCount)
@@ -39,7 +39,7 @@ public sealed record BatchSumPlan(int BatchRows, int InnerColumns, int PaddedCol
 }
 
 /// <summary>
-/// Packed ciphertext-by-plaintext matrix products of PROTOCOL.md section 2, parallel over outputs:
+/// Packed ciphertext-by-plaintext matrix products of docs/protocol.md §2, parallel over outputs:
 /// <list type="bullet">
 /// <item>Column-packed product (forward, F2): k ciphertexts (column i of alpha, slot = batch row) times a plaintext
 /// k x d matrix W. Rotation-free: with one block, output column j = sum_i round(W[i,j] * 2^bits) * ct_i directly on

@@ -33,7 +33,7 @@ public static class NoiseFlooding
     }
 
     /// <summary>
-    /// Floods a ciphertext before it is handed to the key owner for decryption (PROTOCOL.md B3, X1): the noise is
+    /// Floods a ciphertext before it is handed to the key owner for decryption (docs/protocol.md §2.3, B3 and X1): the noise is
     /// added to c0, so the key owner's decryption carries it and reveals nothing finer about the evaluator's inputs.
     /// </summary>
     public static void AddTo(Ciphertext ciphertext, double sigma)

@@ -3,7 +3,7 @@ using Federated.Crypto.Ckks.Keys;
 namespace Federated.Crypto.Ckks.Protocol;
 
 /// <summary>
-/// Re-randomisation (PROTOCOL.md section 2): adds a fresh public-key encryption of zero under the receiver's key, so
+/// Re-randomisation (docs/protocol.md §2): adds a fresh public-key encryption of zero under the receiver's key, so
 /// the receiver cannot solve for the evaluator's plaintext weights from c1 = sum_i w_i * c1_i.
 /// </summary>
 public sealed class Rerandomizer

@@ -4,7 +4,7 @@ using Federated.Crypto.Ckks.Sampling;
 namespace Federated.Crypto.Ckks.Protocol;
 
 /// <summary>
-/// A uniformly random ring element R mod q at one level (PROTOCOL.md section 2, "ring mask"). The masker adds R to a
+/// A uniformly random ring element R mod q at one level (docs/protocol.md §2, "ring mask"). The masker adds R to a
 /// ciphertext before handing it to the key owner, so the decryption the key owner sees is m + e + R, uniform mod q;
 /// afterwards the masker subtracts R from the released share and decodes. R never leaves the masker.
 /// </summary>

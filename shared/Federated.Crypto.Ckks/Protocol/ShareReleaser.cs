@@ -4,7 +4,7 @@ using Federated.Crypto.Ckks.Serialization;
 namespace Federated.Crypto.Ckks.Protocol;
 
 /// <summary>
-/// The key owner's side of a decrypted share (PROTOCOL.md F3/B4): decrypt a masked ciphertext to a raw ring element,
+/// The key owner's side of a decrypted share (docs/protocol.md §2.3, F3/B4): decrypt a masked ciphertext to a raw ring element,
 /// add the owner's own encoded term, flood, count the release against the key's budget, serialize.
 /// </summary>
 public sealed class ShareReleaser

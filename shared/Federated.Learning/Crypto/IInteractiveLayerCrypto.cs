@@ -40,7 +40,7 @@ public interface IInteractiveLayerCryptoSession : IDisposable
 }
 
 /// <summary>
-/// E's side of the interactive layer (PROTOCOL.md section 2). E holds its key pair, α and its weight half A.
+/// E's side of the interactive layer (docs/protocol.md §2). E holds its key pair, α and its weight half A.
 /// Each method is one protocol step; ring masks chosen by E live inside the session between B3 and B5.
 /// </summary>
 public interface IExternalPartyCryptoSession : IInteractiveLayerCryptoSession

@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace Federated.Learning.Split;
 
 /// <summary>
-/// E, the external party, in the split training of PROTOCOL.md section 2. It owns the bottom tower, the weight half
+/// E, the external party, in the split training of docs/protocol.md §2. It owns the bottom tower, the weight half
 /// A and its crypto session; it starts each step (F1) and answers F2 with F3, B2 with B3, and finishes on B4.
 /// Transport-independent: messages in, messages out.
 /// </summary>
@@ -125,7 +125,7 @@ public sealed class ExternalPartyRole : IDisposable
     }
 
     /// <summary>
-    /// Inference (PROTOCOL.md section 4): F1 for a batch of users (for example cold-start users), then F2 → F3 as in
+    /// Inference (docs/protocol.md §4): F1 for a batch of users (for example cold-start users), then F2 → F3 as in
     /// training; M builds the user vectors from z_E. Nothing is trained and E learns nothing about the results.
     /// </summary>
     public SplitTrainingMessage BeginInference(ExternalBatch batch)

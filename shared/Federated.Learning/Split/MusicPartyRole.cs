@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 namespace Federated.Learning.Split;
 
 /// <summary>
-/// M, the music party, in the split training of PROTOCOL.md section 2. It owns the labels, the top model (user part,
+/// M, the music party, in the split training of docs/protocol.md §2. It owns the labels, the top model (user part,
 /// item tower, loss), the weight half W_M and its crypto session. Per step: <see cref="PrepareStep"/> with M's batch,
 /// then F1 → F2, F3 → B2 (loss, towers updated, label DP on δ), B3 → B4 (W_M updated by plain SGD).
 /// </summary>

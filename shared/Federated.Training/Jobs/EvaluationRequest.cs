@@ -6,7 +6,7 @@ using Federated.Crypto.Psi;
 namespace Federated.Training.Jobs;
 
 /// <summary>
-/// The evaluation request of PROTOCOL.md section 4. M runs an M-only PSI over the users it wants ranked plus every
+/// The evaluation request of docs/protocol.md §4. M runs an M-only PSI over the users it wants ranked plus every
 /// user it knows, so it learns E's ordinal of each wanted user E has and which of E's users M already knows. It then
 /// asks E for rows by ordinal: the wanted ones plus decoys drawn uniformly from E's users unknown to M (the population
 /// cold-start users come from), shuffled. E learns the padded set, not which rows M wanted; M ranks only those.

@@ -16,7 +16,7 @@ namespace Federated.Training.Jobs;
 
 /// <summary>
 /// E's side of a federated training job, transport-independent: hello and PSI alignment -> its users table
-/// (preprocessing fitted on the aligned rows) -> the split-training steps of PROTOCOL.md section 2 in the joint
+/// (preprocessing fitted on the aligned rows) -> the split-training steps of docs/protocol.md §2 in the joint
 /// batch order, with checkpoints -> the evaluation forward pass (F1..F3) for the users M asks about (found by a
 /// second PSI). E never sees labels, M's features or the results.
 /// </summary>

@@ -108,7 +108,7 @@ public static class MusicPartyJob
         TorchGate.Run(() => SaveModel(paths, options, top, role));
         var training = clock.Elapsed;
 
-        // Evaluation (PROTOCOL.md section 4): an M-only PSI over the requested users and every user M knows, a request
+        // Evaluation (docs/protocol.md §4): an M-only PSI over the requested users and every user M knows, a request
         // to E padded with decoys from E's users unknown to M, their z_E through F1..F3, ranking of M's warm songs.
         clock.Restart();
         var requested = evaluationUsers.Distinct(StringComparer.Ordinal).ToHashSet(StringComparer.Ordinal);

@@ -4,7 +4,7 @@ namespace Federated.Learning.Tests.Support;
 
 /// <summary>
 /// Exact integer LLL reduction (Cohen, "A Course in Computational Algebraic Number Theory", algorithm 2.6.7, with
-/// δ = 0.99): the attacker's tool for PROTOCOL.md 5.4. All Gram-Schmidt quantities are kept as integers (d_i and
+/// δ = 0.99): the attacker's tool for docs/protocol.md §5.4. All Gram-Schmidt quantities are kept as integers (d_i and
 /// d_i·μ), so 60-bit moduli lose no precision.
 /// </summary>
 public static class IntegerLll

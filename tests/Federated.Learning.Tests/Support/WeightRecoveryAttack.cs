@@ -4,7 +4,7 @@ using Federated.Crypto.Ckks;
 namespace Federated.Learning.Tests.Support;
 
 /// <summary>
-/// PROTOCOL.md 5.4, the key owner's attack on an evaluator's plaintext weights: E sent ciphertexts c_i = (b_i, a_i)
+/// docs/protocol.md §5.4, the key owner's attack on an evaluator's plaintext weights: E sent ciphertexts c_i = (b_i, a_i)
 /// and gets back M's product rescaled by the last prime q_L, whose second half is a' = round(Σ_i w_i a_i / q_L) with
 /// integer weights w = round(W_M · 2^bits). E knows every a_i, so Σ_i w_i a_i − q_L·a' ≡ r (mod q_0) with
 /// |r| ≤ q_L / 2 at every coefficient: a noisy linear system that lattice reduction (<see cref="IntegerLll"/>)

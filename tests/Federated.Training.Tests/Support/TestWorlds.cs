@@ -9,10 +9,10 @@ internal static class TestWorlds
     /// <summary>A small default-like world: the demo's fractions and informativeness, fewer users and songs.</summary>
     public static SyntheticWorldOptions Small => new() { Users = 3_000, Songs = 800, InteractionsPerUser = 30, Seed = 7 };
 
-    /// <summary>The quality bar's world: the demo's songs, fractions, informativeness and history lengths; fewer users.</summary>
+    /// <summary>The quality test's world: the demo's songs, fractions, informativeness and history lengths; fewer users.</summary>
     public static SyntheticWorldOptions Quality => new() { Users = 6_000, Songs = 5_000, Seed = 7 };
 
-    /// <summary>The quality bar's job: the demo settings (label DP on).</summary>
+    /// <summary>The quality test's job: the demo settings (label DP on).</summary>
     public static TrainingJobOptions QualityJob(string id) => TrainingJobOptions.Demo(id) with { TorchThreads = 2, CheckpointEverySteps = 100 };
 
     public static TrainingJobOptions Job(string id) => new()

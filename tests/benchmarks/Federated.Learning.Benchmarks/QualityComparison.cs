@@ -11,7 +11,7 @@ namespace Federated.Learning.Benchmarks;
 /// <summary>
 /// Trains the same model on the synthetic taste world three ways with equal seeds and label noise off (plaintext
 /// reference split, CKKS split, centralised) and prints cold-user recall@20 of each next to popularity and random,
-/// and the encrypted-vs-plaintext gap (PROTOCOL.md 5.1's "recall metrics agree").
+/// and the encrypted-vs-plaintext gap (docs/protocol.md §5.1's "recall metrics agree").
 /// </summary>
 internal static class QualityComparison
 {

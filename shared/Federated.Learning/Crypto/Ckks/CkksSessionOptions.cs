@@ -3,7 +3,7 @@ using Federated.Crypto.Ckks.Protocol;
 namespace Federated.Learning.Crypto.Ckks;
 
 /// <summary>
-/// CKKS parameters of the interactive layer (PROTOCOL.md "Parameter sizing"): N = 8192 with primes {60, 30, 30} and a
+/// CKKS parameters of the interactive layer (docs/protocol.md §2.7): N = 8192 with primes {60, 30, 30} and a
 /// 60-bit special prime (log Q = 180, inside the 128-bit bound of 218), inputs at scale 2^60, weights multiplied as
 /// integers round(w·2^30) and rescaled once by a 30-bit prime, flooding width from the OpenFHE rule for the release
 /// budget. Both parties must use the same values (the key announcement carries the parameters and is checked).
