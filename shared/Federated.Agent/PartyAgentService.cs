@@ -163,7 +163,8 @@ public sealed class PartyAgentService : BackgroundService
             Restored = restored,
             CheckpointStore = handler.Resumable ? _checkpoints : null,
         };
-        await using var channel = RelayPeerChannel.Start(connection.Relay, settings, _loggers.CreateLogger<RelayPeerChannel>());
+        var channel = RelayPeerChannel.Start(connection.Relay, settings, _loggers.CreateLogger<RelayPeerChannel>());
+        await using var channelScope = channel.ConfigureAwait(false);
         var context = new JobContext(new AttemptId(jobId), assignment.Kind, new Dictionary<string, string>(assignment.Parameters), _identity.PartyId, _identity.Role,
             assignment.PeerPartyId, restored?.HandlerState, logger,
             (state, token) => channel.SaveCheckpointAsync(state, token));

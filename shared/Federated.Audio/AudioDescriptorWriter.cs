@@ -61,7 +61,8 @@ public static class AudioDescriptorWriter
         double audioSeconds = 0;
         try
         {
-            await using (var writer = new StreamWriter(temp, append: false, new UTF8Encoding(false)))
+            var writer = new StreamWriter(temp, append: false, new UTF8Encoding(false));
+            await using (writer.ConfigureAwait(false))
             {
                 writer.NewLine = "\n";
                 await writer.WriteLineAsync($"{Csv(options.KeyColumn)},{Csv(options.VectorColumn)}")
@@ -91,7 +92,9 @@ public static class AudioDescriptorWriter
                         pending[i] = (row, seconds);
                         while (pending.Remove(next, out var ready))
                         {
+#pragma warning disable CA1849 // in order under the ordering lock, into the writer's buffer; the lock cannot be held across an await
                             writer.WriteLine(ready.Row);
+#pragma warning restore CA1849
                             audioSeconds += ready.Seconds;
                             next++;
                             window.Release();

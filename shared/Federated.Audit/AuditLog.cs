@@ -171,7 +171,8 @@ public sealed class AuditLog : IDisposable
             }
             WriteHead(_connection, transaction, _anchorKey, index, hash, insert: false);
             transaction.Commit();
-            AuditChain.TryParseTime(time, out var parsedTime);
+            if (!AuditChain.TryParseTime(time, out var parsedTime))
+                throw new InvalidOperationException($"the audit log wrote a time it cannot read back: '{time}'");
             return new AuditRecord(index, parsedTime, entry, head.Hash, hash);
         }
     }

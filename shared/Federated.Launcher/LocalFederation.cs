@@ -91,7 +91,7 @@ public sealed class LocalFederation : IAsyncDisposable
                 progress?.Report($"created development CA and certificates in {options.Folder.Certificates}");
             progress?.Report("starting coordinator");
             await federation.StartHostAsync(RunFolder.CoordinatorName, cancellationToken).ConfigureAwait(false);
-            File.WriteAllText(options.Folder.CoordinatorAddressFile, federation.CoordinatorAddress.ToString());
+            await File.WriteAllTextAsync(options.Folder.CoordinatorAddressFile, federation.CoordinatorAddress.ToString(), cancellationToken).ConfigureAwait(false);
             progress?.Report($"coordinator listening on {federation.CoordinatorAddress}; starting parties");
             await Task.WhenAll(
                 federation.StartHostAsync(RunFolder.MusicName, cancellationToken),

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Text;
 
@@ -9,7 +10,7 @@ namespace Federated.Security;
 /// </summary>
 internal sealed class CanonicalWriter
 {
-    private readonly MemoryStream _buffer = new();
+    private readonly ArrayBufferWriter<byte> _buffer = new();
 
     public CanonicalWriter Bytes(ReadOnlySpan<byte> value)
     {
@@ -32,7 +33,7 @@ internal sealed class CanonicalWriter
 
     public CanonicalWriter Int64(long value) => UInt64(unchecked((ulong)value));
 
-    public byte[] ToArray() => _buffer.ToArray();
+    public byte[] ToArray() => _buffer.WrittenSpan.ToArray();
 }
 
 /// <summary>Reads what <see cref="CanonicalWriter"/> wrote; every failure names the field that was malformed.</summary>

@@ -7,7 +7,7 @@ using Federated.Transport.Relay;
 
 namespace Federated.Transport.Tests;
 
-public sealed class RelayPeerChannelTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime
+public sealed class RelayPeerChannelTests(Xunit.Abstractions.ITestOutputHelper output) : IAsyncLifetime, IDisposable
 {
     private static readonly AttemptId JobId = new("job-1");
     private static readonly X509Certificate2 Authority = CertificateFactory.CreateAuthority("Test CA", TimeSpan.FromDays(1));
@@ -234,8 +234,9 @@ public sealed class RelayPeerChannelTests(Xunit.Abstractions.ITestOutputHelper o
     {
         foreach (var channel in _channels)
             await channel.DisposeAsync();
-        _timeout.Dispose();
     }
+
+    public void Dispose() => _timeout.Dispose();
 
     private sealed class MemoryCheckpointStore : IJobCheckpointStore
     {

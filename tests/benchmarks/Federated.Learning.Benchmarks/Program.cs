@@ -101,8 +101,8 @@ void MeasureSplit(string name, IExternalPartyCryptoSession eSession, IMusicParty
 // The interactive layer's crypto flow alone (the F1..B5 session calls, no towers, no serialisation of messages).
 void MeasureLayer(string name, IExternalPartyCryptoSession eSession, IMusicPartyCryptoSession mSession)
 {
-    using var _e = eSession;
-    using var _m = mSession;
+    using var ownedE = eSession;
+    using var ownedM = mSession;
     eSession.ImportPeerPublicKeys(mSession.ExportPublicKeys());
     mSession.ImportPeerPublicKeys(eSession.ExportPublicKeys());
     var alpha = DenseMatrix.FromTensor(rand(settings.Batch, settings.K, dtype: ScalarType.Float64) * 2 - 1);

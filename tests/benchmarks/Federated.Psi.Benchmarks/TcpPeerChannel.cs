@@ -61,5 +61,10 @@ internal sealed class TcpPeerChannel : IPeerChannel, IDisposable
         return new PeerMessage(Encoding.UTF8.GetString(type), payload);
     }
 
-    public void Dispose() => _client.Dispose();
+    public void Dispose()
+    {
+        _stream.Dispose();
+        _client.Dispose();
+        _sendLock.Dispose();
+    }
 }
