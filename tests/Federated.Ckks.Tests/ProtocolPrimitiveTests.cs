@@ -112,20 +112,7 @@ public class ProtocolPrimitiveTests
                 plainCoeffs.Add(coeffs[x]);
             }
         }
-        int n = u.Count;
-        var sorted = u.OrderBy(v => v).ToArray();
-        double ks = 0;
-        for (int i = 0; i < n; i++) ks = Math.Max(ks, Math.Max(Math.Abs((i + 1.0) / n - sorted[i]), Math.Abs(sorted[i] - (double)i / n)));
-        const int bins = 32;
-        var counts = new int[bins];
-        foreach (double v in u) counts[Math.Min(bins - 1, (int)(v * bins))]++;
-        double expected = (double)n / bins, chi2 = counts.Sum(c => (c - expected) * (c - expected) / expected);
-        // Correlation between the centered share value and the plaintext coefficient.
-        var centered = u.Select(v => v > 0.5 ? v - 1 : v).ToArray();
-        double ma = centered.Average(), mb = plainCoeffs.Average();
-        double cov = 0, va = 0, vb = 0;
-        for (int i = 0; i < n; i++) { cov += (centered[i] - ma) * (plainCoeffs[i] - mb); va += (centered[i] - ma) * (centered[i] - ma); vb += (plainCoeffs[i] - mb) * (plainCoeffs[i] - mb); }
-        return (ks * Math.Sqrt(n), chi2, cov / Math.Sqrt(va * vb));
+        return Federated.Tests.Shared.ShareUniformity.Of(u, plainCoeffs);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Federated.Operator;
 using Federated.Launcher;
+using Federated.Transport.Client;
 using Federated.Transport.V1;
 using Google.Protobuf;
 using Grpc.Core;
@@ -13,13 +14,7 @@ public sealed class JobControlTests(FederationFixture fixture)
     public async Task An_operator_can_stop_a_running_job_after_which_its_relay_is_closed_and_the_parties_take_new_jobs()
     {
         using var op = fixture.Connect("operator");
-        var job = await op.Jobs.CreateJobAsync(LocalFederationFixture.NewJob("stream", ("count", "100000"), ("delayMs", "1")));
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while ((await op.Jobs.GetJobAsync(new GetJobRequest { JobId = job.JobId })).Relay.MessagesRelayed < 20)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the job never started relaying");
-            await Task.Delay(50);
-        }
+        var job = await StartLongStreamAsync(op);
 
         var stopped = await op.Jobs.StopJobAsync(new StopJobRequest { JobId = job.JobId, Reason = "test stop" });
 
@@ -60,13 +55,7 @@ public sealed class JobControlTests(FederationFixture fixture)
     public async Task A_job_fails_with_a_clear_reason_when_a_party_dies_and_does_not_come_back()
     {
         using var op = fixture.Connect("operator");
-        var job = await op.Jobs.CreateJobAsync(LocalFederationFixture.NewJob("stream", ("count", "100000"), ("delayMs", "1")));
-        var deadline = DateTime.UtcNow.AddSeconds(60);
-        while ((await op.Jobs.GetJobAsync(new GetJobRequest { JobId = job.JobId })).Relay.MessagesRelayed < 20)
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the job never started relaying");
-            await Task.Delay(50);
-        }
+        var job = await StartLongStreamAsync(op);
 
         fixture.Federation.Kill(RunFolder.MusicName);
         try
@@ -82,5 +71,18 @@ public sealed class JobControlTests(FederationFixture fixture)
         // The external party was released from the failed job and takes new work once music is back.
         var next = await op.Jobs.CreateJobAsync(LocalFederationFixture.NewJob("ping", ("rounds", "1")));
         Assert.Equal(JobState.Completed, (await fixture.WaitForJobAsync(op, next.JobId, TimeSpan.FromSeconds(60))).State);
+    }
+
+    /// <summary>Creates a long-running stream job and waits until the relay has carried 20 of its messages.</summary>
+    private static async Task<JobInfo> StartLongStreamAsync(CoordinatorConnection op)
+    {
+        var job = await op.Jobs.CreateJobAsync(LocalFederationFixture.NewJob("stream", ("count", "100000"), ("delayMs", "1")));
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while ((await op.Jobs.GetJobAsync(new GetJobRequest { JobId = job.JobId })).Relay.MessagesRelayed < 20)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the job never started relaying");
+            await Task.Delay(50);
+        }
+        return job;
     }
 }

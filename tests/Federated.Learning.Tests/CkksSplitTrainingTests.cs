@@ -261,14 +261,14 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
             truth.AddRange(coefficients);
         }
         int n = masked.Count;
-        var (ks, chi2, corr) = Statistics(masked, truth);
+        var (ks, chi2, corr) = Federated.Tests.Shared.ShareUniformity.Of(masked, truth);
         output.WriteLine($"masked share: KS·√n {ks:F3}, χ² {chi2:F1}, correlation {corr:F4} over {n} coefficients");
         // Critical values at p = 0.001: KS·√n < 1.95; χ² with 31 degrees of freedom < 61.1; |r| < 4/√n.
         Assert.True(ks < 1.95, $"KS statistic {ks:F3}: the share is not uniform");
         Assert.True(chi2 < 61.1, $"χ² {chi2:F1}: the share is not uniform");
         Assert.True(Math.Abs(corr) < 4 / Math.Sqrt(n), $"correlation {corr:F4} with α·W_M");
 
-        var (ks0, chi20, corr0) = Statistics(unmasked, truth);
+        var (ks0, chi20, corr0) = Federated.Tests.Shared.ShareUniformity.Of(unmasked, truth);
         Assert.True(ks0 > 10 && chi20 > 1000, $"unmasked share looks uniform (KS {ks0:F1}, χ² {chi20:F0}): the control cannot fail");
         Assert.True(corr0 > 0.99, $"unmasked share correlates only {corr0:F4} with α·W_M: the control cannot fail");
     }
@@ -298,7 +298,7 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
             var residues = Residues(context, mSession.DecryptPartForTests(x1.Parts[part], context.MaxLevel - 1));
             masked.AddRange(residues.Where((_, c) => !isResult[c]));
         }
-        var (ks, chi2, _) = Statistics(masked, masked);
+        var (ks, chi2, _) = Federated.Tests.Shared.ShareUniformity.Of(masked, masked);
         output.WriteLine($"X1 cross terms as M sees them: KS·√n {ks:F3}, χ² {chi2:F1} over {masked.Count} coefficients");
         Assert.True(ks < 1.95 && chi2 < 61.1, $"the cross terms M decrypts are not uniform (KS {ks:F3}, χ² {chi2:F1})");
 
@@ -315,7 +315,7 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
             var residues = Residues(context, mSession.DecryptPartForTests(Google.Protobuf.ByteString.CopyFrom(Federated.Crypto.Ckks.Serialization.CkksSerializer.Serialize(ct)), context.MaxLevel - 1));
             plain.AddRange(residues.Where((_, c) => !isResult[c]));
         }
-        var (ks0, chi20, _) = Statistics(plain, plain);
+        var (ks0, chi20, _) = Federated.Tests.Shared.ShareUniformity.Of(plain, plain);
         Assert.True(ks0 > 4 && chi20 > 500, $"unmasked cross terms look uniform (KS {ks0:F1}, χ² {chi20:F0}): the control cannot fail");
     }
 
@@ -352,27 +352,6 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
             E.Dispose();
             M.Dispose();
         }
-    }
-
-    private static (double Ks, double Chi2, double Corr) Statistics(List<double> u, List<double> plain)
-    {
-        int n = u.Count;
-        var sorted = u.OrderBy(v => v).ToArray();
-        double ks = 0;
-        for (int i = 0; i < n; i++) ks = Math.Max(ks, Math.Max(Math.Abs((i + 1.0) / n - sorted[i]), Math.Abs(sorted[i] - (double)i / n)));
-        const int bins = 32;
-        var counts = new int[bins];
-        foreach (double v in u) counts[Math.Min(bins - 1, (int)(v * bins))]++;
-        double expected = (double)n / bins, chi2 = counts.Sum(c => (c - expected) * (c - expected) / expected);
-        var centered = u.Select(v => v > 0.5 ? v - 1 : v).ToArray();
-        double ma = centered.Average(), mb = plain.Average(), cov = 0, va = 0, vb = 0;
-        for (int i = 0; i < n; i++)
-        {
-            cov += (centered[i] - ma) * (plain[i] - mb);
-            va += (centered[i] - ma) * (centered[i] - ma);
-            vb += (plain[i] - mb) * (plain[i] - mb);
-        }
-        return (ks * Math.Sqrt(n), chi2, cov / Math.Sqrt(va * vb));
     }
 
     private static DenseMatrix Gradient(DenseMatrix before, DenseMatrix after, double learningRate) =>
