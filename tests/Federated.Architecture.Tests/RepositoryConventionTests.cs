@@ -97,6 +97,21 @@ public sealed partial class RepositoryConventionTests
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }
 
+    [Fact]
+    public void Every_central_package_version_is_referenced_by_some_project()
+    {
+        var central = System.Xml.Linq.XDocument.Load(Path.Combine(Root, "Directory.Packages.props"))
+            .Descendants("PackageVersion").Select(p => (string)p.Attribute("Include")!).ToArray();
+        Assert.True(central.Length > 5, $"only {central.Length} central package versions found");
+        var referenced = SourceFiles(Root, "*.*")
+            .Where(f => f.EndsWith(".csproj", StringComparison.Ordinal) || (f.EndsWith(".props", StringComparison.Ordinal) || f.EndsWith(".targets", StringComparison.Ordinal)) && !f.EndsWith("Directory.Packages.props", StringComparison.Ordinal))
+            .SelectMany(f => System.Xml.Linq.XDocument.Load(f).Descendants().Where(e => e.Name.LocalName is "PackageReference" or "GlobalPackageReference"))
+            .Select(e => (string?)e.Attribute("Include") ?? (string?)e.Attribute("Update") ?? "")
+            .ToHashSet(StringComparer.OrdinalIgnoreCase);
+        var unused = central.Where(p => !referenced.Contains(p)).ToArray();
+        Assert.True(unused.Length == 0, "central package versions no project references: " + string.Join(", ", unused));
+    }
+
     /// <summary>Names of the methods marked [Fact] or [Theory] (other attributes between are skipped).</summary>
     internal static IEnumerable<string> TestMethodNames(IReadOnlyList<string> lines)
     {
