@@ -9,4 +9,5 @@ root.Subcommands.Add(CertsCommands.Create(common));
 root.Subcommands.Add(PartiesCommands.Create(common));
 root.Subcommands.Add(JobsCommands.Create(common));
 root.Subcommands.Add(AuditCommands.Create(common));
+root.Subcommands.Add(ModelsCommands.Create(common));
 return await ConsoleTool.RunAsync(root, args);

@@ -142,6 +142,12 @@ public sealed class LocalFederation : IAsyncDisposable
                 arguments.Add($"--Agent:StateDirectory={run.PartyState(name)}");
                 if ((name == RunFolder.MusicName ? _options.MusicDataDirectory : _options.ExternalDataDirectory) is { } data)
                     arguments.Add($"--Party:DataDirectory={Path.GetFullPath(data)}");
+                if (name == RunFolder.MusicName)
+                {
+                    // On this machine the operator is also M's serving client and model administrator.
+                    arguments.Add($"--Serving:AllowedCallers:0={RunFolder.OperatorName}");
+                    arguments.Add($"--Serving:Administrators:0={RunFolder.OperatorName}");
+                }
                 break;
             default:
                 throw new ArgumentException($"unknown host '{name}'", nameof(name));

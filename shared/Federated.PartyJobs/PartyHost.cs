@@ -1,12 +1,14 @@
 using Federated.Agent;
 using Federated.Hosting;
+using Federated.PartyJobs.Serving;
 using Federated.Security;
 
 namespace Federated.PartyJobs;
 
 /// <summary>
 /// A party host: the shared bootstrap, the party agent runtime and the protocol job kinds (psi, train) beside the
-/// built-in ones. Both party hosts are this with their own name and role; the protocol lives in the libraries.
+/// built-in ones; the music host also serves its published model versions. Both party hosts are this with their own
+/// name and role; the protocol lives in the libraries.
 /// </summary>
 public static class PartyHost
 {
@@ -16,8 +18,10 @@ public static class PartyHost
         builder.Services.AddPartyAgent(builder.Configuration);
         builder.Services.AddJobHandler<PsiJobHandler>();
         builder.Services.AddJobHandler<TrainJobHandler>();
+        if (role == PartyRole.Music) builder.Services.AddMusicServing(builder.Configuration);
         var app = builder.Build();
         app.MapFederatedHealth();
+        if (role == PartyRole.Music) app.MapMusicServing();
         return app;
     });
 }

@@ -1,0 +1,78 @@
+using Federated.Operator;
+using Federated.Serving.Publication;
+using Federated.Serving.V1;
+using Federated.Transport.Client;
+using Grpc.Core;
+
+namespace Federated.Integration.Tests;
+
+/// <summary>
+/// The music host's model-version API on the real process: versions published into M's store folder are listed,
+/// shown and rolled back over mutual TLS by a caller on M's administrator list; everyone else is refused.
+/// </summary>
+[Collection(FederationCollection.Name)]
+public sealed class ModelVersionApiTests(FederationFixture fixture)
+{
+    private string StoreFolder => Path.Combine(fixture.Folder.PartyState(RunFolder.MusicName), "serving");
+
+    private CoordinatorConnection Music(string identity) =>
+        OperatorConnection.OpenMusic(null, fixture.Certificates, identity, fixture.Folder);
+
+    private static void Publish(EmbeddingVersionStore store, string job, double hitRate)
+    {
+        const int d = 4;
+        var items = Enumerable.Range(0, 20).Select(i => $"song-{i}").ToArray();
+        var users = Enumerable.Range(0, 5).Select(i => $"user-{i}").ToArray();
+        var random = new Random(job.Length);
+        var itemVectors = Enumerable.Range(0, items.Length * d).Select(_ => (float)random.NextDouble()).ToArray();
+        var userVectors = Enumerable.Range(0, users.Length * d).Select(_ => (float)random.NextDouble()).ToArray();
+        store.Publish(new EmbeddingManifest
+        {
+            TrainingJob = job, AttemptId = "attempt-" + job, Round = 1, Dimensions = d, Items = 0, Users = 0,
+            SchemaFingerprint = "schema-" + job, Metrics = new Dictionary<string, double> { ["hr@50"] = hitRate },
+        }, items, itemVectors, users, userVectors);
+    }
+
+    [Fact]
+    public async Task An_administrator_lists_shows_and_rolls_back_versions_on_the_music_host_and_others_are_refused()
+    {
+        if (Directory.Exists(StoreFolder)) Directory.Delete(StoreFolder, recursive: true);
+        var store = new EmbeddingVersionStore(StoreFolder);
+        Publish(store, "first", 0.61);
+        Publish(store, "second", 0.64);
+
+        using var op = Music(RunFolder.OperatorName);
+        var models = new Models.ModelsClient(op.Channel);
+        var listed = (await models.ListVersionsAsync(new ListVersionsRequest())).Versions;
+        Assert.Equal(["v1", "v2"], listed.Select(v => v.Version));
+        Assert.Equal("v2", Assert.Single(listed, v => v.Current).Version);
+
+        var first = await models.ShowVersionAsync(new ShowVersionRequest { Version = "v1" });
+        Assert.Equal("first", first.TrainingJob);
+        Assert.Equal(20, first.Items);
+        Assert.Equal(5, first.Users);
+        Assert.Equal(0.61, first.Metrics["hr@50"], 6);
+
+        var rolled = await models.RollbackAsync(new RollbackRequest());
+        Assert.Equal("v1", rolled.Version);
+        Assert.True(rolled.Current);
+        Assert.Equal("v1", new EmbeddingVersionStore(StoreFolder).CurrentVersion); // the switch is on disk, in M's folder
+
+        var unknown = await Assert.ThrowsAsync<RpcException>(async () => await models.ShowVersionAsync(new ShowVersionRequest { Version = "v9" }));
+        Assert.Equal(StatusCode.NotFound, unknown.StatusCode);
+        Assert.Contains("v1, v2", unknown.Status.Detail);
+        var malformed = await Assert.ThrowsAsync<RpcException>(async () => await models.RollbackAsync(new RollbackRequest { Version = "latest" }));
+        Assert.Equal(StatusCode.InvalidArgument, malformed.StatusCode);
+        Assert.Contains("'latest' is not a model version", malformed.Status.Detail);
+        var nothingOlder = await Assert.ThrowsAsync<RpcException>(async () => await models.RollbackAsync(new RollbackRequest()));
+        Assert.Equal(StatusCode.FailedPrecondition, nothingOlder.StatusCode);
+
+        // The external party holds a certificate from the same CA but is not on M's list.
+        using var external = Music(RunFolder.ExternalName);
+        var refused = await Assert.ThrowsAsync<RpcException>(async () =>
+            await new Models.ModelsClient(external.Channel).ListVersionsAsync(new ListVersionsRequest()));
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+        Assert.Contains("external", refused.Status.Detail);
+        Assert.Equal("v1", new EmbeddingVersionStore(StoreFolder).CurrentVersion);
+    }
+}
