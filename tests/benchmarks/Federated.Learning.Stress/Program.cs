@@ -134,7 +134,7 @@ internal sealed class StressWorld : IDisposable
         return (e, m);
     }
 
-    private static optim.Optimizer Adam(IEnumerable<Parameter> parameters) => optim.Adam(parameters, 0.01);
+    private static optim.Optimizer Adam(IEnumerable<Parameter> parameters) => TorchOptimisers.Adam(parameters, 0.01);
 
     public (ExternalBatch External, MusicBatch Music) Batch(int rows, int seed)
     {
