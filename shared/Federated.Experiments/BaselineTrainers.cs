@@ -47,7 +47,7 @@ public static class BaselineTrainers
         MusicPretraining.Run(top, catalog, music, options, seed, options.Model.MusicPretrainEpochs, progress, "centralised", ct);
         int k = options.Model.BottomWidth, d = options.Model.InteractiveWidth;
         using var generator = new Generator(seed);
-        using var initialW = randn(new long[] { k, d }, ScalarType.Float64, generator: generator).mul_(Math.Sqrt(2.0 / (k + d)));
+        using var initialW = randn(new long[] { k, d }, ScalarType.Float64, generator: generator).TimesInPlace(Math.Sqrt(2.0 / (k + d)));
         using var negatives = new Generator(seed ^ 0x5DEECE66DUL);
         using var model = new CentralisedTwoTowerModel(tower, top, catalog, initialW,
             ModelShapes.Adam(options.Model.TowerLearningRate), ModelShapes.Adam(options.Model.TopLearningRate), options.Model.InteractiveLearningRate);

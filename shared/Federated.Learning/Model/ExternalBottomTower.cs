@@ -37,7 +37,7 @@ public sealed class ExternalBottomTower : nn.Module<Tensor, Tensor, Tensor>
         var parts = new List<Tensor>(2);
         if (embeddings is not null)
         {
-            var ids = categorical + tensor(_offsets, ScalarType.Int64).unsqueeze(0);
+            var ids = categorical.Plus(tensor(_offsets, ScalarType.Int64).unsqueeze(0));
             parts.Add(embeddings.forward(ids).reshape(categorical.shape[0], _columns * Options.EmbeddingWidth));
         }
         if (Options.DenseWidth > 0) parts.Add(dense);

@@ -44,7 +44,7 @@ public sealed class ItemTower : nn.Module<Tensor, Tensor, Tensor, Tensor>
         long n = songIds.shape[0];
         var parts = new List<Tensor> { songEmbedding.forward(songIds) };
         if (_metadataColumns > 0)
-            parts.Add(metadataEmbedding.forward(metadata + tensor(_offsets, ScalarType.Int64).unsqueeze(0))
+            parts.Add(metadataEmbedding.forward(metadata.Plus(tensor(_offsets, ScalarType.Int64).unsqueeze(0)))
                 .reshape(n, _metadataColumns * Options.MetadataEmbeddingWidth));
         parts.Add(audioEncoder.forward(audio));
         return head.forward(cat(parts, 1)).MoveToOuterDisposeScope();

@@ -69,7 +69,7 @@ public sealed class MusicTopModel : nn.Module
             int columns = Options.Users!.CategoricalCardinalities.Count;
             var ids = tensor(batch.UserCategorical!, new long[] { batch.Rows, columns }, ScalarType.Int64);
             var known = tensor(batch.UserKnown!, ScalarType.Bool);
-            raw = raw + users.forward(ids, known);
+            raw = raw.Plus(users.forward(ids, known));
         }
         return nn.functional.normalize(raw, p: 2, dim: 1).MoveToOuterDisposeScope();
     }

@@ -37,7 +37,7 @@ public sealed class MusicUserPart : nn.Module<Tensor, Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         // Unknown rows may carry any id; route them to id 0 so the lookup stays in range.
-        var safeIds = ids.masked_fill(known.logical_not().unsqueeze(1), 0) + tensor(_offsets, ScalarType.Int64).unsqueeze(0);
+        var safeIds = ids.MaskedFill(known.logical_not().unsqueeze(1), 0L).Plus(tensor(_offsets, ScalarType.Int64).unsqueeze(0));
         var fromFeatures = projection.forward(embeddings.forward(safeIds).reshape(ids.shape[0], _columns * Options.EmbeddingWidth));
         return where(known.unsqueeze(1), fromFeatures, unknown.unsqueeze(0).expand_as(fromFeatures)).MoveToOuterDisposeScope();
     }

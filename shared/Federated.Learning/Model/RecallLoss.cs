@@ -15,10 +15,10 @@ public static class RecallLoss
     {
         using var scope = NewDisposeScope();
         long rows = users.shape[0];
-        var logits = users.mm(items.t()) / temperature - logQ.unsqueeze(0);
+        var logits = users.mm(items.t()).DividedBy(temperature) - logQ.unsqueeze(0);
         var sameSong = songIds.unsqueeze(1).eq(songIds.unsqueeze(0)).logical_and(eye(rows, dtype: ScalarType.Bool).logical_not());
-        logits = logits.masked_fill(sameSong, -1e9);
-        return nn.functional.cross_entropy(logits, arange(rows, dtype: ScalarType.Int64)).MoveToOuterDisposeScope();
+        logits = logits.MaskedFill(sameSong, -1e9);
+        return nn.functional.cross_entropy(logits, TorchScalars.Range(rows, ScalarType.Int64)).MoveToOuterDisposeScope();
     }
 
     /// <summary>
@@ -29,12 +29,12 @@ public static class RecallLoss
         Tensor positiveIds, Tensor negativeIds, double temperature)
     {
         using var scope = NewDisposeScope();
-        var positiveLogits = (users * positives).sum(1) / temperature;
-        var negativeLogits = (users.unsqueeze(1) * negatives).sum(2) / temperature;
+        var positiveLogits = (users * positives).sum(1).DividedBy(temperature);
+        var negativeLogits = (users.unsqueeze(1) * negatives).sum(2).DividedBy(temperature);
         var valid = negativeIds.ne(positiveIds.unsqueeze(1)).to_type(ScalarType.Float32);
         var positiveLoss = nn.functional.binary_cross_entropy_with_logits(positiveLogits, ones_like(positiveLogits), reduction: nn.Reduction.None);
         var negativeLoss = nn.functional.binary_cross_entropy_with_logits(negativeLogits, zeros_like(negativeLogits), reduction: nn.Reduction.None);
-        var perRow = positiveLoss + (negativeLoss * valid).sum(1) / valid.sum(1).clamp_min(1);
+        var perRow = positiveLoss.Plus((negativeLoss * valid).sum(1) / valid.sum(1).ClampMin(1));
         return perRow.mean().MoveToOuterDisposeScope();
     }
 }

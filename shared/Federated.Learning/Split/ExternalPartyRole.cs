@@ -52,7 +52,7 @@ public sealed class ExternalPartyRole : IDisposable
         _crypto = crypto;
         _generator = new Generator(seed);
         _weightHalf = randn(new long[] { options.BottomWidth, options.InteractiveWidth }, ScalarType.Float64, generator: _generator)
-            .mul_(Math.Sqrt(options.InitVariance / 2)).DetachFromDisposeScope();
+            .TimesInPlace(Math.Sqrt(options.InitVariance / 2)).DetachFromDisposeScope();
     }
 
     public CryptoMode Mode => _crypto.Mode;
@@ -214,10 +214,10 @@ public sealed class ExternalPartyRole : IDisposable
     private SplitTrainingMessage OnBackwardGradient(BackwardGradient b2)
     {
         _xi = randn(new long[] { _options.BottomWidth, _options.InteractiveWidth }, ScalarType.Float64, generator: _generator)
-            .mul_(_options.GradientMaskStd * _options.InteractiveLearningRate).DetachFromDisposeScope();
+            .TimesInPlace(_options.GradientMaskStd * _options.InteractiveLearningRate).DetachFromDisposeScope();
         DenseMatrix weightHalf = DenseMatrix.FromTensor(_weightHalf), xiOverEta;
         using (var scope = NewDisposeScope())
-            xiOverEta = DenseMatrix.FromTensor(_xi / _options.InteractiveLearningRate);
+            xiOverEta = DenseMatrix.FromTensor(_xi.DividedBy(_options.InteractiveLearningRate));
         var (x1, x2) = SplitRoleChecks.Guard("B3", () => _crypto.ComputeBackward(b2.Delta, _alphaValues!, weightHalf, xiOverEta));
         _state = State.AwaitingB4;
         return new SplitTrainingMessage { B3 = new BackwardProducts { Header = NewHeader(), WeightGradient = x1, MaskedInputGradient = x2 } };
@@ -233,7 +233,7 @@ public sealed class ExternalPartyRole : IDisposable
             _optimiser.zero_grad();
             _alpha!.backward(new[] { g.ToTensor().to_type(ScalarType.Float32) });
             _optimiser.step();
-            using (no_grad()) _weightHalf.add_(_xi!);
+            using (no_grad()) _weightHalf.PlusInPlace(_xi!);
         }
         LastInputGradient = g;
         _alpha.Dispose();

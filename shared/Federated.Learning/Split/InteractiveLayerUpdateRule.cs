@@ -19,6 +19,7 @@ internal sealed class PlainSgdUpdateRule : IInteractiveLayerUpdateRule
     public void Apply(Tensor weightHalf, Tensor maskedGradient, double learningRate)
     {
         using var _ = no_grad();
-        weightHalf.sub_(maskedGradient * learningRate);
+        using var step = maskedGradient.Times(learningRate);
+        weightHalf.sub_(step);
     }
 }

@@ -35,13 +35,13 @@ public sealed class LabelDpMechanism : IDisposable
         var d64 = delta.detach().to_type(ScalarType.Float64);
         if (_options is null) return d64.clone().MoveToOuterDisposeScope();
         long rows = delta.shape[0];
-        var perExample = d64 * rows;
+        var perExample = d64.Times(rows);
         var norms = perExample.norm(1, keepdim: true);
-        var factor = (_options.ClipNorm / norms.clamp_min(1e-300)).clamp_max(1.0);
+        var factor = norms.ClampMin(1e-300).Into(_options.ClipNorm).ClampMax(1.0);
         var clipped = perExample * factor;
-        var noise = randn(clipped.shape, ScalarType.Float64, generator: _generator) * (_options.NoiseMultiplier * _options.ClipNorm);
+        var noise = randn(clipped.shape, ScalarType.Float64, generator: _generator).Times(_options.NoiseMultiplier * _options.ClipNorm);
         Record(rows);
-        return ((clipped + noise) / rows).MoveToOuterDisposeScope();
+        return clipped.Plus(noise).DividedBy(rows).MoveToOuterDisposeScope();
     }
 
     /// <summary>ε spent so far at the configured δ; null when label DP is off.</summary>

@@ -61,7 +61,7 @@ public sealed class MusicPartyRole : IDisposable
         _negativeSampler = new Generator(NegativeSamplerSeed(seed));
         _labelDp = new LabelDpMechanism(options.LabelDp, options.AlignedRows, seed ^ 0x9E3779B97F4A7C15UL);
         _weightHalf = randn(new long[] { options.BottomWidth, options.InteractiveWidth }, ScalarType.Float64, generator: _generator)
-            .mul_(Math.Sqrt(options.InitVariance / 2)).DetachFromDisposeScope();
+            .TimesInPlace(Math.Sqrt(options.InitVariance / 2)).DetachFromDisposeScope();
     }
 
     public CryptoMode Mode => _crypto.Mode;

@@ -71,8 +71,8 @@ public static class ExternalPartyJob
         var split = options.ToSplitOptions(alignment.Rows);
         var tower = ModelShapes.Seeded((long)(seed & 0x7FFFFFFF), () => new ExternalBottomTower(ModelShapes.ExternalTower(features, options.Model)));
         var crypto = NewSession(options, seed); // the role owns and disposes it
-        using var role = TorchGate.Run(() => new ExternalPartyRole(split, tower, ModelShapes.Adam(options.Model.TowerLearningRate), crypto, seed));
-        if (resumeStep > 0) TorchGate.Run(() => ExternalCheckpoint.Restore(checkpoints.PathOf(resumeStep), tower, role, resumeStep));
+        using var role = new ExternalPartyRole(split, tower, ModelShapes.Adam(options.Model.TowerLearningRate), crypto, seed);
+        if (resumeStep > 0) ExternalCheckpoint.Restore(checkpoints.PathOf(resumeStep), tower, role, resumeStep);
 
         // Setup: E announces its public HE material, M answers with its own.
         await link.SendSplitAsync(role.AnnounceKeys(), ct).ConfigureAwait(false);
@@ -84,21 +84,21 @@ public static class ExternalPartyJob
             var rows = schedule.Rows(step);
             var featureRows = rows.Select(r => (int)alignedToSource[r]).ToArray();
             var batch = new ExternalBatch(rows.Length, features.CategoricalRows(featureRows), features.DenseRows(featureRows));
-            await link.SendSplitAsync(TorchGate.Run(() => role.BeginStep(batch)), ct).ConfigureAwait(false);
+            await link.SendSplitAsync(role.BeginStep(batch), ct).ConfigureAwait(false);
             var f2 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F2, ct).ConfigureAwait(false);
-            var f3 = TorchGate.Run(() => role.Handle(f2))!;
+            var f3 = role.Handle(f2)!;
             await link.SendSplitAsync(f3, ct).ConfigureAwait(false);
             var b2 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.B2, ct).ConfigureAwait(false);
-            var b3 = TorchGate.Run(() => role.Handle(b2))!;
+            var b3 = role.Handle(b2)!;
             await link.SendSplitAsync(b3, ct).ConfigureAwait(false);
             var b4 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.B4, ct).ConfigureAwait(false);
-            TorchGate.Run(() => role.Handle(b4));
+            role.Handle(b4);
             ulong done = step + 1;
             if (CheckpointDue(options, done, schedule.TotalSteps))
-                TorchGate.Run(() => checkpoints.Save(done, folder => ExternalCheckpoint.Save(folder, tower, role, done)));
+                checkpoints.Save(done, folder => ExternalCheckpoint.Save(folder, tower, role, done));
             progress?.Report(new TrainingProgress(Party, "training", done, schedule.TotalSteps));
         }
-        TorchGate.Run(() => SaveModel(paths, options, tower, role));
+        SaveModel(paths, options, tower, role);
         var training = clock.Elapsed;
 
         // Evaluation: an M-only PSI, then M's request by ordinal (its users padded with decoys: E cannot tell which it
@@ -113,10 +113,10 @@ public static class ExternalPartyJob
             // The roles' inference exchange (F1..F3, forward only), as in training but nothing is trained.
             var part = evalRows[start..Math.Min(evalRows.Length, start + chunk)];
             var batch = new ExternalBatch(part.Length, features.CategoricalRows(part), features.DenseRows(part));
-            var f1 = TorchGate.Run(() => role.BeginInference(batch));
+            var f1 = role.BeginInference(batch);
             await link.SendSplitAsync(f1, ct).ConfigureAwait(false);
             var f2 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F2, ct).ConfigureAwait(false);
-            var f3 = TorchGate.Run(() => role.Handle(f2));
+            var f3 = role.Handle(f2);
             await link.SendSplitAsync(f3!, ct).ConfigureAwait(false);
             progress?.Report(new TrainingProgress(Party, "evaluation", (ulong)(start + part.Length), (ulong)evalRows.Length));
         }

@@ -1,3 +1,4 @@
+using Federated.Learning;
 using Federated.Learning.Model;
 using Federated.Training.Data;
 using TorchSharp;
@@ -50,7 +51,7 @@ public static class ModelShapes
     public static SongCatalog Catalog(MusicPartyData data, TrainingModelOptions model) =>
         new(Items(data, model), data.Songs.Categorical, data.Songs.Dense, data.SongInteractionCounts);
 
-    public static Func<IEnumerable<Parameter>, optim.Optimizer> Adam(double learningRate) => p => optim.Adam(p, learningRate);
+    public static Func<IEnumerable<Parameter>, optim.Optimizer> Adam(double learningRate) => p => TorchOptimisers.Adam(p, learningRate);
 
     /// <summary>Builds a module under a fixed torch seed, so both a run and its resumed or baseline twin start alike.</summary>
     public static T Seeded<T>(long seed, Func<T> build)

@@ -73,14 +73,14 @@ public static class MusicPartyJob
         using var catalog = ModelShapes.Catalog(data, options.Model);
         var top = ModelShapes.Seeded((long)(seed & 0x7FFFFFFF), () => new MusicTopModel(ModelShapes.MusicTop(data, options.Model)));
         if (resumeStep == 0)
-            TorchGate.Run(() => MusicPretraining.Run(top, catalog, data, options, seed, options.Model.MusicPretrainEpochs, progress, Party, ct));
+            MusicPretraining.Run(top, catalog, data, options, seed, options.Model.MusicPretrainEpochs, progress, Party, ct);
         var crypto = NewSession(options, seed); // the role owns and disposes it
-        using var role = TorchGate.Run(() => new MusicPartyRole(split, top, catalog, ModelShapes.Adam(options.Model.TopLearningRate), crypto, seed));
-        if (resumeStep > 0) TorchGate.Run(() => MusicCheckpoint.Restore(checkpoints.PathOf(resumeStep), top, role, resumeStep));
+        using var role = new MusicPartyRole(split, top, catalog, ModelShapes.Adam(options.Model.TopLearningRate), crypto, seed);
+        if (resumeStep > 0) MusicCheckpoint.Restore(checkpoints.PathOf(resumeStep), top, role, resumeStep);
 
         // M answers E's key announcement with its own.
         var keys = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.KeyAnnouncement, ct).ConfigureAwait(false);
-        var announcement = TorchGate.Run(() => role.Handle(keys));
+        var announcement = role.Handle(keys);
         await link.SendSplitAsync(announcement!, ct).ConfigureAwait(false);
 
         double? lastLoss = null;
@@ -88,24 +88,24 @@ public static class MusicPartyJob
         {
             ct.ThrowIfCancellationRequested();
             var musicBatch = batches.Batch(schedule.EpochOf(step), schedule.Rows(step));
-            TorchGate.Run(() => role.PrepareStep(musicBatch));
+            role.PrepareStep(musicBatch);
             var f1 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F1, ct).ConfigureAwait(false);
-            var f2 = TorchGate.Run(() => role.Handle(f1));
+            var f2 = role.Handle(f1);
             await link.SendSplitAsync(f2!, ct).ConfigureAwait(false);
             var f3 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F3, ct).ConfigureAwait(false);
-            var b2 = TorchGate.Run(() => role.Handle(f3));
+            var b2 = role.Handle(f3);
             await link.SendSplitAsync(b2!, ct).ConfigureAwait(false);
             var b3 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.B3, ct).ConfigureAwait(false);
-            var b4 = TorchGate.Run(() => role.Handle(b3));
+            var b4 = role.Handle(b3);
             await link.SendSplitAsync(b4!, ct).ConfigureAwait(false);
             ulong done = step + 1;
             lastLoss = role.LastReport?.Loss;
             if (ExternalPartyJob.CheckpointDue(options, done, schedule.TotalSteps))
-                TorchGate.Run(() => checkpoints.Save(done, folder => MusicCheckpoint.Save(folder, top, role, done)));
+                checkpoints.Save(done, folder => MusicCheckpoint.Save(folder, top, role, done));
             progress?.Report(new TrainingProgress(Party, "training", done, schedule.TotalSteps, lastLoss, role.LastReport?.Epsilon));
         }
         var (epsilon, delta) = MusicCheckpoint.Spent(role, options);
-        TorchGate.Run(() => SaveModel(paths, options, top, role));
+        SaveModel(paths, options, top, role);
         var training = clock.Elapsed;
 
         // Evaluation (docs/protocol.md §4): an M-only PSI over the requested users and every user M knows, a request
@@ -118,20 +118,20 @@ public static class MusicPartyJob
         var request = EvaluationRequest.Build(evaluation, requested, options.EvaluationDecoysPerUser);
         await link.SendAsync(PeerLink.EvalRequest, request.ToPayload(), ct).ConfigureAwait(false);
         var evalUsers = request.Users;
-        var ranker = TorchGate.Run(() => new SongRanker(top, catalog, data, options.RankingDepth));
+        var ranker = new SongRanker(top, catalog, data, options.RankingDepth);
         var rankings = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         for (int start = 0; start < evalUsers.Count; start += options.BatchSize)
         {
             // The roles' inference exchange (F1..F3, forward only): users new to M, so no M user features.
             int rows = Math.Min(options.BatchSize, evalUsers.Count - start);
             var (categorical, known) = ranker.UnknownUsers(rows);
-            TorchGate.Run(() => role.PrepareInference(rows, categorical, known));
+            role.PrepareInference(rows, categorical, known);
             var f1 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F1, ct).ConfigureAwait(false);
-            var f2 = TorchGate.Run(() => role.Handle(f1));
+            var f2 = role.Handle(f1);
             await link.SendSplitAsync(f2!, ct).ConfigureAwait(false);
             var f3 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F3, ct).ConfigureAwait(false);
-            if (TorchGate.Run(() => role.Handle(f3)) is not null) throw new InvalidOperationException("M answered F3 of an inference");
-            var lists = TorchGate.Run(() => ranker.TopK(role.LastUserVectors!));
+            if (role.Handle(f3) is not null) throw new InvalidOperationException("M answered F3 of an inference");
+            var lists = ranker.TopK(role.LastUserVectors!);
             for (int r = 0; r < rows; r++)
                 if (evalUsers[start + r] is { } user) rankings[user] = lists[r]; // decoys are dropped
             progress?.Report(new TrainingProgress(Party, "evaluation", (ulong)(start + rows), (ulong)evalUsers.Count));

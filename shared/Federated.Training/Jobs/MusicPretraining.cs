@@ -1,3 +1,4 @@
+using Federated.Learning;
 using Federated.Learning.Model;
 using Federated.Training.Data;
 using TorchSharp;
@@ -20,7 +21,7 @@ internal static class MusicPretraining
         var order = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"federated-training/m-pretraining/{seed}"));
         var schedule = new TrainingSchedule(order, users.Length, options.BatchSize, epochs);
         var batches = new MusicBatchBuilder(data, users, seed ^ 0xA5A5A5A5UL, options.Model.MusicPretrainDropout, options.Model);
-        using var optimiser = optim.Adam(top.parameters(), options.Model.TopLearningRate);
+        using var optimiser = TorchOptimisers.Adam(top.parameters(), options.Model.TopLearningRate);
         using var negatives = new Generator(seed ^ 0x5DEECE66DUL);
         int d = options.Model.InteractiveWidth;
         for (ulong step = 0; step < schedule.TotalSteps; step++)

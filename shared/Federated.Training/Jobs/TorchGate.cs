@@ -1,10 +1,14 @@
 namespace Federated.Training.Jobs;
 
 /// <summary>
-/// Serialises LibTorch work of the two parties when both run in one process (tests, the single-process demo):
-/// TorchSharp's process-wide state is not safe for two models stepping on two threads at once (seen as a corrupted
-/// default "alpha" scalar in an integer add). The protocol alternates between the parties anyway, so little is lost;
-/// in the three-process deployment each party has its own process and the gate is uncontended.
+/// Serialises the one piece of LibTorch work that shares process-wide state when both parties run in one process
+/// (tests, the single-process demo): seeding torch's default generator and building a module from it
+/// (<see cref="ModelShapes.Seeded{T}"/>), so each party's towers start from its own seed whatever the other party does.
+/// The training and inference steps need no gate: every random draw in them has its own generator, and two models
+/// step safely on two threads at once since no temporary TorchSharp Scalar reaches LibTorch any more (the corrupted
+/// "alpha" scalars once blamed on concurrency were such temporaries, freed by their finalizer during the native call;
+/// see Federated.Learning.TorchScalars and the stress command tests/benchmarks/Federated.Learning.Stress, which runs
+/// two role pairs on two threads under a GC hammer).
 /// </summary>
 internal static class TorchGate
 {
@@ -13,10 +17,5 @@ internal static class TorchGate
     public static T Run<T>(Func<T> work)
     {
         lock (Gate) return work();
-    }
-
-    public static void Run(Action work)
-    {
-        lock (Gate) work();
     }
 }
