@@ -141,7 +141,7 @@ internal static class IndexFileIo
         {
             var header = IndexFile.ReadHeader(stream, path);
             if (header.Kind != expected)
-                throw new VectorIndexException($"{path} holds a {header.Kind} index, not a {expected} index (VectorIndexFactory.Load opens either)");
+                throw new VectorIndexException($"{path} holds the {header.Kind} kind of index, not {expected} (VectorIndexFactory.Load opens either)");
             var keys = KeyMap<TKey>.Read(stream, header.Count, header.KeyKind, path);
             if (stream.Position != IndexFile.HeaderBytes + header.KeysLength)
                 throw new VectorIndexException($"{path}: its id list is {stream.Position - IndexFile.HeaderBytes} bytes, the header says {header.KeysLength}; the file is damaged");
