@@ -200,6 +200,29 @@ public class EvaluatorTests
     }
 
     [Fact]
+    public void KeySwitchedRotationsAllocateNoBuffersPerCall()
+    {
+        // Both key-switch paths work in pooled buffers: what a call allocates is its small index array, never
+        // anything of the order of N (one N-value polynomial at N=8192 is 64 KiB).
+        var k = Shared.Value;
+        var gk = k.Generator.CreateGaloisKeys([1]);
+        var (_, ca) = Fresh(13);
+        var r = new Ciphertext(k.Context, ca.Level, ca.Scale);
+        using var hoisted = k.Evaluator.Hoist(ca);
+        k.Evaluator.Rotate(ca, 1, gk, r);
+        k.Evaluator.RotateHoisted(hoisted, 1, gk, r);
+        const int calls = 8;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < calls; i++) k.Evaluator.Rotate(ca, 1, gk, r);
+        long plain = (GC.GetAllocatedBytesForCurrentThread() - before) / calls;
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < calls; i++) k.Evaluator.RotateHoisted(hoisted, 1, gk, r);
+        long hoistedBytes = (GC.GetAllocatedBytesForCurrentThread() - before) / calls;
+        Assert.True(plain <= 256, $"Rotate into a destination allocated {plain} bytes per call");
+        Assert.True(hoistedBytes <= 256, $"RotateHoisted allocated {hoistedBytes} bytes per call");
+    }
+
+    [Fact]
     public void ProtocolSizingScale60TimesThirtyBitWeightsRescalesBackNearScale60()
     {
         // PROTOCOL.md: input scale 2^60, weights as integers round(w * 2^30), one rescale by a 30-bit prime.
