@@ -17,7 +17,7 @@ namespace Federated.Crypto.Psi;
 /// E->M:  reblinded = M's points ^b, in M's order          M: E's points ^a (kept)
 /// M->E:  matches   = (E ordinal, H^ab) per row in canonical order, then matches-end (count, rows digest)
 /// E->M:  confirm   = E's count and rows digest; M checks they agree
-/// M->E:  done      = M accepted; only now does E persist (a mismatch reaches E as psi.abort)
+/// M->E:  done      = M accepted; only now does E persist (a mismatch reaches E as a peer abort)
 /// </code>
 /// </summary>
 internal abstract class PsiSession(PsiRole role, IPeerChannel channel, IdSource source, PsiOptions options)
@@ -56,6 +56,7 @@ internal abstract class PsiSession(PsiRole role, IPeerChannel channel, IdSource 
     protected int PriorOwnCount => Prior?.OwnDigests.Length ?? 0;
     private int Round => (Prior?.Manifest.Round ?? 0) + 1;
     private string? PreviousStateId => Prior?.Manifest.StateId;
+    private string PeerName => $"{role.Other().Name()} party";
 
     // ---------------------------------------------------------------- what each role adds
 
@@ -102,7 +103,7 @@ internal abstract class PsiSession(PsiRole role, IPeerChannel channel, IdSource 
 
             var nonce = RandomNumberGenerator.GetBytes(32);
             var share = RandomNumberGenerator.GetBytes(JointSeed.ShareBytes);
-            pump = new MessagePump(channel, LastPeerMessage, options.MessageTimeout, token);
+            pump = new MessagePump(channel, LastPeerMessage, PeerName, options.MessageTimeout, token);
             await SendAsync(PsiWire.Control(PsiWire.Hello, new PsiWire.HelloMessage(
                 PsiWire.Protocol, role.Name(), DomainHash, Round, PreviousStateId, PriorOwnCount, NewIndices.Length,
                 options.ChunkPoints, Convert.ToHexString(JointSeed.Commit(nonce, share)), options.IntersectionForMusicOnly)), token);
@@ -129,14 +130,14 @@ internal abstract class PsiSession(PsiRole role, IPeerChannel channel, IdSource 
             var (rowSourceIndex, rowsDigest) = await AlignAsync(pump, chunk, token);
             return Persist(started, clock, seed, rowSourceIndex, rowsDigest);
         }
-        catch (Exception e) when (e is not OperationCanceledException and not PsiAbortedByPeerException)
+        catch (Exception e) when (e is not OperationCanceledException and not PeerAbortedException)
         {
             // Tell the peer to stop waiting; the abort carries a category, never an ID or a detail of our input.
             await linked.CancelAsync();
             await Quietly(sender);
             if (pump is not null) await pump.DisposeAsync();
             pump = null;
-            await TrySendAbortAsync(AbortReason(e));
+            await PeerAbort.TrySendAsync(channel, e);
             throw;
         }
         finally
@@ -412,25 +413,6 @@ internal abstract class PsiSession(PsiRole role, IPeerChannel channel, IdSource 
         try { await channel.SendAsync(message, ct).ConfigureAwait(false); }
         finally { _sendLock.Release(); }
     }
-
-    private async Task TrySendAbortAsync(string reason)
-    {
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await SendAsync(PsiWire.Control(PsiWire.Abort, new PsiWire.AbortMessage(reason)), timeout.Token).ConfigureAwait(false);
-        }
-        catch (Exception) { /* the channel itself may be what failed; the local exception is what matters */ }
-    }
-
-    private static string AbortReason(Exception e) => e switch
-    {
-        PsiInputException => "the other party's ID input was rejected",
-        PsiStateException => "the other party's earlier-round state is unusable",
-        ProtocolViolationException => "the other party received a message that violates the PSI protocol",
-        TimeoutException => "the other party timed out waiting for a message",
-        _ => "internal error at the other party",
-    };
 
     private static async Task Quietly(Task? task)
     {
