@@ -99,7 +99,7 @@ internal abstract class PsiSession(PsiRole role, IPeerChannel channel, IdSource 
         {
             PsiJobStore.PrepareFolder(options.JobFolder);
             LoadKeys();
-            ScanOwnIds();
+            await ScanOwnIdsAsync(token);
 
             var nonce = RandomNumberGenerator.GetBytes(32);
             var share = RandomNumberGenerator.GetBytes(JointSeed.ShareBytes);
@@ -118,7 +118,7 @@ internal abstract class PsiSession(PsiRole role, IPeerChannel channel, IdSource 
                 throw new ProtocolViolationException("psi.reveal: the peer's seed share does not match its commitment");
             var seed = CombineSeed(share, peerShare);
 
-            BlindOwnNewIds();
+            await BlindOwnNewIdsAsync(token);
             Shuffle();
             int chunk = Math.Min(options.ChunkPoints, hello.ChunkPoints);
             sender = Task.Run(() => SendBlindedAsync(chunk, token), token);
@@ -128,7 +128,7 @@ internal abstract class PsiSession(PsiRole role, IPeerChannel channel, IdSource 
             Perm = [];
 
             var (rowSourceIndex, rowsDigest) = await AlignAsync(pump, chunk, token);
-            return Persist(started, clock, seed, rowSourceIndex, rowsDigest);
+            return await PersistAsync(started, clock, seed, rowSourceIndex, rowsDigest, token);
         }
         catch (Exception e) when (e is not OperationCanceledException and not PeerAbortedException)
         {
@@ -166,11 +166,11 @@ internal abstract class PsiSession(PsiRole role, IPeerChannel channel, IdSource 
     }
 
     /// <summary>Pass 1: keyed digests of all own IDs; rejects duplicates; splits IDs into seen-before and new.</summary>
-    private void ScanOwnIds()
+    private async Task ScanOwnIdsAsync(CancellationToken ct)
     {
         var entries = new List<DigestEntry>();
         var digests = new UInt128[BlockSize];
-        foreach (var (block, count, first) in source.ReadBlocks(BlockSize))
+        await foreach (var (block, count, first) in source.ReadBlocksAsync(BlockSize, ct).ConfigureAwait(false))
         {
             if (first + count > PsiWire.MaxPoints) throw new PsiInputException($"{source.Description} has more than {PsiWire.MaxPoints} IDs");
             Work.ForRanges(count, options.MaxDegreeOfParallelism, (s, e) =>
@@ -185,7 +185,7 @@ internal abstract class PsiSession(PsiRole role, IPeerChannel channel, IdSource 
         _sortedDigests = entries.ToArray();
         entries = null;
         Array.Sort(_sortedDigests);
-        RejectDuplicates();
+        await RejectDuplicatesAsync(ct).ConfigureAwait(false);
 
         _isNew = new bool[n];
         AllocateOwnState();
@@ -209,7 +209,7 @@ internal abstract class PsiSession(PsiRole role, IPeerChannel channel, IdSource 
         NewIndices = fresh;
     }
 
-    private void RejectDuplicates()
+    private async Task RejectDuplicatesAsync(CancellationToken ct)
     {
         int duplicates = 0;
         (int A, int B) first = (-1, -1);
@@ -219,7 +219,7 @@ internal abstract class PsiSession(PsiRole role, IPeerChannel channel, IdSource 
             if (duplicates++ == 0) first = (Math.Min(_sortedDigests[i - 1].Index, _sortedDigests[i].Index), Math.Max(_sortedDigests[i - 1].Index, _sortedDigests[i].Index));
         }
         if (duplicates == 0) return;
-        string id = source.Read().Skip(first.A).First();
+        string id = await source.ReadAsync(ct).Skip(first.A).FirstAsync(ct).ConfigureAwait(false);
         if (id.Length > 200) id = id[..200] + "...";
         throw new PsiInputException(
             $"duplicate ID '{id}' in {source.Description} at positions {first.A} and {first.B} (0-based); " +
@@ -251,13 +251,13 @@ internal abstract class PsiSession(PsiRole role, IPeerChannel channel, IdSource 
     }
 
     /// <summary>Pass 2: H(id)^k for the new IDs, hashing and multiplying on all workers.</summary>
-    private void BlindOwnNewIds()
+    private async Task BlindOwnNewIdsAsync(CancellationToken ct)
     {
         _ownBlinded = new byte[(long)NewIndices.Length * 32];
         var picked = new int[BlockSize];
         int slot = 0;
         long seen = 0;
-        foreach (var (block, count, first) in source.ReadBlocks(BlockSize))
+        await foreach (var (block, count, first) in source.ReadBlocksAsync(BlockSize, ct).ConfigureAwait(false))
         {
             int m = 0;
             for (int i = 0; i < count; i++)
@@ -365,12 +365,12 @@ internal abstract class PsiSession(PsiRole role, IPeerChannel channel, IdSource 
     /// <summary>The peer's double-blinded values as sortable keys, by peer ordinal.</summary>
     protected PointKey PeerValue(int ordinal) => PointKey.From(PeerValues.AsSpan(ordinal * 32, 32));
 
-    private PsiResult Persist(DateTimeOffset started, Stopwatch clock, byte[] seed, int[] rowSourceIndex, byte[] rowsDigest)
+    private async Task<PsiResult> PersistAsync(DateTimeOffset started, Stopwatch clock, byte[] seed, int[] rowSourceIndex, byte[] rowsDigest, CancellationToken ct)
     {
         string folder = options.JobFolder;
         string keysPath = Path.Combine(folder, PsiJobStore.AlignedKeysFile);
         string indexPath = Path.Combine(folder, PsiJobStore.AlignedIndexFile);
-        AlignedKeysWriter.Write(source, rowSourceIndex, i => _digestByIndex[i], _keys, keysPath, indexPath);
+        await AlignedKeysWriter.WriteAsync(source, rowSourceIndex, i => _digestByIndex[i], _keys, keysPath, indexPath, ct).ConfigureAwait(false);
         PsiJobStore.WriteKeys(folder, role, _keys);
         WriteOwnItems(folder, _sortedDigests);
         PsiJobStore.WritePeerValues(folder, PeerValues);

@@ -61,6 +61,34 @@ public sealed class PsiInputTests
     }
 
     [Fact]
+    public async Task Ids_stream_from_an_asynchronous_source_read_once_per_pass()
+    {
+        using var h = new PsiHarness();
+        var (m, e, common) = PsiHarness.Sets(300, 200, 0.5);
+        int opens = 0;
+        async IAsyncEnumerable<string> Slowly([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        {
+            Interlocked.Increment(ref opens);
+            foreach (var id in m)
+            {
+                ct.ThrowIfCancellationRequested();
+                await Task.Yield();
+                yield return id;
+            }
+        }
+        var (a, b) = InMemoryPeerChannel.CreatePair();
+        PsiOptions O(string f) => new() { Domain = "async-source", JobFolder = h.Folder(f) };
+        var tm = PsiParty.RunAsync(PsiRole.Music, a, IdSource.FromAsyncEnumerable(Slowly, "async test IDs"), O("am"));
+        var te = PsiParty.RunAsync(PsiRole.External, b, IdSource.FromEnumerable(() => e), O("ae"));
+        var rm = await tm;
+        var re = await te;
+        Assert.Equal(common.Order(StringComparer.Ordinal), File.ReadAllLines(rm.AlignedKeysPath).Order(StringComparer.Ordinal));
+        Assert.Equal(File.ReadAllLines(rm.AlignedKeysPath), File.ReadAllLines(re.AlignedKeysPath));
+        // Digests, blinding, then the aligned keys in two passes (measure, write): the IDs are never held in memory.
+        Assert.Equal(4, opens);
+    }
+
+    [Fact]
     public async Task Ids_stream_from_a_file_and_the_job_folder_is_not_reused()
     {
         using var h = new PsiHarness();
