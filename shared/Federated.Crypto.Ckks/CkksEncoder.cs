@@ -115,35 +115,17 @@ public sealed class CkksEncoder
     public void Encode(ReadOnlySpan<double> values, double scale, Plaintext destination)
     {
         CheckValues(values.Length);
-        double[] re = ArrayPool<double>.Shared.Rent(_n), im = ArrayPool<double>.Shared.Rent(_n);
-        try
-        {
-            Array.Clear(re, 0, _n); Array.Clear(im, 0, _n);
-            for (int j = 0; j < values.Length; j++)
-            {
-                re[_slotIndex[j]] = values[j];
-                re[_conjIndex[j]] = values[j];
-            }
-            FinishEncode(re, im, scale, destination);
-        }
-        finally { ArrayPool<double>.Shared.Return(re); ArrayPool<double>.Shared.Return(im); }
+        using var points = new PooledPoints(_n);
+        PlaceSlots(values, points.Re, points.Im);
+        FinishEncode(points.Re, points.Im, scale, destination);
     }
 
     public void Encode(ReadOnlySpan<Complex> values, double scale, Plaintext destination)
     {
         CheckValues(values.Length);
-        double[] re = ArrayPool<double>.Shared.Rent(_n), im = ArrayPool<double>.Shared.Rent(_n);
-        try
-        {
-            Array.Clear(re, 0, _n); Array.Clear(im, 0, _n);
-            for (int j = 0; j < values.Length; j++)
-            {
-                re[_slotIndex[j]] = values[j].Real; im[_slotIndex[j]] = values[j].Imaginary;
-                re[_conjIndex[j]] = values[j].Real; im[_conjIndex[j]] = -values[j].Imaginary;
-            }
-            FinishEncode(re, im, scale, destination);
-        }
-        finally { ArrayPool<double>.Shared.Return(re); ArrayPool<double>.Shared.Return(im); }
+        using var points = new PooledPoints(_n);
+        PlaceSlots(values, points.Re, points.Im);
+        FinishEncode(points.Re, points.Im, scale, destination);
     }
 
     /// <summary>A constant in every slot: the constant polynomial round(value * scale).</summary>
@@ -192,24 +174,58 @@ public sealed class CkksEncoder
         return plaintext;
     }
 
+    /// <summary>Real and imaginary parts of the N evaluation points of one encode or decode, in pooled arrays.</summary>
+    private readonly struct PooledPoints : IDisposable
+    {
+        public readonly double[] Re, Im;
+
+        public PooledPoints(int n)
+        {
+            Re = ArrayPool<double>.Shared.Rent(n);
+            Im = ArrayPool<double>.Shared.Rent(n);
+        }
+
+        public void Dispose()
+        {
+            ArrayPool<double>.Shared.Return(Re);
+            ArrayPool<double>.Shared.Return(Im);
+        }
+    }
+
+    /// <summary>
+    /// The N evaluation points of the message in (re, im): each slot value at its slot and its conjugate at the
+    /// conjugate point (so the polynomial is real); the points of missing slots are 0.
+    /// </summary>
+    private void PlaceSlots(ReadOnlySpan<double> values, double[] re, double[] im)
+    {
+        Array.Clear(re, 0, _n); Array.Clear(im, 0, _n);
+        for (int j = 0; j < values.Length; j++)
+        {
+            re[_slotIndex[j]] = values[j];
+            re[_conjIndex[j]] = values[j];
+        }
+    }
+
+    private void PlaceSlots(ReadOnlySpan<Complex> values, double[] re, double[] im)
+    {
+        Array.Clear(re, 0, _n); Array.Clear(im, 0, _n);
+        for (int j = 0; j < values.Length; j++)
+        {
+            re[_slotIndex[j]] = values[j].Real; im[_slotIndex[j]] = values[j].Imaginary;
+            re[_conjIndex[j]] = values[j].Real; im[_conjIndex[j]] = -values[j].Imaginary;
+        }
+    }
+
     /// <summary>Real coefficients (scale 1, unrounded) of the polynomial encoding real slot values.</summary>
     internal void EncodeUnscaledCoefficients(ReadOnlySpan<double> values, Span<double> coefficients)
     {
         CheckValues(values.Length);
-        double[] re = ArrayPool<double>.Shared.Rent(_n), im = ArrayPool<double>.Shared.Rent(_n);
-        try
-        {
-            Array.Clear(re, 0, _n); Array.Clear(im, 0, _n);
-            for (int j = 0; j < values.Length; j++)
-            {
-                re[_slotIndex[j]] = values[j];
-                re[_conjIndex[j]] = values[j];
-            }
-            Fft(re.AsSpan(0, _n), im.AsSpan(0, _n), -1);
-            double f = 1.0 / _n;
-            for (int k = 0; k < _n; k++) coefficients[k] = (re[k] * _twistRe[k] + im[k] * _twistIm[k]) * f;
-        }
-        finally { ArrayPool<double>.Shared.Return(re); ArrayPool<double>.Shared.Return(im); }
+        using var points = new PooledPoints(_n);
+        double[] re = points.Re, im = points.Im;
+        PlaceSlots(values, re, im);
+        Fft(re.AsSpan(0, _n), im.AsSpan(0, _n), -1);
+        double f = 1.0 / _n;
+        for (int k = 0; k < _n; k++) coefficients[k] = (re[k] * _twistRe[k] + im[k] * _twistIm[k]) * f;
     }
 
     /// <summary>Rounds already-scaled coefficients (up to N; the rest are zero) into <paramref name="destination"/> (its level) and applies the NTT.</summary>
@@ -310,27 +326,21 @@ public sealed class CkksEncoder
     /// <summary>Decodes the real parts of the slots into <paramref name="destination"/> (up to N/2 values).</summary>
     public void Decode(Plaintext plaintext, Span<double> destination)
     {
-        double[] re = ArrayPool<double>.Shared.Rent(_n), im = ArrayPool<double>.Shared.Rent(_n);
-        try
-        {
-            DecodeToEvaluations(plaintext, re, im);
-            int count = Math.Min(destination.Length, SlotCount);
-            for (int j = 0; j < count; j++) destination[j] = re[_slotIndex[j]];
-        }
-        finally { ArrayPool<double>.Shared.Return(re); ArrayPool<double>.Shared.Return(im); }
+        using var points = new PooledPoints(_n);
+        double[] re = points.Re, im = points.Im;
+        DecodeToEvaluations(plaintext, re, im);
+        int count = Math.Min(destination.Length, SlotCount);
+        for (int j = 0; j < count; j++) destination[j] = re[_slotIndex[j]];
     }
 
     public Complex[] DecodeComplex(Plaintext plaintext)
     {
-        double[] re = ArrayPool<double>.Shared.Rent(_n), im = ArrayPool<double>.Shared.Rent(_n);
-        try
-        {
-            DecodeToEvaluations(plaintext, re, im);
-            var result = new Complex[SlotCount];
-            for (int j = 0; j < result.Length; j++) result[j] = new Complex(re[_slotIndex[j]], im[_slotIndex[j]]);
-            return result;
-        }
-        finally { ArrayPool<double>.Shared.Return(re); ArrayPool<double>.Shared.Return(im); }
+        using var points = new PooledPoints(_n);
+        double[] re = points.Re, im = points.Im;
+        DecodeToEvaluations(plaintext, re, im);
+        var result = new Complex[SlotCount];
+        for (int j = 0; j < result.Length; j++) result[j] = new Complex(re[_slotIndex[j]], im[_slotIndex[j]]);
+        return result;
     }
 
     /// <summary>Centered integer coefficients of a plaintext divided by its scale (coefficient domain).</summary>

@@ -387,33 +387,12 @@ public sealed class Evaluator
         int[] perm = _ctx.GaloisPermutation(g);
         int n = _ctx.N, k = a.Level + 1, total = k + 1;
         destination.Reshape(a.Level, a.Scale);
-        int[] primeIdx = new int[total];
-        for (int i = 0; i < k; i++) primeIdx[i] = i;
-        primeIdx[k] = _ctx.SpecialIndex;
+        int[] primeIdx = KeySwitchPrimes(k);
         ulong[] pool = ArrayPool<ulong>.Shared.Rent((2 * total + 4) * n);
         try
         {
             Span<ulong> acc0 = pool.AsSpan(0, total * n), acc1 = pool.AsSpan(total * n, total * n);
-            ulong[] digits = hoisted.Digits;
-            Span<ulong> lo0 = pool.AsSpan(2 * total * n, n), hi0 = pool.AsSpan((2 * total + 1) * n, n);
-            Span<ulong> lo1 = pool.AsSpan((2 * total + 2) * n, n), hi1 = pool.AsSpan((2 * total + 3) * n, n);
-            for (int t = 0; t < total; t++)
-            {
-                int idx = primeIdx[t];
-                Modulus q = _ctx.Moduli[idx];
-                int limit = RnsOps.LazyTermLimit(q), terms = 0;
-                lo0.Clear(); hi0.Clear(); lo1.Clear(); hi1.Clear();
-                for (int j = 0; j < k; j++)
-                {
-                    ReadOnlySpan<ulong> d = digits.AsSpan((j * total + t) * n, n);
-                    RnsOps.KeySwitchAccumulate(d, perm, key.B[j].AsSpan(idx * n, n), key.A[j].AsSpan(idx * n, n), lo0, hi0, lo1, hi1);
-                    if (++terms == limit) { RnsOps.FlushLazy(lo0, hi0, q); RnsOps.FlushLazy(lo1, hi1, q); terms = 1; }
-                }
-                RnsOps.ReduceLazy(lo0, hi0, acc0.Slice(t * n, n), q);
-                RnsOps.ReduceLazy(lo1, hi1, acc1.Slice(t * n, n), q);
-            }
-            RnsOps.DivideRoundByLast(_ctx, acc0, primeIdx);
-            RnsOps.DivideRoundByLast(_ctx, acc1, primeIdx);
+            KeySwitchProducts(new PrecomputedDigits(hoisted.Digits, total, n), k, primeIdx, perm, key, acc0, acc1, pool.AsSpan(2 * total * n, 4 * n));
             for (int i = 0; i < k; i++)
             {
                 Modulus q = _ctx.Moduli[i];
@@ -431,9 +410,7 @@ public sealed class Evaluator
     internal void SwitchKeyInplace(Ciphertext ct, KeySwitchKey key)
     {
         int n = _ctx.N, l = ct.Level, k = l + 1, total = k + 1;
-        int[] primeIdx = new int[total];
-        for (int i = 0; i < k; i++) primeIdx[i] = i;
-        primeIdx[k] = _ctx.SpecialIndex;
+        int[] primeIdx = KeySwitchPrimes(k);
         ulong[] pool = ArrayPool<ulong>.Shared.Rent((k + 2 * total + 5) * n);
         try
         {
@@ -443,33 +420,7 @@ public sealed class Evaluator
             Span<ulong> buf = pool.AsSpan((k + 2 * total) * n, n);
             ct.C1.CopyTo(coeffs);
             for (int j = 0; j < k; j++) _ctx.Ntt[j].Inverse(coeffs.Slice(j * n, n));
-            Span<ulong> lo0 = pool.AsSpan((k + 2 * total + 1) * n, n), hi0 = pool.AsSpan((k + 2 * total + 2) * n, n);
-            Span<ulong> lo1 = pool.AsSpan((k + 2 * total + 3) * n, n), hi1 = pool.AsSpan((k + 2 * total + 4) * n, n);
-            for (int t = 0; t < total; t++)
-            {
-                int idx = primeIdx[t];
-                Modulus q = _ctx.Moduli[idx];
-                int limit = RnsOps.LazyTermLimit(q), terms = 0;
-                lo0.Clear(); hi0.Clear(); lo1.Clear(); hi1.Clear();
-                for (int j = 0; j < k; j++)
-                {
-                    ReadOnlySpan<ulong> src;
-                    if (idx == j) src = ct.Component(1, j);
-                    else
-                    {
-                        ReadOnlySpan<ulong> dj = coeffs.Slice(j * n, n);
-                        for (int x = 0; x < n; x++) buf[x] = q.Reduce(dj[x]);
-                        _ctx.Ntt[idx].Forward(buf);
-                        src = buf;
-                    }
-                    RnsOps.KeySwitchAccumulate(src, default, key.B[j].AsSpan(idx * n, n), key.A[j].AsSpan(idx * n, n), lo0, hi0, lo1, hi1);
-                    if (++terms == limit) { RnsOps.FlushLazy(lo0, hi0, q); RnsOps.FlushLazy(lo1, hi1, q); terms = 1; }
-                }
-                RnsOps.ReduceLazy(lo0, hi0, acc0.Slice(t * n, n), q);
-                RnsOps.ReduceLazy(lo1, hi1, acc1.Slice(t * n, n), q);
-            }
-            RnsOps.DivideRoundByLast(_ctx, acc0, primeIdx);
-            RnsOps.DivideRoundByLast(_ctx, acc1, primeIdx);
+            KeySwitchProducts(new LiftedDigits(_ctx, ct, coeffs, buf), k, primeIdx, default, key, acc0, acc1, pool.AsSpan((k + 2 * total + 1) * n, 4 * n));
             for (int i = 0; i < k; i++)
             {
                 RnsOps.AddInto(ct.Component(0, i), acc0.Slice(i * n, n), _ctx.Moduli[i]);
@@ -478,5 +429,85 @@ public sealed class Evaluator
             ct.Seed = null;
         }
         finally { ArrayPool<ulong>.Shared.Return(pool); }
+    }
+
+    // ---------------------------------------------------------------- key switching
+
+    /// <summary>The primes a key switch works in: those of the level (0..k-1), then the special prime.</summary>
+    private int[] KeySwitchPrimes(int k)
+    {
+        int[] primeIdx = new int[k + 1];
+        for (int i = 0; i < k; i++) primeIdx[i] = i;
+        primeIdx[k] = _ctx.SpecialIndex;
+        return primeIdx;
+    }
+
+    /// <summary>Where the key switch reads digit j of c1, lifted to the t-th key-switch prime (index idx), in NTT form.</summary>
+    private interface IKeySwitchDigits
+    {
+        ReadOnlySpan<ulong> Digit(int j, int t, int idx);
+    }
+
+    /// <summary>Digits lifted once by <see cref="Hoist"/>: [digit j][prime t], N values each.</summary>
+    private readonly ref struct PrecomputedDigits : IKeySwitchDigits
+    {
+        private readonly ulong[] _digits;
+        private readonly int _total, _n;
+        public PrecomputedDigits(ulong[] digits, int total, int n) { _digits = digits; _total = total; _n = n; }
+        public ReadOnlySpan<ulong> Digit(int j, int t, int idx) => _digits.AsSpan((j * _total + t) * _n, _n);
+    }
+
+    /// <summary>
+    /// Digits lifted on demand from c1's coefficients (digit j already out of NTT form in coeffs) into one N-value
+    /// buffer, which the next call overwrites; digit j at its own prime is c1's component as it stands.
+    /// </summary>
+    private readonly ref struct LiftedDigits : IKeySwitchDigits
+    {
+        private readonly CkksContext _ctx;
+        private readonly Ciphertext _ct;
+        private readonly ReadOnlySpan<ulong> _coeffs;
+        private readonly Span<ulong> _buf;
+        public LiftedDigits(CkksContext ctx, Ciphertext ct, ReadOnlySpan<ulong> coeffs, Span<ulong> buf) { _ctx = ctx; _ct = ct; _coeffs = coeffs; _buf = buf; }
+
+        public ReadOnlySpan<ulong> Digit(int j, int t, int idx)
+        {
+            if (idx == j) return _ct.Component(1, j);
+            int n = _buf.Length;
+            Modulus q = _ctx.Moduli[idx];
+            ReadOnlySpan<ulong> dj = _coeffs.Slice(j * n, n);
+            for (int x = 0; x < n; x++) _buf[x] = q.Reduce(dj[x]);
+            _ctx.Ntt[idx].Forward(_buf);
+            return _buf;
+        }
+    }
+
+    /// <summary>
+    /// The key-switch inner product followed by the division by the special prime: for every prime t of
+    /// <paramref name="primeIdx"/>, acc_t = sum_j digit_j * (B_j, A_j) mod q_t, the digits read through the automorphism
+    /// <paramref name="perm"/> when it is not empty; products are summed lazily in 128 bits and flushed before they can
+    /// overflow. acc0 and acc1 hold (k + 1) * N values each; lazy is 4 * N scratch values.
+    /// </summary>
+    private void KeySwitchProducts<TDigits>(TDigits digits, int k, int[] primeIdx, ReadOnlySpan<int> perm, KeySwitchKey key,
+        Span<ulong> acc0, Span<ulong> acc1, Span<ulong> lazy)
+        where TDigits : IKeySwitchDigits, allows ref struct
+    {
+        int n = _ctx.N;
+        Span<ulong> lo0 = lazy.Slice(0, n), hi0 = lazy.Slice(n, n), lo1 = lazy.Slice(2 * n, n), hi1 = lazy.Slice(3 * n, n);
+        for (int t = 0; t < primeIdx.Length; t++)
+        {
+            int idx = primeIdx[t];
+            Modulus q = _ctx.Moduli[idx];
+            int limit = RnsOps.LazyTermLimit(q), terms = 0;
+            lo0.Clear(); hi0.Clear(); lo1.Clear(); hi1.Clear();
+            for (int j = 0; j < k; j++)
+            {
+                RnsOps.KeySwitchAccumulate(digits.Digit(j, t, idx), perm, key.B[j].AsSpan(idx * n, n), key.A[j].AsSpan(idx * n, n), lo0, hi0, lo1, hi1);
+                if (++terms == limit) { RnsOps.FlushLazy(lo0, hi0, q); RnsOps.FlushLazy(lo1, hi1, q); terms = 1; }
+            }
+            RnsOps.ReduceLazy(lo0, hi0, acc0.Slice(t * n, n), q);
+            RnsOps.ReduceLazy(lo1, hi1, acc1.Slice(t * n, n), q);
+        }
+        RnsOps.DivideRoundByLast(_ctx, acc0, primeIdx);
+        RnsOps.DivideRoundByLast(_ctx, acc1, primeIdx);
     }
 }

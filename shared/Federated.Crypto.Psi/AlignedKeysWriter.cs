@@ -13,7 +13,8 @@ internal static class AlignedKeysWriter
 {
     /// <param name="rowSourceIndex">Per row, the source position of the ID.</param>
     /// <param name="digestOf">Keyed digest by source position, to detect a source that changed between reads.</param>
-    public static void Write(IdSource source, int[] rowSourceIndex, Func<int, UInt128> digestOf, PsiKeys keys, string keysPath, string indexPath)
+    public static async Task WriteAsync(IdSource source, int[] rowSourceIndex, Func<int, UInt128> digestOf, PsiKeys keys, string keysPath, string indexPath,
+        CancellationToken ct)
     {
         int rows = rowSourceIndex.Length;
         // (source index, row) in source order, so one forward pass finds every matched ID.
@@ -22,12 +23,12 @@ internal static class AlignedKeysWriter
         Array.Sort(bySource, (a, b) => a.Index.CompareTo(b.Index));
 
         var offsets = new long[rows + 1];
-        ForEachMatched(source, bySource, (id, row, index) =>
+        await ForEachMatchedAsync(source, bySource, (id, row, index) =>
         {
             if (keys.Digest(id) != digestOf(index))
                 throw new PsiInputException($"{source.Description} returned a different ID at position {index} on a later read; the source must be stable");
             offsets[row + 1] = Encoding.UTF8.GetByteCount(id) + 1;
-        });
+        }, ct).ConfigureAwait(false);
         for (int r = 0; r < rows; r++) offsets[r + 1] += offsets[r];
         long total = offsets[rows];
 
@@ -37,17 +38,22 @@ internal static class AlignedKeysWriter
             using var map = MemoryMappedFile.CreateFromFile(keysPath, FileMode.Open, null, total, MemoryMappedFileAccess.ReadWrite);
             using var view = map.CreateViewAccessor(0, total);
             var buffer = new byte[IdSource.MaxIdBytes + 1];
-            ForEachMatched(source, bySource, (id, row, _) =>
+            await ForEachMatchedAsync(source, bySource, (id, row, _) =>
             {
                 int n = Encoding.UTF8.GetBytes(id, buffer);
                 buffer[n] = (byte)'\n';
                 if (n + 1 != offsets[row + 1] - offsets[row])
                     throw new PsiInputException($"{source.Description} changed between reads");
                 view.WriteArray(offsets[row], buffer, 0, n + 1);
-            });
+            }, ct).ConfigureAwait(false);
             view.Flush();
         }
 
+        WriteIndex(indexPath, rowSourceIndex);
+    }
+
+    private static void WriteIndex(string indexPath, int[] rowSourceIndex)
+    {
         using var index = PsiJobStore.CreateFile(indexPath, secret: false);
         Span<byte> u64 = stackalloc byte[8];
         foreach (int i in rowSourceIndex)
@@ -57,11 +63,11 @@ internal static class AlignedKeysWriter
         }
     }
 
-    private static void ForEachMatched(IdSource source, (int Index, int Row)[] bySource, Action<string, int, int> action)
+    private static async Task ForEachMatchedAsync(IdSource source, (int Index, int Row)[] bySource, Action<string, int, int> action, CancellationToken ct)
     {
         int next = 0, position = 0;
         if (bySource.Length == 0) return;
-        foreach (var id in source.Read())
+        await foreach (var id in source.ReadAsync(ct).ConfigureAwait(false))
         {
             while (next < bySource.Length && bySource[next].Index == position)
             {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace Federated.Crypto.Psi;
@@ -11,9 +12,9 @@ public sealed class IdSource
     /// <summary>Longest ID accepted, in UTF-8 bytes.</summary>
     public const int MaxIdBytes = 4096;
 
-    private readonly Func<IEnumerable<string>> _open;
+    private readonly Func<CancellationToken, IAsyncEnumerable<string>> _open;
 
-    private IdSource(Func<IEnumerable<string>> open, string description)
+    private IdSource(Func<CancellationToken, IAsyncEnumerable<string>> open, string description)
     {
         _open = open;
         Description = description;
@@ -28,21 +29,31 @@ public sealed class IdSource
         ArgumentException.ThrowIfNullOrEmpty(path);
         string full = Path.GetFullPath(path);
         if (!File.Exists(full)) throw new FileNotFoundException($"ID file not found: {full}", full);
-        return new IdSource(() => File.ReadLines(full, Encoding.UTF8), $"file {full}");
+        return new IdSource(ct => File.ReadLinesAsync(full, Encoding.UTF8, ct), $"file {full}");
     }
 
-    /// <summary>A sequence that can be enumerated again from the start, for example a database query.</summary>
+    /// <summary>A sequence that can be enumerated again from the start, for example a list in memory.</summary>
     public static IdSource FromEnumerable(Func<IEnumerable<string>> open, string description = "enumerable")
+    {
+        ArgumentNullException.ThrowIfNull(open);
+        return new IdSource(_ => open().ToAsyncEnumerable(), description);
+    }
+
+    /// <summary>
+    /// An asynchronous sequence that can be enumerated again from the start, for example a table read from a file;
+    /// <paramref name="open"/> gets the PSI's cancellation token.
+    /// </summary>
+    public static IdSource FromAsyncEnumerable(Func<CancellationToken, IAsyncEnumerable<string>> open, string description = "asynchronous enumerable")
     {
         ArgumentNullException.ThrowIfNull(open);
         return new IdSource(open, description);
     }
 
     /// <summary>Enumerates the IDs, rejecting empty IDs, line breaks and over-long IDs with their position.</summary>
-    internal IEnumerable<string> Read()
+    internal async IAsyncEnumerable<string> ReadAsync([EnumeratorCancellation] CancellationToken ct)
     {
         long position = 0;
-        foreach (var id in _open())
+        await foreach (var id in _open(ct).WithCancellation(ct).ConfigureAwait(false))
         {
             if (string.IsNullOrEmpty(id))
                 throw new PsiInputException($"empty ID at position {position} of {Description}");
@@ -56,12 +67,12 @@ public sealed class IdSource
     }
 
     /// <summary>Reads the source in blocks (the block array is reused between yields).</summary>
-    internal IEnumerable<(string[] Block, int Count, long FirstIndex)> ReadBlocks(int blockSize)
+    internal async IAsyncEnumerable<(string[] Block, int Count, long FirstIndex)> ReadBlocksAsync(int blockSize, [EnumeratorCancellation] CancellationToken ct)
     {
         var block = new string[blockSize];
         int count = 0;
         long first = 0;
-        foreach (var id in Read())
+        await foreach (var id in ReadAsync(ct).ConfigureAwait(false))
         {
             block[count++] = id;
             if (count == blockSize)

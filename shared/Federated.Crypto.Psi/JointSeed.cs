@@ -11,22 +11,18 @@ public static class JointSeed
 {
     public const int ShareBytes = 32;
 
-    internal static byte[] Commit(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> share)
-    {
-        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        h.AppendData("federated-psi/seed-commit/v1"u8);
-        h.AppendData(nonce);
-        h.AppendData(share);
-        return h.GetHashAndReset();
-    }
+    internal static byte[] Commit(ReadOnlySpan<byte> nonce, ReadOnlySpan<byte> share) => Sha256("federated-psi/seed-commit/v1"u8, nonce, share);
 
     /// <summary>seed = SHA-256(label || M's share || E's share); both parties get the same bytes.</summary>
-    internal static byte[] Combine(ReadOnlySpan<byte> musicShare, ReadOnlySpan<byte> externalShare)
+    internal static byte[] Combine(ReadOnlySpan<byte> musicShare, ReadOnlySpan<byte> externalShare) =>
+        Sha256("federated-psi/seed/v1"u8, musicShare, externalShare);
+
+    private static byte[] Sha256(ReadOnlySpan<byte> label, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
     {
         using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        h.AppendData("federated-psi/seed/v1"u8);
-        h.AppendData(musicShare);
-        h.AppendData(externalShare);
+        h.AppendData(label);
+        h.AppendData(first);
+        h.AppendData(second);
         return h.GetHashAndReset();
     }
 

@@ -14,11 +14,14 @@ internal sealed class MessagePump : IAsyncDisposable
     private readonly Channel<PeerMessage> _queue = Channel.CreateUnbounded<PeerMessage>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly CancellationTokenSource _stop;
     private readonly TimeSpan _timeout;
+    private readonly string _peerName;
     private readonly Task _loop;
 
-    public MessagePump(IPeerChannel channel, string lastMessageType, TimeSpan timeout, CancellationToken ct)
+    /// <param name="peerName">How a peer abort names the peer ("external party").</param>
+    public MessagePump(IPeerChannel channel, string lastMessageType, string peerName, TimeSpan timeout, CancellationToken ct)
     {
         _timeout = timeout;
+        _peerName = peerName;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
         _loop = Task.Run(() => PumpAsync(channel, lastMessageType, _stop.Token));
     }
@@ -31,7 +34,7 @@ internal sealed class MessagePump : IAsyncDisposable
             {
                 var message = await channel.ReceiveAsync(ct).ConfigureAwait(false);
                 _queue.Writer.TryWrite(message);
-                if (message.MessageType == lastMessageType || message.MessageType == PsiWire.Abort) break;
+                if (message.MessageType == lastMessageType || PeerAbort.IsAbort(message)) break;
             }
             _queue.Writer.TryComplete();
         }
@@ -41,7 +44,7 @@ internal sealed class MessagePump : IAsyncDisposable
         }
     }
 
-    /// <summary>The next message; throws on timeout, on a peer abort, or with the channel's own error.</summary>
+    /// <summary>The next message; throws on timeout, on a peer abort (<see cref="PeerAbortedException"/>), or with the channel's own error.</summary>
     public async ValueTask<PeerMessage> ReadAsync(string waitingFor, CancellationToken ct)
     {
         using var timer = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -60,13 +63,7 @@ internal sealed class MessagePump : IAsyncDisposable
             if (e.InnerException is not null) ExceptionDispatchInfo.Capture(e.InnerException).Throw();
             throw new ProtocolViolationException($"the peer's PSI messages ended while waiting for {waitingFor}");
         }
-        if (message.MessageType == PsiWire.Abort)
-        {
-            string reason;
-            try { reason = PsiWire.ParseControl<PsiWire.AbortMessage>(message).Reason; }
-            catch (ProtocolViolationException) { reason = "(no readable reason)"; }
-            throw new PsiAbortedByPeerException(reason);
-        }
+        PeerAbort.ThrowIfAbort(message, _peerName);
         return message;
     }
 

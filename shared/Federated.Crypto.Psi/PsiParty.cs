@@ -14,7 +14,13 @@ public static class PsiParty
         ArgumentNullException.ThrowIfNull(ids);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        return new PsiSession(role, channel, ids, options).RunAsync(cancellationToken);
+        PsiSession session = role switch
+        {
+            PsiRole.Music => new PsiMusicSession(channel, ids, options),
+            PsiRole.External => new PsiExternalSession(channel, ids, options),
+            _ => throw new ArgumentOutOfRangeException(nameof(role), role, "a PSI role is Music or External"),
+        };
+        return session.RunAsync(cancellationToken);
     }
 }
 

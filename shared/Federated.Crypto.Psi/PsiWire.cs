@@ -24,7 +24,6 @@ internal static class PsiWire
     public const string Confirm = "psi.confirm";
     /// <summary>M to E: M checked E's confirmation; E persists only after this, so both succeed or both fail.</summary>
     public const string Done = "psi.done";
-    public const string Abort = "psi.abort";
 
     public const int ChunkHeaderBytes = 8;
     public const int PointEntryBytes = 32;
@@ -40,8 +39,6 @@ internal static class PsiWire
     public sealed record RevealMessage(string Nonce, string Share);
 
     public sealed record RowsSummary(long Count, string RowsDigest);
-
-    public sealed record AbortMessage(string Reason);
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
 

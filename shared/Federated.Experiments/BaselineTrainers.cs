@@ -25,18 +25,18 @@ public sealed record BaselineRankings(string Method, IReadOnlyDictionary<string,
 /// </summary>
 public static class BaselineTrainers
 {
-    public static BaselineRankings Centralised(string externalFolder, string musicFolder, TrainingJobOptions options,
+    public static async Task<BaselineRankings> CentralisedAsync(string externalFolder, string musicFolder, TrainingJobOptions options,
         IReadOnlyList<string> evaluationUsers, ulong seed, IProgress<TrainingProgress>? progress = null, CancellationToken ct = default)
     {
         TorchRuntime.Initialise(options.TorchThreads);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var external = ExternalPartyData.Open(externalFolder, ct);
-        var music = MusicPartyData.Load(musicFolder, ct);
+        var external = await ExternalPartyData.OpenAsync(externalFolder, ct).ConfigureAwait(false);
+        var music = await MusicPartyData.LoadAsync(musicFolder, ct).ConfigureAwait(false);
         var externalRow = new Dictionary<string, int>(StringComparer.Ordinal);
         for (int i = 0; i < external.Keys.Length; i++) externalRow[external.Keys[i]] = i;
         // Pooled: the users both know, in a fixed order (no PSI needed when the data sits in one place).
         var users = music.TrainableUsers.Where(externalRow.ContainsKey).Order(StringComparer.Ordinal).ToArray();
-        external.FitAndEncode(users.Select(u => (long)externalRow[u]).ToHashSet(), ct);
+        await external.FitAndEncodeAsync(users.Select(u => (long)externalRow[u]).ToHashSet(), ct).ConfigureAwait(false);
         var features = external.Features!;
 
         var schedule = new TrainingSchedule(LocalSeed(seed), users.Length, options.BatchSize, options.Epochs);
@@ -80,12 +80,12 @@ public static class BaselineTrainers
         return new BaselineRankings("centralised", rankings, clock.Elapsed);
     }
 
-    public static BaselineRankings MusicAlone(string musicFolder, TrainingJobOptions options, IReadOnlyList<string> evaluationUsers, ulong seed,
+    public static async Task<BaselineRankings> MusicAloneAsync(string musicFolder, TrainingJobOptions options, IReadOnlyList<string> evaluationUsers, ulong seed,
         IProgress<TrainingProgress>? progress = null, CancellationToken ct = default)
     {
         TorchRuntime.Initialise(options.TorchThreads);
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var music = MusicPartyData.Load(musicFolder, ct);
+        var music = await MusicPartyData.LoadAsync(musicFolder, ct).ConfigureAwait(false);
         using var catalog = ModelShapes.Catalog(music, options.Model);
         var top = ModelShapes.Seeded((long)((seed >> 1) & 0x7FFFFFFF), () => new MusicTopModel(ModelShapes.MusicTop(music, options.Model)));
         // As long as M trains in the federated job (its pretraining plus the federated epochs), on all its users.

@@ -22,10 +22,10 @@ public sealed class EvaluationHarness
     }
 
     /// <summary>Cold-start users of a synthetic world (held-out interactions with warm songs).</summary>
-    public static EvaluationHarness ForSyntheticColdUsers(string worldDirectory)
+    public static async Task<EvaluationHarness> ForSyntheticColdUsersAsync(string worldDirectory, CancellationToken cancellationToken = default)
     {
-        var truth = GroundTruth.Load(worldDirectory);
-        return new EvaluationHarness(SyntheticEvaluation.ColdUsers(worldDirectory, truth), truth, worldDirectory);
+        var truth = await GroundTruth.LoadAsync(worldDirectory, cancellationToken).ConfigureAwait(false);
+        return new EvaluationHarness(await SyntheticEvaluation.ColdUsersAsync(worldDirectory, truth, cancellationToken).ConfigureAwait(false), truth, worldDirectory);
     }
 
     public string TaskName => _task.Name;
@@ -38,8 +38,9 @@ public sealed class EvaluationHarness
         RecallMetrics.Evaluate(method, rankings, _task.Relevant);
 
     /// <summary>Popularity counted from M's training interactions (synthetic worlds).</summary>
-    public RecallReport Popularity() =>
-        SyntheticEvaluation.Popularity(_worldDirectory ?? throw new InvalidOperationException("popularity needs the world directory"), _task) with { Method = "popularity" };
+    public async Task<RecallReport> PopularityAsync(CancellationToken cancellationToken = default) =>
+        await SyntheticEvaluation.PopularityAsync(_worldDirectory ?? throw new InvalidOperationException("popularity needs the world directory"), _task, cancellationToken)
+            .ConfigureAwait(false) with { Method = "popularity" };
 
     /// <summary>The generator's own choice model (synthetic worlds).</summary>
     public RecallReport Oracle() =>

@@ -54,10 +54,10 @@ public static class FederatedExperiment
         if (!File.Exists(SyntheticWorldLayout.WorldFile(world)))
         {
             log?.Report($"generating the synthetic world ({options.World.Users} users, {options.World.Songs} songs) in {world}");
-            SyntheticWorld.Generate(options.World, world, null, ct);
+            await SyntheticWorld.GenerateAsync(options.World, world, null, ct).ConfigureAwait(false);
         }
         var generation = clock.Elapsed;
-        var harness = EvaluationHarness.ForSyntheticColdUsers(world);
+        var harness = await EvaluationHarness.ForSyntheticColdUsersAsync(world, ct).ConfigureAwait(false);
         var users = harness.UsersToRank;
         var rows = new List<ResultRow>();
         var runs = new Dictionary<string, (ExternalJobResult, MusicJobResult)>();
@@ -68,12 +68,13 @@ public static class FederatedExperiment
         });
 
         if (options.Methods.HasFlag(ExperimentMethods.Popularity))
-            rows.Add(Row(harness.Popularity(), null, null, "", TimeSpan.Zero));
+            rows.Add(Row(await harness.PopularityAsync(ct).ConfigureAwait(false), null, null, "", TimeSpan.Zero));
 
         if (options.Methods.HasFlag(ExperimentMethods.MusicAlone))
         {
             log?.Report("training M alone (no E features)");
-            var b = BaselineTrainers.MusicAlone(Path.Combine(world, SyntheticWorldLayout.MusicFolder), options.Training, users, options.MusicSeed, progress, ct);
+            var b = await BaselineTrainers.MusicAloneAsync(Path.Combine(world, SyntheticWorldLayout.MusicFolder), options.Training, users, options.MusicSeed, progress, ct)
+                .ConfigureAwait(false);
             rows.Add(Row(harness.Score(b.Method, b.Rankings), null, null, "", b.WallTime));
         }
 
@@ -104,8 +105,8 @@ public static class FederatedExperiment
         if (options.Methods.HasFlag(ExperimentMethods.Centralised))
         {
             log?.Report("training the centralised model (all features pooled, no privacy)");
-            var b = BaselineTrainers.Centralised(Path.Combine(world, SyntheticWorldLayout.ExternalFolder), Path.Combine(world, SyntheticWorldLayout.MusicFolder),
-                options.Training, users, options.MusicSeed, progress, ct);
+            var b = await BaselineTrainers.CentralisedAsync(Path.Combine(world, SyntheticWorldLayout.ExternalFolder), Path.Combine(world, SyntheticWorldLayout.MusicFolder),
+                options.Training, users, options.MusicSeed, progress, ct).ConfigureAwait(false);
             rows.Add(Row(harness.Score(b.Method, b.Rankings), null, null, "no privacy: the upper bound", b.WallTime));
         }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Federated.Core;
 using Federated.Crypto.Psi;
@@ -138,14 +139,15 @@ public sealed class PsiJobHandler(IOptions<PartyAgentOptions> agentOptions, ICon
         var schema = TableSchema.Load(schemaPath);
         if (schema.Key is null)
             throw new ArgumentException($"job {context.Attempt}: table schema {schemaPath} declares no key column, so it has no IDs to align");
-        return IdSource.FromEnumerable(() => ReadKeys(schemaPath), $"key column '{schema.Key}' of table '{schema.Table}' ({schemaPath})");
+        return IdSource.FromAsyncEnumerable(ct => ReadKeysAsync(schemaPath, ct), $"key column '{schema.Key}' of table '{schema.Table}' ({schemaPath})");
     }
 
     /// <summary>Streams the key column. The PSI finds duplicates itself, so the reader keeps no key dictionary.</summary>
-    private static IEnumerable<string> ReadKeys(string schemaPath)
+    private static async IAsyncEnumerable<string> ReadKeysAsync(string schemaPath, [EnumeratorCancellation] CancellationToken ct)
     {
-        using var reader = TableReader.OpenFromSchemaFile(schemaPath, new ReadOptions { Policy = BadRowPolicy.FailFast, DetectDuplicateKeys = false });
-        foreach (var row in reader)
+        await using var reader = await TableReader.OpenFromSchemaFileAsync(schemaPath, new ReadOptions { Policy = BadRowPolicy.FailFast, DetectDuplicateKeys = false }, ct)
+            .ConfigureAwait(false);
+        await foreach (var row in reader.WithCancellation(ct).ConfigureAwait(false))
             yield return row.Key ?? "";
     }
 

@@ -25,12 +25,12 @@ public sealed class GroundTruth
     public IReadOnlyList<string> UserKeys => _userKeys;
     public IReadOnlyList<string> SongKeys => _songKeys;
 
-    public static GroundTruth Load(string worldDirectory)
+    public static async Task<GroundTruth> LoadAsync(string worldDirectory, CancellationToken cancellationToken = default)
     {
         var truth = new GroundTruth(SyntheticWorld.WorldDescription.ReadOptions(SyntheticWorldLayout.WorldFile(worldDirectory)));
-        using (var users = TableReader.OpenFromSchemaFile(SyntheticWorldLayout.TruthUsersSchema(worldDirectory)))
+        await using (var users = await TableReader.OpenFromSchemaFileAsync(SyntheticWorldLayout.TruthUsersSchema(worldDirectory), cancellationToken: cancellationToken))
         {
-            foreach (var row in users)
+            await foreach (var row in users)
             {
                 truth._userIndex[row.Key!] = truth._userKeys.Count;
                 truth._userKeys.Add(row.Key!);
@@ -39,9 +39,9 @@ public sealed class GroundTruth
             }
         }
 
-        using (var songs = TableReader.OpenFromSchemaFile(SyntheticWorldLayout.TruthSongsSchema(worldDirectory)))
+        await using (var songs = await TableReader.OpenFromSchemaFileAsync(SyntheticWorldLayout.TruthSongsSchema(worldDirectory), cancellationToken: cancellationToken))
         {
-            foreach (var row in songs)
+            await foreach (var row in songs)
             {
                 truth._songIndex[row.Key!] = truth._songKeys.Count;
                 truth._songKeys.Add(row.Key!);

@@ -17,18 +17,18 @@ public sealed record EvaluationTask(
 public static class SyntheticEvaluation
 {
     /// <summary>Cold users → their held-out interactions with warm songs; candidates: all warm songs.</summary>
-    public static EvaluationTask ColdUsers(string worldDirectory, GroundTruth truth) =>
-        Task("cold-start users", worldDirectory, SyntheticWorldLayout.ColdUserSegment, truth.WarmSongs);
+    public static Task<EvaluationTask> ColdUsersAsync(string worldDirectory, GroundTruth truth, CancellationToken cancellationToken = default) =>
+        TaskAsync("cold-start users", worldDirectory, SyntheticWorldLayout.ColdUserSegment, truth.WarmSongs, cancellationToken);
 
     /// <summary>Warm users → their held-out interactions with cold songs; candidates: all cold songs.</summary>
-    public static EvaluationTask ColdSongs(string worldDirectory, GroundTruth truth) =>
-        Task("cold-start songs", worldDirectory, SyntheticWorldLayout.ColdSongSegment, truth.ColdSongs);
+    public static Task<EvaluationTask> ColdSongsAsync(string worldDirectory, GroundTruth truth, CancellationToken cancellationToken = default) =>
+        TaskAsync("cold-start songs", worldDirectory, SyntheticWorldLayout.ColdSongSegment, truth.ColdSongs, cancellationToken);
 
-    private static EvaluationTask Task(string name, string root, string segment, IReadOnlyList<string> candidates)
+    private static async Task<EvaluationTask> TaskAsync(string name, string root, string segment, IReadOnlyList<string> candidates, CancellationToken ct)
     {
-        using var reader = TableReader.OpenFromSchemaFile(SyntheticWorldLayout.HeldOutSchema(root));
+        await using var reader = await TableReader.OpenFromSchemaFileAsync(SyntheticWorldLayout.HeldOutSchema(root), cancellationToken: ct);
         var segmentColumn = reader.Schema.RequireColumn("segment");
-        var relevant = Rankings.RelevantSets(reader, row => row.GetText(segmentColumn) == segment);
+        var relevant = await Rankings.RelevantSetsAsync(reader, row => row.GetText(segmentColumn) == segment, ct);
         var users = relevant.Keys.Order(StringComparer.Ordinal).ToArray();
         return new EvaluationTask(name, users, candidates.Order(StringComparer.Ordinal).ToArray(), relevant);
     }
@@ -45,10 +45,10 @@ public static class SyntheticEvaluation
     }
 
     /// <summary>The popularity baseline, counted from M's training interactions.</summary>
-    public static RecallReport Popularity(string worldDirectory, EvaluationTask task)
+    public static async Task<RecallReport> PopularityAsync(string worldDirectory, EvaluationTask task, CancellationToken cancellationToken = default)
     {
-        using var interactions = TableReader.OpenFromSchemaFile(SyntheticWorldLayout.InteractionsSchema(worldDirectory));
-        var popularity = PopularityRanker.Fit(interactions);
+        await using var interactions = await TableReader.OpenFromSchemaFileAsync(SyntheticWorldLayout.InteractionsSchema(worldDirectory), cancellationToken: cancellationToken);
+        var popularity = await PopularityRanker.FitAsync(interactions, cancellationToken);
         var cache = new Dictionary<int, IReadOnlyList<string>>();
         return Evaluate("popularity", task, (_, candidates, k) =>
             cache.TryGetValue(k, out var list) ? list : cache[k] = popularity.Rank(candidates, k));

@@ -26,7 +26,7 @@ public static class SyntheticWorld
     private static readonly string[] Channels = ["organic", "ad", "partner", "referral"];
     private const int InterestTags = 24, VideoCategories = 10, Moods = 8;
 
-    public static SyntheticWorldSummary Generate(
+    public static async Task<SyntheticWorldSummary> GenerateAsync(
         SyntheticWorldOptions options,
         string outputDirectory,
         IProgress<GeneratorProgress>? progress = null,
@@ -60,12 +60,12 @@ public static class SyntheticWorld
         };
         foreach (var (schema, path) in schemaFiles) schema.Validate().Save(path);
 
-        ITableWriter Open(TableSchema schema, string schemaPath) =>
-            TableWriter.Create(schema, schema.ResolveDataPath(schemaPath), options.ParquetRowGroupSize);
+        Task<ITableWriter> OpenAsync(TableSchema schema, string schemaPath) =>
+            TableWriter.CreateAsync(schema, schema.ResolveDataPath(schemaPath), options.ParquetRowGroupSize, cancellationToken);
 
         // Songs (M) and their truth.
-        using (var songs = Open(schemas.Songs, SyntheticWorldLayout.SongsSchema(root)))
-        using (var truthSongs = Open(schemas.TruthSongs, SyntheticWorldLayout.TruthSongsSchema(root)))
+        await using (var songs = await OpenAsync(schemas.Songs, SyntheticWorldLayout.SongsSchema(root)))
+        await using (var truthSongs = await OpenAsync(schemas.TruthSongs, SyntheticWorldLayout.TruthSongsSchema(root)))
         {
             var row = new DataRow(schemas.Songs);
             var truth = new DataRow(schemas.TruthSongs);
@@ -73,10 +73,10 @@ public static class SyntheticWorld
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 world.WriteSong(j, row);
-                songs.Write(row);
+                await songs.WriteAsync(row, cancellationToken);
                 truth.SetText(0, world.SongKey(j)).SetFlag(1, world.SongIsCold[j]).SetNumber(2, world.LogPopularity[j])
                     .SetVector(3, world.Style.AsSpan(j * world.Dim, world.Dim).ToArray());
-                truthSongs.Write(truth);
+                await truthSongs.WriteAsync(truth, cancellationToken);
                 if (j % 10_000 == 0) progress?.Report(new GeneratorProgress("songs", j, options.Songs));
             }
         }
@@ -85,9 +85,9 @@ public static class SyntheticWorld
 
         // Users: E's table, M's table, truth.
         int warm = 0, cold = 0, externalOnly = 0, externalUsers = 0, overlap = 0;
-        using (var external = Open(schemas.ExternalUsers, SyntheticWorldLayout.ExternalUsersSchema(root)))
-        using (var music = Open(schemas.MusicUsers, SyntheticWorldLayout.MusicUsersSchema(root)))
-        using (var truthUsers = Open(schemas.TruthUsers, SyntheticWorldLayout.TruthUsersSchema(root)))
+        await using (var external = await OpenAsync(schemas.ExternalUsers, SyntheticWorldLayout.ExternalUsersSchema(root)))
+        await using (var music = await OpenAsync(schemas.MusicUsers, SyntheticWorldLayout.MusicUsersSchema(root)))
+        await using (var truthUsers = await OpenAsync(schemas.TruthUsers, SyntheticWorldLayout.TruthUsersSchema(root)))
         {
             var e = new DataRow(schemas.ExternalUsers);
             var m = new DataRow(schemas.MusicUsers);
@@ -109,13 +109,13 @@ public static class SyntheticWorld
                 {
                     externalUsers++;
                     world.WriteExternalUser(i, e);
-                    external.Write(e);
+                    await external.WriteAsync(e, cancellationToken);
                 }
 
                 if (knownToM)
                 {
                     world.WriteMusicUser(i, m);
-                    music.Write(m);
+                    await music.WriteAsync(m, cancellationToken);
                 }
 
                 t.SetText(0, world.UserKey(i))
@@ -127,7 +127,7 @@ public static class SyntheticWorld
                     })
                     .SetFlag(2, knownToE).SetFlag(3, knownToM)
                     .SetVector(4, world.Taste.AsSpan(i * world.Dim, world.Dim).ToArray());
-                truthUsers.Write(t);
+                await truthUsers.WriteAsync(t, cancellationToken);
                 if (i % 10_000 == 0) progress?.Report(new GeneratorProgress("users", i, options.Users));
             }
         }
@@ -136,8 +136,8 @@ public static class SyntheticWorld
 
         // Interactions: M's training log, and the held-out truth.
         long training = 0, heldOut = 0;
-        using (var interactions = Open(schemas.Interactions, SyntheticWorldLayout.InteractionsSchema(root)))
-        using (var held = Open(schemas.HeldOut, SyntheticWorldLayout.HeldOutSchema(root)))
+        await using (var interactions = await OpenAsync(schemas.Interactions, SyntheticWorldLayout.InteractionsSchema(root)))
+        await using (var held = await OpenAsync(schemas.HeldOut, SyntheticWorldLayout.HeldOutSchema(root)))
         {
             var trainRow = new DataRow(schemas.Interactions);
             var heldRow = new DataRow(schemas.HeldOut);
@@ -170,7 +170,7 @@ public static class SyntheticWorld
                         if (!coldUser && !coldSong)
                         {
                             world.FillInteraction(i, ev, trainRow);
-                            interactions.Write(trainRow);
+                            await interactions.WriteAsync(trainRow, cancellationToken);
                             training++;
                             continue;
                         }
@@ -178,7 +178,7 @@ public static class SyntheticWorld
                         world.FillInteraction(i, ev, heldRow);
                         heldRow.SetText(7, coldUser && coldSong ? SyntheticWorldLayout.ColdBothSegment
                             : coldUser ? SyntheticWorldLayout.ColdUserSegment : SyntheticWorldLayout.ColdSongSegment);
-                        held.Write(heldRow);
+                        await held.WriteAsync(heldRow, cancellationToken);
                         heldOut++;
                     }
                 }

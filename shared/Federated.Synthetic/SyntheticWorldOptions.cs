@@ -105,7 +105,7 @@ public sealed record SyntheticWorldOptions
     }
 }
 
-/// <summary>Progress of <see cref="SyntheticWorld.Generate"/>: a stage and how far through it.</summary>
+/// <summary>Progress of <see cref="SyntheticWorld.GenerateAsync"/>: a stage and how far through it.</summary>
 public sealed record GeneratorProgress(string Stage, long Done, long Total);
 
 /// <summary>What was generated, for logs and tests.</summary>

@@ -200,6 +200,29 @@ public class EvaluatorTests
     }
 
     [Fact]
+    public void Key_switched_rotations_allocate_no_buffers_per_call()
+    {
+        // Both key-switch paths work in pooled buffers: what a call allocates is its small index array, never
+        // anything of the order of N (one N-value polynomial at N=8192 is 64 KiB).
+        var k = Shared.Value;
+        var gk = k.Generator.CreateGaloisKeys([1]);
+        var (_, ca) = Fresh(13);
+        var r = new Ciphertext(k.Context, ca.Level, ca.Scale);
+        using var hoisted = k.Evaluator.Hoist(ca);
+        k.Evaluator.Rotate(ca, 1, gk, r);
+        k.Evaluator.RotateHoisted(hoisted, 1, gk, r);
+        const int calls = 8;
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < calls; i++) k.Evaluator.Rotate(ca, 1, gk, r);
+        long plain = (GC.GetAllocatedBytesForCurrentThread() - before) / calls;
+        before = GC.GetAllocatedBytesForCurrentThread();
+        for (int i = 0; i < calls; i++) k.Evaluator.RotateHoisted(hoisted, 1, gk, r);
+        long hoistedBytes = (GC.GetAllocatedBytesForCurrentThread() - before) / calls;
+        Assert.True(plain <= 256, $"Rotate into a destination allocated {plain} bytes per call");
+        Assert.True(hoistedBytes <= 256, $"RotateHoisted allocated {hoistedBytes} bytes per call");
+    }
+
+    [Fact]
     public void Protocol_sizing_scale_60_times_thirty_bit_weights_rescales_back_near_scale_60()
     {
         // docs/protocol.md §2.7: input scale 2^60, weights as integers round(w * 2^30), one rescale by a 30-bit prime.

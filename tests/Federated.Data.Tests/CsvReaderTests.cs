@@ -15,10 +15,10 @@ public sealed class CsvReaderTests : IDisposable
         _dir.Write($"t{Guid.NewGuid():N}.csv", Schemas.TracksHeader + "\n" + string.Join("\n", lines) + "\n");
 
     [Fact]
-    public void Good_rows_are_typed_per_schema()
+    public async Task Good_rows_are_typed_per_schema()
     {
-        using var reader = TableReader.Open(Schemas.Tracks(), Csv(Good1, Good2));
-        var rows = reader.ToList();
+        await using var reader = await TableReader.OpenAsync(Schemas.Tracks(), Csv(Good1, Good2));
+        var rows = await reader.ToListAsync();
 
         Assert.Equal(2, rows.Count);
         Assert.Equal("t1", rows[0].Key);
@@ -54,12 +54,12 @@ public sealed class CsvReaderTests : IDisposable
     [InlineData("t9,a,120,,x||y,1;2;3,2026-01-01T00:00:00Z,0", "tags", "token 2 is empty", BadRowKind.EmptyToken)]
     [InlineData("t9,a,,,,1;2;3,2026-01-01T00:00:00Z,0", "bpm", "missing value in a non-nullable column", BadRowKind.MissingValue)]
     [InlineData("t9,\"a\"b,120,,,1;2;3,2026-01-01T00:00:00Z,0", null, "unexpected character 'b' after the closing quote of field 2", BadRowKind.Malformed)]
-    public void Each_kind_of_bad_row_fails_fast_naming_file_line_column_and_reason(string bad, string? column, string reason, BadRowKind kind)
+    public async Task Each_kind_of_bad_row_fails_fast_naming_file_line_column_and_reason(string bad, string? column, string reason, BadRowKind kind)
     {
         var path = Csv(Good1, bad, Good2);
-        using var reader = TableReader.Open(Schemas.Tracks(), path);
+        await using var reader = await TableReader.OpenAsync(Schemas.Tracks(), path);
         var read = new List<string?>();
-        var error = Assert.Throws<BadRowException>(() => { foreach (var row in reader) read.Add(row.Key); });
+        var error = await Assert.ThrowsAsync<BadRowException>(async () => { await foreach (var row in reader) read.Add(row.Key); });
 
         Assert.Equal(["t1"], read);                       // the good row before was delivered, nothing after
         Assert.Equal(path, error.Row.Location.File);
@@ -72,11 +72,11 @@ public sealed class CsvReaderTests : IDisposable
     }
 
     [Fact]
-    public void Duplicate_key_names_where_the_key_was_first_seen()
+    public async Task Duplicate_key_names_where_the_key_was_first_seen()
     {
         var path = Csv(Good1, Good2, Good1.Replace("120", "121"));
-        using var reader = TableReader.Open(Schemas.Tracks(), path);
-        var error = Assert.Throws<BadRowException>(() => reader.ToList());
+        await using var reader = await TableReader.OpenAsync(Schemas.Tracks(), path);
+        var error = await Assert.ThrowsAsync<BadRowException>(() => reader.ToListAsync().AsTask());
 
         Assert.Equal(4, error.Row.Location.Line);
         Assert.Equal("track", error.Row.Column);
@@ -84,14 +84,14 @@ public sealed class CsvReaderTests : IDisposable
     }
 
     [Fact]
-    public void Unknown_category_is_accepted_when_the_column_is_not_strict()
+    public async Task Unknown_category_is_accepted_when_the_column_is_not_strict()
     {
-        using var reader = TableReader.Open(Schemas.Tracks(strictGenre: false), Csv(Good1.Replace(",a,", ",zz,")));
-        Assert.Equal("zz", Assert.Single(reader).GetText("style"));
+        await using var reader = await TableReader.OpenAsync(Schemas.Tracks(strictGenre: false), Csv(Good1.Replace(",a,", ",zz,")));
+        Assert.Equal("zz", Assert.Single(await reader.ToListAsync()).GetText("style"));
     }
 
     [Fact]
-    public void Quoted_fields_with_commas_quotes_and_line_breaks_are_parsed_and_lines_stay_correct()
+    public async Task Quoted_fields_with_commas_quotes_and_line_breaks_are_parsed_and_lines_stay_correct()
     {
         var schema = new TableSchema
         {
@@ -110,8 +110,8 @@ public sealed class CsvReaderTests : IDisposable
             "3,\"two\nlines\",3\r\n" +
             "\r\n" +                              // blank line: not a record
             "4,plain,oops\r\n");
-        using var reader = TableReader.Open(schema, path, BadRowPolicy.Quarantine);
-        var rows = reader.ToList();
+        await using var reader = await TableReader.OpenAsync(schema, path, BadRowPolicy.Quarantine);
+        var rows = await reader.ToListAsync();
 
         Assert.Equal(["rock, indie", "say \"hi\"", "two\nlines"], rows.Select(r => r.GetText("label")));
         Assert.Equal([2L, 3L, 4L], rows.Select(r => r.Location.Line));
@@ -120,11 +120,11 @@ public sealed class CsvReaderTests : IDisposable
     }
 
     [Fact]
-    public void Quarantine_writes_every_bad_row_to_a_side_file_and_counts_it()
+    public async Task Quarantine_writes_every_bad_row_to_a_side_file_and_counts_it()
     {
         var path = Csv(Good1, "t3,zz,120,,,1;2;3,2026-01-01T00:00:00Z,0", Good2, "t4,a,1,,,1;2,2026-01-01T00:00:00Z,0", Good1);
-        using var reader = TableReader.Open(Schemas.Tracks(), path, BadRowPolicy.Quarantine);
-        var keys = reader.Select(r => r.Key).ToList();
+        await using var reader = await TableReader.OpenAsync(Schemas.Tracks(), path, BadRowPolicy.Quarantine);
+        var keys = await reader.Select(r => r.Key).ToListAsync();
         var report = reader.Report;
 
         Assert.Equal(["t1", "t2"], keys);
@@ -150,33 +150,33 @@ public sealed class CsvReaderTests : IDisposable
     }
 
     [Fact]
-    public void Header_that_does_not_match_the_schema_is_refused_before_any_row()
+    public async Task Header_that_does_not_match_the_schema_is_refused_before_any_row()
     {
         var path = _dir.Write("h.csv", "track,style,bpm,tags,desc,released,explicit,mood\nt1,a,1,,1;2;3,2026-01-01T00:00:00Z,0,x\n");
-        var error = Assert.Throws<DataFileException>(() => TableReader.Open(Schemas.Tracks(), path));
+        var error = await Assert.ThrowsAsync<DataFileException>(() => TableReader.OpenAsync(Schemas.Tracks(), path));
         Assert.Contains("header lacks column 'loud'", error.Message);
         Assert.Contains("columns the schema does not declare: 'mood'", error.Message);
     }
 
     [Fact]
-    public void Unterminated_quote_is_a_bad_row_not_a_silent_truncation()
+    public async Task Unterminated_quote_is_a_bad_row_not_a_silent_truncation()
     {
         var path = _dir.Write("q.csv", Schemas.TracksHeader + "\n" + Good1 + "\nt2,\"a,1,,,1;2;3,2026-01-01T00:00:00Z,0\n");
-        using var reader = TableReader.Open(Schemas.Tracks(), path, BadRowPolicy.Quarantine);
-        Assert.Single(reader.ToList());
+        await using var reader = await TableReader.OpenAsync(Schemas.Tracks(), path, BadRowPolicy.Quarantine);
+        Assert.Single(await reader.ToListAsync());
         Assert.Contains("never closed", Assert.Single(reader.Report.BadRows).Reason);
     }
 
     [Fact]
-    public void Unix_seconds_timestamps_are_read_as_declared()
+    public async Task Unix_seconds_timestamps_are_read_as_declared()
     {
         var schema = new TableSchema
         {
             Table = "events", Role = TableRole.Other,
             Columns = [new ColumnSpec { Name = "at", Kind = ColumnKind.Timestamp, TimestampFormat = TimestampFormat.UnixSeconds }],
         };
-        using var reader = TableReader.Open(schema, _dir.Write("e.csv", "at\n1767225600\n1767225600.5\n"));
-        var times = reader.Select(r => r.GetTimestamp(0)!.Value).ToList();
+        await using var reader = await TableReader.OpenAsync(schema, _dir.Write("e.csv", "at\n1767225600\n1767225600.5\n"));
+        var times = await reader.Select(r => r.GetTimestamp(0)!.Value).ToListAsync();
         Assert.Equal(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero), times[0]);
         Assert.Equal(500, times[1].Millisecond);
     }

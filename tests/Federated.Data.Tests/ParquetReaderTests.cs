@@ -18,24 +18,24 @@ public sealed class ParquetReaderTests : IDisposable
             .SetTokens(4, tags ?? []).SetVector(5, desc ?? [1, 2, 3])
             .SetTimestamp(6, new DateTimeOffset(2026, 2, 1, 8, 30, 0, TimeSpan.Zero)).SetFlag(7, true);
 
-    private string Write(int rowGroupSize, params DataRow[] rows)
+    private async Task<string> WriteAsync(int rowGroupSize, params DataRow[] rows)
     {
         var path = _dir.File($"t{Guid.NewGuid():N}.parquet");
-        using var writer = new ParquetTableWriter(Schemas.Tracks(), path, rowGroupSize);
-        foreach (var row in rows) writer.Write(row);
+        await using var writer = await ParquetTableWriter.CreateAsync(Schemas.Tracks(), path, rowGroupSize);
+        foreach (var row in rows) await writer.WriteAsync(row);
         return path;
     }
 
     [Fact]
-    public void Rows_round_trip_through_parquet_with_lists_and_missing_values()
+    public async Task Rows_round_trip_through_parquet_with_lists_and_missing_values()
     {
         var s = Schemas.Tracks();
-        var path = Write(2,
+        var path = await WriteAsync(2,
             Track(s, "t1", tags: ["x", "y"], loud: -3.25, desc: [0.5f, -1, 1e-7f]),
             Track(s, "t2", style: "b"),
             Track(s, "t3", tags: ["z"]));
-        using var reader = TableReader.Open(s, path);
-        var rows = reader.ToList();
+        await using var reader = await TableReader.OpenAsync(s, path);
+        var rows = await reader.ToListAsync();
 
         Assert.Equal(["t1", "t2", "t3"], rows.Select(r => r.Key));
         Assert.Equal(["x", "y"], rows[0].GetTokens("tags"));
@@ -58,7 +58,7 @@ public sealed class ParquetReaderTests : IDisposable
     [InlineData("nanVector", "desc", "component 3 is NaN")]
     [InlineData("category", "style", "unknown category 'zz' (strict mode")]
     [InlineData("bound", "bpm", "-5 is below the minimum 0")]
-    public void Each_kind_of_bad_row_names_row_group_row_column_and_reason(string kind, string column, string reason)
+    public async Task Each_kind_of_bad_row_names_row_group_row_column_and_reason(string kind, string column, string reason)
     {
         var s = Schemas.Tracks();
         var bad = kind switch
@@ -71,9 +71,9 @@ public sealed class ParquetReaderTests : IDisposable
             "category" => Track(s, "t9", style: "zz"),
             _ => Track(s, "t9", bpm: -5),
         };
-        var path = Write(2, Track(s, "t1"), Track(s, "t2"), bad);
-        using var reader = TableReader.Open(s, path);
-        var error = Assert.Throws<BadRowException>(() => reader.ToList());
+        var path = await WriteAsync(2, Track(s, "t1"), Track(s, "t2"), bad);
+        await using var reader = await TableReader.OpenAsync(s, path);
+        var error = await Assert.ThrowsAsync<BadRowException>(() => reader.ToListAsync().AsTask());
 
         Assert.Equal(1, error.Row.Location.RowGroup);
         Assert.Equal(0, error.Row.Location.RowInGroup);
@@ -83,12 +83,12 @@ public sealed class ParquetReaderTests : IDisposable
     }
 
     [Fact]
-    public void Quarantine_counts_parquet_bad_rows_and_renders_them_in_the_side_file()
+    public async Task Quarantine_counts_parquet_bad_rows_and_renders_them_in_the_side_file()
     {
         var s = Schemas.Tracks();
-        var path = Write(100, Track(s, "t1"), Track(s, "t2", desc: [1, 2, 3, 4]), Track(s, "t3"), Track(s, "t4", style: "q"));
-        using var reader = TableReader.Open(s, path, BadRowPolicy.Quarantine);
-        Assert.Equal(["t1", "t3"], reader.Select(r => r.Key));
+        var path = await WriteAsync(100, Track(s, "t1"), Track(s, "t2", desc: [1, 2, 3, 4]), Track(s, "t3"), Track(s, "t4", style: "q"));
+        await using var reader = await TableReader.OpenAsync(s, path, BadRowPolicy.Quarantine);
+        Assert.Equal(["t1", "t3"], await reader.Select(r => r.Key).ToListAsync());
         Assert.Equal(2, reader.Report.RowsQuarantined);
         Assert.Equal(1, reader.Report.BadRowsByKind[BadRowKind.UnknownCategory]);
         var side = File.ReadAllLines(reader.Report.QuarantineFile!);
@@ -96,6 +96,29 @@ public sealed class ParquetReaderTests : IDisposable
         Assert.StartsWith("row group 0 row 1,desc,\"vector has 4 components, expected width 3", side[1]);
         Assert.Contains("1;2;3;4", side[1]);
         Assert.StartsWith("row group 0 row 3,style,unknown category 'q'", side[2]);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task A_cancelled_read_stops_before_the_next_row(bool cancelTheOpen)
+    {
+        // Either the token given to OpenAsync or the one given to the enumeration stops the read.
+        var s = Schemas.Tracks();
+        var path = await WriteAsync(1, Track(s, "t1"), Track(s, "t2"), Track(s, "t3"));
+        using var cts = new CancellationTokenSource();
+        await using var reader = await TableReader.OpenAsync(s, path, BadRowPolicy.FailFast, cancelTheOpen ? cts.Token : default);
+        var read = new List<string?>();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(async () =>
+        {
+            await foreach (var row in reader.WithCancellation(cancelTheOpen ? default : cts.Token))
+            {
+                read.Add(row.Key);
+                cts.Cancel();
+            }
+        });
+        Assert.Equal(["t1"], read);
+        Assert.False(reader.Report.Completed);
     }
 
     [Fact]
@@ -133,8 +156,8 @@ public sealed class ParquetReaderTests : IDisposable
             await writer.DisposeAsync();
         }
 
-        using var reader = TableReader.Open(schema, path);
-        var rows = reader.ToList();
+        await using var reader = await TableReader.OpenAsync(schema, path);
+        var rows = await reader.ToListAsync();
         Assert.Equal(["7", "8"], rows.Select(r => r.Key));
         Assert.Equal([1.5, 2.5], rows.Select(r => r.GetNumber("score")));
         Assert.Equal([true, false], rows.Select(r => r.GetFlag(2)!.Value));
@@ -169,7 +192,7 @@ public sealed class ParquetReaderTests : IDisposable
             await writer.DisposeAsync();
         }
 
-        var error = Assert.Throws<DataFileException>(() => TableReader.Open(schema, path));
+        var error = await Assert.ThrowsAsync<DataFileException>(() => TableReader.OpenAsync(schema, path));
         Assert.Contains("column 'v' is Double but the schema says Vector", error.Message);
         Assert.Contains("no column 'absent'", error.Message);
     }

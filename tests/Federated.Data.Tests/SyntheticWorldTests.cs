@@ -9,33 +9,40 @@ using Xunit.Abstractions;
 namespace Federated.Data.Tests;
 
 /// <summary>One tiny world per format, generated once for the class.</summary>
-public sealed class TinyWorlds : IDisposable
+public sealed class TinyWorlds : IAsyncLifetime
 {
     private readonly TempFolder _dir = new();
+    private readonly List<string> _stages = new();
 
     public TinyWorlds()
     {
         Options = SyntheticWorldOptions.Tiny with { Seed = 7 };
         Csv = Path.Combine(_dir.Path, "csv");
         Parquet = Path.Combine(_dir.Path, "parquet");
-        var stages = new List<string>();
-        CsvSummary = SyntheticWorld.Generate(Options, Csv, new SyncProgress(p => stages.Add(p.Stage)));
-        ParquetSummary = SyntheticWorld.Generate(Options with { Format = TableFormat.Parquet }, Parquet);
-        Stages = stages;
-        Truth = GroundTruth.Load(Csv);
+    }
+
+    public async Task InitializeAsync()
+    {
+        CsvSummary = await SyntheticWorld.GenerateAsync(Options, Csv, new SyncProgress(p => _stages.Add(p.Stage)));
+        ParquetSummary = await SyntheticWorld.GenerateAsync(Options with { Format = TableFormat.Parquet }, Parquet);
+        Truth = await GroundTruth.LoadAsync(Csv);
     }
 
     public SyntheticWorldOptions Options { get; }
     public string Csv { get; }
     public string Parquet { get; }
-    public SyntheticWorldSummary CsvSummary { get; }
-    public SyntheticWorldSummary ParquetSummary { get; }
-    public IReadOnlyList<string> Stages { get; }
-    public GroundTruth Truth { get; }
+    public SyntheticWorldSummary CsvSummary { get; private set; } = null!;
+    public SyntheticWorldSummary ParquetSummary { get; private set; } = null!;
+    public IReadOnlyList<string> Stages => _stages;
+    public GroundTruth Truth { get; private set; } = null!;
 
     public string Root(TableFormat format) => format == TableFormat.Csv ? Csv : Parquet;
 
-    public void Dispose() => _dir.Dispose();
+    public Task DisposeAsync()
+    {
+        _dir.Dispose();
+        return Task.CompletedTask;
+    }
 
     private sealed class SyncProgress(Action<GeneratorProgress> report) : IProgress<GeneratorProgress>
     {
@@ -45,25 +52,25 @@ public sealed class TinyWorlds : IDisposable
 
 public sealed class SyntheticWorldTests(TinyWorlds worlds, ITestOutputHelper output) : IClassFixture<TinyWorlds>
 {
-    private static List<DataRow> ReadAll(string schemaPath)
+    private static async Task<List<DataRow>> ReadAll(string schemaPath)
     {
-        using var reader = TableReader.OpenFromSchemaFile(schemaPath);
-        var rows = reader.ToList();
+        await using var reader = await TableReader.OpenFromSchemaFileAsync(schemaPath);
+        var rows = await reader.ToListAsync();
         Assert.True(reader.Report.Completed);
         Assert.Equal(0, reader.Report.RowsQuarantined);
         return rows;
     }
 
-    private static HashSet<string> Keys(string schemaPath) => ReadAll(schemaPath).Select(r => r.Key!).ToHashSet();
+    private static async Task<HashSet<string>> Keys(string schemaPath) => (await ReadAll(schemaPath)).Select(r => r.Key!).ToHashSet();
 
     [Fact]
-    public void Same_seed_gives_byte_identical_files_and_another_seed_does_not()
+    public async Task Same_seed_gives_byte_identical_files_and_another_seed_does_not()
     {
         using var dir = new TempFolder();
         var small = new SyntheticWorldOptions { Users = 300, Songs = 80, InteractionsPerUser = 10, Seed = 11 };
-        SyntheticWorld.Generate(small, dir.File("a"));
-        SyntheticWorld.Generate(small, dir.File("b"));
-        SyntheticWorld.Generate(small with { Seed = 12 }, dir.File("c"));
+        await SyntheticWorld.GenerateAsync(small, dir.File("a"));
+        await SyntheticWorld.GenerateAsync(small, dir.File("b"));
+        await SyntheticWorld.GenerateAsync(small with { Seed = 12 }, dir.File("c"));
 
         var files = Directory.GetFiles(dir.File("a"), "*", SearchOption.AllDirectories)
             .Select(f => Path.GetRelativePath(dir.File("a"), f)).Order().ToList();
@@ -77,37 +84,37 @@ public sealed class SyntheticWorldTests(TinyWorlds worlds, ITestOutputHelper out
     [Theory]
     [InlineData(TableFormat.Csv)]
     [InlineData(TableFormat.Parquet)]
-    public void Every_table_validates_against_its_schema_file_with_the_counts_of_the_summary(TableFormat format)
+    public async Task Every_table_validates_against_its_schema_file_with_the_counts_of_the_summary(TableFormat format)
     {
         var root = worlds.Root(format);
         var summary = format == TableFormat.Csv ? worlds.CsvSummary : worlds.ParquetSummary;
-        Assert.Equal(summary.ExternalUsers, ReadAll(SyntheticWorldLayout.ExternalUsersSchema(root)).Count);
-        Assert.Equal(summary.WarmUsers, ReadAll(SyntheticWorldLayout.MusicUsersSchema(root)).Count);
-        Assert.Equal(worlds.Options.Songs, ReadAll(SyntheticWorldLayout.SongsSchema(root)).Count);
-        Assert.Equal(summary.TrainingInteractions, ReadAll(SyntheticWorldLayout.InteractionsSchema(root)).Count);
-        Assert.Equal(summary.HeldOutInteractions, ReadAll(SyntheticWorldLayout.HeldOutSchema(root)).Count);
-        Assert.Equal(worlds.Options.Users, ReadAll(SyntheticWorldLayout.TruthUsersSchema(root)).Count);
-        Assert.All(ReadAll(SyntheticWorldLayout.SongsSchema(root)), s => Assert.Equal(worlds.Options.AudioWidth, s.GetVector("audio")!.Length));
+        Assert.Equal(summary.ExternalUsers, (await ReadAll(SyntheticWorldLayout.ExternalUsersSchema(root))).Count);
+        Assert.Equal(summary.WarmUsers, (await ReadAll(SyntheticWorldLayout.MusicUsersSchema(root))).Count);
+        Assert.Equal(worlds.Options.Songs, (await ReadAll(SyntheticWorldLayout.SongsSchema(root))).Count);
+        Assert.Equal(summary.TrainingInteractions, (await ReadAll(SyntheticWorldLayout.InteractionsSchema(root))).Count);
+        Assert.Equal(summary.HeldOutInteractions, (await ReadAll(SyntheticWorldLayout.HeldOutSchema(root))).Count);
+        Assert.Equal(worlds.Options.Users, (await ReadAll(SyntheticWorldLayout.TruthUsersSchema(root))).Count);
+        Assert.All(await ReadAll(SyntheticWorldLayout.SongsSchema(root)), s => Assert.Equal(worlds.Options.AudioWidth, s.GetVector("audio")!.Length));
         Assert.Equal(["songs", "users", "interactions"], worlds.Stages.Distinct());
     }
 
     [Fact]
-    public void Csv_and_parquet_worlds_of_one_seed_hold_the_same_rows()
+    public async Task Csv_and_parquet_worlds_of_one_seed_hold_the_same_rows()
     {
-        var csv = Interactions.Project(ReadAll(SyntheticWorldLayout.InteractionsSchema(worlds.Csv))).ToList();
-        var parquet = Interactions.Project(ReadAll(SyntheticWorldLayout.InteractionsSchema(worlds.Parquet))).ToList();
+        var csv = Interactions.Project(await ReadAll(SyntheticWorldLayout.InteractionsSchema(worlds.Csv))).ToList();
+        var parquet = Interactions.Project(await ReadAll(SyntheticWorldLayout.InteractionsSchema(worlds.Parquet))).ToList();
         Assert.Equal(csv, parquet);
-        var csvSongs = ReadAll(SyntheticWorldLayout.SongsSchema(worlds.Csv));
-        var parquetSongs = ReadAll(SyntheticWorldLayout.SongsSchema(worlds.Parquet));
+        var csvSongs = await ReadAll(SyntheticWorldLayout.SongsSchema(worlds.Csv));
+        var parquetSongs = await ReadAll(SyntheticWorldLayout.SongsSchema(worlds.Parquet));
         Assert.Equal(csvSongs.Select(s => s.GetVector("audio")!), parquetSongs.Select(s => s.GetVector("audio")!));
         Assert.Equal(csvSongs.Select(s => string.Join("|", s.GetTokens("moods"))), parquetSongs.Select(s => string.Join("|", s.GetTokens("moods"))));
     }
 
     [Fact]
-    public void User_overlap_between_parties_is_partial_at_the_requested_ratio()
+    public async Task User_overlap_between_parties_is_partial_at_the_requested_ratio()
     {
-        var external = Keys(SyntheticWorldLayout.ExternalUsersSchema(worlds.Csv));
-        var music = Keys(SyntheticWorldLayout.MusicUsersSchema(worlds.Csv));
+        var external = await Keys(SyntheticWorldLayout.ExternalUsersSchema(worlds.Csv));
+        var music = await Keys(SyntheticWorldLayout.MusicUsersSchema(worlds.Csv));
         var overlap = music.Count(external.Contains) / (double)music.Count;
         output.WriteLine($"E {external.Count}, M {music.Count}, overlap/M {overlap:F3}");
 
@@ -124,10 +131,10 @@ public sealed class SyntheticWorldTests(TinyWorlds worlds, ITestOutputHelper out
     [Theory]
     [InlineData(TableFormat.Csv)]
     [InlineData(TableFormat.Parquet)]
-    public void Held_out_users_and_songs_are_absent_from_the_music_partys_training_interactions(TableFormat format)
+    public async Task Held_out_users_and_songs_are_absent_from_the_music_partys_training_interactions(TableFormat format)
     {
         var root = worlds.Root(format);
-        var training = Interactions.Project(ReadAll(SyntheticWorldLayout.InteractionsSchema(root))).ToList();
+        var training = Interactions.Project(await ReadAll(SyntheticWorldLayout.InteractionsSchema(root))).ToList();
         var coldUsers = worlds.Truth.UsersInSegment(SyntheticWorldLayout.ColdUser).ToHashSet();
         var coldSongs = worlds.Truth.ColdSongs.ToHashSet();
         Assert.NotEmpty(coldUsers);
@@ -136,7 +143,7 @@ public sealed class SyntheticWorldTests(TinyWorlds worlds, ITestOutputHelper out
         Assert.DoesNotContain(training, i => coldSongs.Contains(i.Song));
         Assert.All(training, i => Assert.Equal(SyntheticWorldLayout.WarmUser, worlds.Truth.Segment(i.User)));
 
-        var heldOut = ReadAll(SyntheticWorldLayout.HeldOutSchema(root));
+        var heldOut = await ReadAll(SyntheticWorldLayout.HeldOutSchema(root));
         foreach (var row in heldOut)
         {
             var (user, song, segment) = (row.GetText("user_id")!, row.GetText("song_id")!, row.GetText("segment"));
@@ -158,11 +165,11 @@ public sealed class SyntheticWorldTests(TinyWorlds worlds, ITestOutputHelper out
     }
 
     [Fact]
-    public void Song_popularity_follows_the_requested_power_law()
+    public async Task Song_popularity_follows_the_requested_power_law()
     {
         var counts = new Dictionary<string, int>();
         foreach (var path in new[] { SyntheticWorldLayout.InteractionsSchema(worlds.Csv), SyntheticWorldLayout.HeldOutSchema(worlds.Csv) })
-            foreach (var i in Interactions.Project(ReadAll(path)))
+            foreach (var i in Interactions.Project(await ReadAll(path)))
                 counts[i.Song] = counts.GetValueOrDefault(i.Song) + 1;
         var sorted = counts.Values.OrderDescending().ToArray();
         // Least-squares slope of log(count) on log(rank) over the top half of the songs.
@@ -176,14 +183,14 @@ public sealed class SyntheticWorldTests(TinyWorlds worlds, ITestOutputHelper out
     }
 
     [Fact]
-    public void The_oracle_from_the_ground_truth_is_far_above_popularity_on_both_cold_start_tasks()
+    public async Task The_oracle_from_the_ground_truth_is_far_above_popularity_on_both_cold_start_tasks()
     {
-        var users = SyntheticEvaluation.ColdUsers(worlds.Csv, worlds.Truth);
-        var songs = SyntheticEvaluation.ColdSongs(worlds.Csv, worlds.Truth);
+        var users = await SyntheticEvaluation.ColdUsersAsync(worlds.Csv, worlds.Truth);
+        var songs = await SyntheticEvaluation.ColdSongsAsync(worlds.Csv, worlds.Truth);
         var reports = new[]
         {
-            SyntheticEvaluation.Popularity(worlds.Csv, users), SyntheticEvaluation.Oracle(worlds.Truth, users),
-            SyntheticEvaluation.Popularity(worlds.Csv, songs), SyntheticEvaluation.Oracle(worlds.Truth, songs),
+            await SyntheticEvaluation.PopularityAsync(worlds.Csv, users), SyntheticEvaluation.Oracle(worlds.Truth, users),
+            await SyntheticEvaluation.PopularityAsync(worlds.Csv, songs), SyntheticEvaluation.Oracle(worlds.Truth, songs),
         };
         foreach (var r in reports) output.WriteLine(r.ToString());
 
@@ -194,9 +201,9 @@ public sealed class SyntheticWorldTests(TinyWorlds worlds, ITestOutputHelper out
     }
 
     [Fact]
-    public void External_features_reveal_the_taste_of_cold_users_so_federation_can_beat_music_alone()
+    public async Task External_features_reveal_the_taste_of_cold_users_so_federation_can_beat_music_alone()
     {
-        var (knn, popularity) = ExternalKnn(worlds.Csv, worlds.Truth);
+        var (knn, popularity) = await ExternalKnn(worlds.Csv, worlds.Truth);
         output.WriteLine(knn.ToString());
         output.WriteLine(popularity.ToString());
         Assert.True(knn[10].HitRate >= 1.3 * popularity[10].HitRate, $"kNN HR@10 {knn[10].HitRate:F3} vs popularity {popularity[10].HitRate:F3}");
@@ -204,13 +211,13 @@ public sealed class SyntheticWorldTests(TinyWorlds worlds, ITestOutputHelper out
     }
 
     [Fact]
-    public void With_zero_informativeness_external_features_and_audio_carry_no_signal()
+    public async Task With_zero_informativeness_external_features_and_audio_carry_no_signal()
     {
         using var dir = new TempFolder();
-        SyntheticWorld.Generate(worlds.Options with { ExternalInformativeness = 0, AudioInformativeness = 0 }, dir.Path);
-        var truth = GroundTruth.Load(dir.Path);
-        var (knn, popularity) = ExternalKnn(dir.Path, truth);
-        var (neighbour, random) = AudioNeighbourStyle(dir.Path, truth);
+        await SyntheticWorld.GenerateAsync(worlds.Options with { ExternalInformativeness = 0, AudioInformativeness = 0 }, dir.Path);
+        var truth = await GroundTruth.LoadAsync(dir.Path);
+        var (knn, popularity) = await ExternalKnn(dir.Path, truth);
+        var (neighbour, random) = await AudioNeighbourStyle(dir.Path, truth);
         output.WriteLine($"{knn}\n{popularity}\naudio neighbour {neighbour:F3} random {random:F3}");
         Assert.True(knn[50].Recall <= 1.1 * popularity[50].Recall, "noise features must not beat popularity by much");
         Assert.True(neighbour <= random + 0.15, "noise audio must not find songs of the same style");
@@ -221,17 +228,17 @@ public sealed class SyntheticWorldTests(TinyWorlds worlds, ITestOutputHelper out
     /// users only), find each cold user's 30 nearest overlapping warm users, and rank songs by how often those
     /// neighbours played them. M alone knows nothing of a cold user: its best is popularity.
     /// </summary>
-    private static (RecallReport Knn, RecallReport Popularity) ExternalKnn(string root, GroundTruth truth)
+    private static async Task<(RecallReport Knn, RecallReport Popularity)> ExternalKnn(string root, GroundTruth truth)
     {
         var externalSchema = TableSchema.Load(SyntheticWorldLayout.ExternalUsersSchema(root));
-        var externalRows = ReadAll(SyntheticWorldLayout.ExternalUsersSchema(root));
-        var warm = Keys(SyntheticWorldLayout.MusicUsersSchema(root));
+        var externalRows = await ReadAll(SyntheticWorldLayout.ExternalUsersSchema(root));
+        var warm = await Keys(SyntheticWorldLayout.MusicUsersSchema(root));
         var training = externalRows.Where(r => warm.Contains(r.Key!)).ToList();
         var preprocessor = FeaturePreprocessor.Fit(externalSchema, training);
-        var task = SyntheticEvaluation.ColdUsers(root, truth);
+        var task = await SyntheticEvaluation.ColdUsersAsync(root, truth);
 
         var played = new Dictionary<string, Dictionary<string, int>>();
-        foreach (var i in Interactions.Project(ReadAll(SyntheticWorldLayout.InteractionsSchema(root))))
+        foreach (var i in Interactions.Project(await ReadAll(SyntheticWorldLayout.InteractionsSchema(root))))
         {
             if (!played.TryGetValue(i.User, out var songs)) played[i.User] = songs = new Dictionary<string, int>();
             songs[i.Song] = songs.GetValueOrDefault(i.Song) + 1;
@@ -253,29 +260,29 @@ public sealed class SyntheticWorldTests(TinyWorlds worlds, ITestOutputHelper out
         }
 
         var knn = RecallMetrics.Evaluate("E-feature kNN", rankings, task.Relevant.ToDictionary(kv => kv.Key, kv => kv.Value));
-        return (knn, SyntheticEvaluation.Popularity(root, task));
+        return (knn, await SyntheticEvaluation.PopularityAsync(root, task));
     }
 
     [Fact]
-    public void Audio_descriptors_reveal_the_style_of_cold_songs()
+    public async Task Audio_descriptors_reveal_the_style_of_cold_songs()
     {
-        var (neighbour, random) = AudioNeighbourStyle(worlds.Csv, worlds.Truth);
+        var (neighbour, random) = await AudioNeighbourStyle(worlds.Csv, worlds.Truth);
         output.WriteLine($"style cosine: audio nearest neighbour {neighbour:F3}, random warm song {random:F3}");
         Assert.True(neighbour >= 0.6 && neighbour >= random + 0.4);
     }
 
     /// <summary>Mean true-style cosine between each cold song and its nearest warm song by audio, and a random one.</summary>
-    private static (double Neighbour, double Random) AudioNeighbourStyle(string root, GroundTruth truth)
+    private static async Task<(double Neighbour, double Random)> AudioNeighbourStyle(string root, GroundTruth truth)
     {
         var schema = TableSchema.Load(SyntheticWorldLayout.SongsSchema(root));
         var audioOnly = schema with { Columns = schema.Columns.Select(c => c with { Feature = c.Kind == ColumnKind.Vector }).ToArray() };
-        var songs = ReadAll(SyntheticWorldLayout.SongsSchema(root)).Select(r => Retag(r, audioOnly)).ToList();
+        var songs = (await ReadAll(SyntheticWorldLayout.SongsSchema(root))).Select(r => Retag(r, audioOnly)).ToList();
         var warm = songs.Where(s => !truth.IsColdSong(s.Key!)).ToList();
         var cold = songs.Where(s => truth.IsColdSong(s.Key!)).ToList();
         var preprocessor = FeaturePreprocessor.Fit(audioOnly, warm);   // fitted on warm (training) songs only
         var warmAudio = Embed(preprocessor, warm);
         var coldAudio = Embed(preprocessor, cold);
-        var styles = ReadAll(SyntheticWorldLayout.TruthSongsSchema(root)).ToDictionary(r => r.Key!, r => r.GetVector("style")!);
+        var styles = (await ReadAll(SyntheticWorldLayout.TruthSongsSchema(root))).ToDictionary(r => r.Key!, r => r.GetVector("style")!);
 
         double neighbour = 0, random = 0;
         for (var c = 0; c < cold.Count; c++)

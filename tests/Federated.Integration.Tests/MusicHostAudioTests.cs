@@ -26,8 +26,8 @@ public sealed class MusicHostAudioTests : IDisposable
         Assert.True(exit == 0, $"exit {exit}\n{output}\n{error}");
         Assert.Contains("described 3 songs", output, StringComparison.Ordinal);
         var rows = new Dictionary<string, float[]>(StringComparer.Ordinal);
-        using (var reader = TableReader.OpenFromSchemaFile(Path.Combine(_folder, "music", "song_audio.schema.json")))
-            foreach (var row in reader)
+        await using (var reader = await TableReader.OpenFromSchemaFileAsync(Path.Combine(_folder, "music", "song_audio.schema.json")))
+            await foreach (var row in reader)
                 rows[row.Key!] = row.GetVector("audio_descriptor")!.ToArray();
         Assert.Equal(tones.Keys.Order(StringComparer.Ordinal), rows.Keys.Order(StringComparer.Ordinal));
         Assert.All(rows.Values, v => Assert.Equal(Federated.Audio.DescriptorLayout.Width, v.Length));

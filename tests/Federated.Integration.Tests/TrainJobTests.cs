@@ -25,13 +25,12 @@ public sealed class TrainFederationFixture() : LocalFederationFixture("train")
     public EvaluationHarness Harness { get; private set; } = null!;
     public string EvaluationUsersFile => Path.Combine(RunDirectory, "operator", "evaluation-users.txt");
 
-    protected override Task PrepareAsync()
+    protected override async Task PrepareAsync()
     {
-        SyntheticWorld.Generate(SyntheticWorldOptions.Tiny, World);
-        Harness = EvaluationHarness.ForSyntheticColdUsers(World);
+        await SyntheticWorld.GenerateAsync(SyntheticWorldOptions.Tiny, World);
+        Harness = await EvaluationHarness.ForSyntheticColdUsersAsync(World);
         Directory.CreateDirectory(Path.GetDirectoryName(EvaluationUsersFile)!);
-        File.WriteAllLines(EvaluationUsersFile, Harness.UsersToRank);
-        return Task.CompletedTask;
+        await File.WriteAllLinesAsync(EvaluationUsersFile, Harness.UsersToRank);
     }
 
     protected override LocalFederationOptions Configure(LocalFederationOptions options) => WithTranscript(Restartable(options, PartyLostSeconds)) with
@@ -141,7 +140,7 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
         Assert.False(File.Exists(TrainJobFolders.RankingsFile(fixture.JobFolderOf("external", "it-ckks"), 1)));
 
         var federated = fixture.Harness.Score("federated encrypted", rankings);
-        var popularity = fixture.Harness.Popularity();
+        var popularity = await fixture.Harness.PopularityAsync();
         output.WriteLine($"{federated}\n{popularity}");
         Assert.True(federated[50].HitRate > popularity[50].HitRate, $"HR@50 {federated[50].HitRate:F3} <= popularity {popularity[50].HitRate:F3}");
         Assert.True(federated[100].Recall > popularity[100].Recall, $"R@100 {federated[100].Recall:F3} <= popularity {popularity[100].Recall:F3}");

@@ -73,7 +73,7 @@ public sealed class PsiDeltaTests
         var outcome = h.Start(fewer, e1, "r2", Options(previous: f => h.Folder("r1" + Side(f))));
         var ex = await Assert.ThrowsAsync<PsiInputException>(() => outcome.Music);
         Assert.Contains("3 IDs of earlier rounds are missing", ex.Message);
-        await Assert.ThrowsAsync<PsiAbortedByPeerException>(() => outcome.External);
+        Assert.Equal(Federated.Core.FailureCategory.Input, (await Assert.ThrowsAsync<Federated.Core.PeerAbortedException>(() => outcome.External)).PeerCategory);
     }
 
     [Fact]
@@ -98,6 +98,9 @@ public sealed class PsiDeltaTests
         var outcome2 = h.Start(m1, e1, "tampered", Options(previous: f => h.Folder("a1" + Side(f))));
         var ex2 = await Assert.ThrowsAsync<PsiStateException>(() => outcome2.Music);
         Assert.Contains("does not match the SHA-256", ex2.Message);
-        await Assert.ThrowsAsync<PsiAbortedByPeerException>(() => outcome2.External);
+        // The state is this party's own files: the peer hears an input failure, not the file or the hash.
+        var peer2 = await Assert.ThrowsAsync<Federated.Core.PeerAbortedException>(() => outcome2.External);
+        Assert.Equal(Federated.Core.FailureCategory.Input, peer2.PeerCategory);
+        Assert.DoesNotContain("peer-values.bin", peer2.Message);
     }
 }

@@ -1,3 +1,5 @@
+using System.Text;
+using Federated.Core;
 using Federated.Crypto.Psi;
 
 namespace Federated.Psi.Tests;
@@ -15,8 +17,17 @@ public sealed class PsiInputTests
         var ex = await Assert.ThrowsAsync<PsiInputException>(() => outcome.Music);
         Assert.Contains($"duplicate ID '{m[5]}'", ex.Message);
         Assert.Contains("positions 5 and 900", ex.Message);
-        var peer = await Assert.ThrowsAsync<PsiAbortedByPeerException>(() => outcome.External);
+        var peer = await Assert.ThrowsAsync<PeerAbortedException>(() => outcome.External);
+        Assert.Equal(FailureCategory.Input, peer.PeerCategory);
+        Assert.Contains("music party", peer.Message);
         Assert.DoesNotContain(m[5], peer.Message); // the peer hears a category, not the ID
+        // On the wire: one peer.abort from M, and it carries neither the ID nor anything of the local message.
+        var aborts = h.Transcript.Where(t => PeerAbort.IsAbort(t.Message)).ToList();
+        var abort = Assert.Single(aborts);
+        Assert.Equal("A->B", abort.Direction);
+        var body = Encoding.UTF8.GetString(abort.Message.Payload.Span);
+        Assert.DoesNotContain(m[5], body);
+        Assert.DoesNotContain("positions", body);
     }
 
     [Fact]
@@ -29,7 +40,9 @@ public sealed class PsiInputTests
         var outcome = h.Start(m, e, "dup-e");
         var ex = await Assert.ThrowsAsync<PsiInputException>(() => outcome.External);
         Assert.Contains("2 repeated entries", ex.Message);
-        await Assert.ThrowsAsync<PsiAbortedByPeerException>(() => outcome.Music);
+        var peer = await Assert.ThrowsAsync<PeerAbortedException>(() => outcome.Music);
+        Assert.Equal(FailureCategory.Input, peer.PeerCategory);
+        Assert.Contains("external party", peer.Message);
     }
 
     [Fact]
@@ -41,10 +54,38 @@ public sealed class PsiInputTests
         var ex = await Assert.ThrowsAsync<PsiInputException>(() => outcome.Music);
         Assert.Contains("position 1", ex.Message);
         Assert.Contains("line break", ex.Message);
-        await Assert.ThrowsAsync<PsiAbortedByPeerException>(() => outcome.External);
+        Assert.Equal(FailureCategory.Input, (await Assert.ThrowsAsync<PeerAbortedException>(() => outcome.External)).PeerCategory);
 
         var outcome2 = h.Start(["a", ""], ["x"], "empty");
         Assert.Contains("empty ID at position 1", (await Assert.ThrowsAsync<PsiInputException>(() => outcome2.Music)).Message);
+    }
+
+    [Fact]
+    public async Task Ids_stream_from_an_asynchronous_source_read_once_per_pass()
+    {
+        using var h = new PsiHarness();
+        var (m, e, common) = PsiHarness.Sets(300, 200, 0.5);
+        int opens = 0;
+        async IAsyncEnumerable<string> Slowly([System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+        {
+            Interlocked.Increment(ref opens);
+            foreach (var id in m)
+            {
+                ct.ThrowIfCancellationRequested();
+                await Task.Yield();
+                yield return id;
+            }
+        }
+        var (a, b) = InMemoryPeerChannel.CreatePair();
+        PsiOptions O(string f) => new() { Domain = "async-source", JobFolder = h.Folder(f) };
+        var tm = PsiParty.RunAsync(PsiRole.Music, a, IdSource.FromAsyncEnumerable(Slowly, "async test IDs"), O("am"));
+        var te = PsiParty.RunAsync(PsiRole.External, b, IdSource.FromEnumerable(() => e), O("ae"));
+        var rm = await tm;
+        var re = await te;
+        Assert.Equal(common.Order(StringComparer.Ordinal), File.ReadAllLines(rm.AlignedKeysPath).Order(StringComparer.Ordinal));
+        Assert.Equal(File.ReadAllLines(rm.AlignedKeysPath), File.ReadAllLines(re.AlignedKeysPath));
+        // Digests, blinding, then the aligned keys in two passes (measure, write): the IDs are never held in memory.
+        Assert.Equal(4, opens);
     }
 
     [Fact]
@@ -55,7 +96,7 @@ public sealed class PsiInputTests
         string fileM = h.Folder("m.txt"), fileE = h.Folder("e.txt");
         File.WriteAllText(fileM, string.Join("\r\n", m) + "\r\n");
         File.WriteAllText(fileE, string.Join("\n", e));
-        var (a, b) = Federated.Core.InMemoryPeerChannel.CreatePair();
+        var (a, b) = InMemoryPeerChannel.CreatePair();
         PsiOptions O(string f) => new() { Domain = "file-job", JobFolder = h.Folder(f) };
         var tm = PsiParty.RunAsync(PsiRole.Music, a, IdSource.FromFile(fileM), O("fm"));
         var te = PsiParty.RunAsync(PsiRole.External, b, IdSource.FromFile(fileE), O("fe"));
@@ -63,7 +104,7 @@ public sealed class PsiInputTests
         await te;
         Assert.Equal(common.Order(StringComparer.Ordinal), File.ReadAllLines(rm.AlignedKeysPath).Order(StringComparer.Ordinal));
 
-        var (a2, _) = Federated.Core.InMemoryPeerChannel.CreatePair();
+        var (a2, _) = InMemoryPeerChannel.CreatePair();
         var again = await Assert.ThrowsAsync<PsiStateException>(() => PsiParty.RunAsync(PsiRole.Music, a2, IdSource.FromFile(fileM), O("fm")));
         Assert.Contains("already holds a PSI result", again.Message);
     }

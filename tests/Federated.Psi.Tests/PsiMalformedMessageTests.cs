@@ -30,7 +30,7 @@ public sealed class PsiMalformedMessageTests
     {
         var (ex, peer) = await Run<ProtocolViolationException>(true, First("psi.blinded", m => m with { Payload = Copy(m)[..^1] }));
         Assert.Contains("psi.blinded: payload is", ex.Message);
-        Assert.IsType<PsiAbortedByPeerException>(peer);
+        Assert.Equal(FailureCategory.Protocol, Assert.IsType<PeerAbortedException>(peer).PeerCategory);
     }
 
     [Fact]
@@ -121,6 +121,6 @@ public sealed class PsiMalformedMessageTests
         var (ex, peer) = await Run<ProtocolViolationException>(true, First("psi.confirm", m =>
             m with { Payload = System.Text.Encoding.UTF8.GetBytes(System.Text.Encoding.UTF8.GetString(m.Payload.Span).Replace("\"count\":200", "\"count\":199")) }));
         Assert.Contains("psi.confirm", ex.Message);
-        Assert.IsType<PsiAbortedByPeerException>(peer);
+        Assert.Equal(FailureCategory.Protocol, Assert.IsType<PeerAbortedException>(peer).PeerCategory);
     }
 }

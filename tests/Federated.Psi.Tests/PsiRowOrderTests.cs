@@ -41,6 +41,6 @@ public sealed class PsiRowOrderTests
         var te = PsiParty.RunAsync(PsiRole.External, b, IdSource.FromEnumerable(() => e), new PsiOptions { Domain = "d", JobFolder = h.Folder("ce") });
         var ex = await Assert.ThrowsAsync<PsiInputException>(() => tm);
         Assert.Contains("the source must be stable", ex.Message);
-        await Assert.ThrowsAsync<PsiAbortedByPeerException>(() => te);
+        Assert.Equal(Federated.Core.FailureCategory.Input, (await Assert.ThrowsAsync<Federated.Core.PeerAbortedException>(() => te)).PeerCategory);
     }
 }

@@ -7,17 +7,18 @@ namespace Federated.Training.Tests;
 /// <summary>Bad input fails the job with an error naming the party, the file and the row; nothing is silently dropped.</summary>
 public sealed class BadInputTests : IClassFixture<BadInputTests.World>, IDisposable
 {
-    public sealed class World : IDisposable
+    public sealed class World : IAsyncLifetime
     {
-        public World()
-        {
-            Folder = TestWorlds.NewFolder("bad-input-world");
-            Path = TestWorlds.Generate(TestWorlds.Small with { Users = 600, Songs = 200 }, Folder);
-        }
+        public string Folder { get; } = TestWorlds.NewFolder("bad-input-world");
+        public string Path { get; private set; } = "";
 
-        public string Folder { get; }
-        public string Path { get; }
-        public void Dispose() => Directory.Delete(Folder, recursive: true);
+        public async Task InitializeAsync() => Path = await TestWorlds.GenerateAsync(TestWorlds.Small with { Users = 600, Songs = 200 }, Folder);
+
+        public Task DisposeAsync()
+        {
+            Directory.Delete(Folder, recursive: true);
+            return Task.CompletedTask;
+        }
     }
 
     private readonly string _work = TestWorlds.NewFolder("bad-input");

@@ -15,17 +15,18 @@ namespace Federated.Training.Tests;
 /// </summary>
 public sealed class QualityTests : IClassFixture<QualityTests.World>
 {
-    public sealed class World : IDisposable
+    public sealed class World : IAsyncLifetime
     {
-        public World()
-        {
-            Folder = TestWorlds.NewFolder("quality");
-            Path = TestWorlds.Generate(TestWorlds.Quality, Folder);
-        }
+        public string Folder { get; } = TestWorlds.NewFolder("quality");
+        public string Path { get; private set; } = "";
 
-        public string Folder { get; }
-        public string Path { get; }
-        public void Dispose() => Directory.Delete(Folder, recursive: true);
+        public async Task InitializeAsync() => Path = await TestWorlds.GenerateAsync(TestWorlds.Quality, Folder);
+
+        public Task DisposeAsync()
+        {
+            Directory.Delete(Folder, recursive: true);
+            return Task.CompletedTask;
+        }
     }
 
     private readonly World _world;
@@ -67,7 +68,7 @@ public sealed class QualityTests : IClassFixture<QualityTests.World>
     [Fact]
     public async Task Encrypted_training_tracks_the_plaintext_reference_within_the_ckks_error()
     {
-        var harness = EvaluationHarness.ForSyntheticColdUsers(_world.Path);
+        var harness = await EvaluationHarness.ForSyntheticColdUsersAsync(_world.Path);
         // One epoch (6 steps) with small widths; the label-DP noise is on and equal in both runs (M's seed), so
         // the runs differ only by the CKKS error (flooding).
         var options = TestWorlds.Job("track") with

@@ -22,8 +22,8 @@ public sealed class ResumeTests(ITestOutputHelper output) : IDisposable
     [InlineData(FederationMode.Encrypted, 2e-2)]
     public async Task An_interrupted_run_resumes_from_its_last_checkpoint_and_matches_the_uninterrupted_run(FederationMode mode, double weightTolerance)
     {
-        var world = TestWorlds.Generate(TestWorlds.Small with { Users = 1_500, Songs = 500 }, _work);
-        var harness = EvaluationHarness.ForSyntheticColdUsers(world);
+        var world = await TestWorlds.GenerateAsync(TestWorlds.Small with { Users = 1_500, Songs = 500 }, _work);
+        var harness = await EvaluationHarness.ForSyntheticColdUsersAsync(world);
         var options = TestWorlds.Job($"resume-{mode}") with
         {
             Epochs = 4, CheckpointEverySteps = 4, Mode = mode,

@@ -58,8 +58,8 @@ public static class DemoCommand
         // 1. The world: external/ goes to E, music/ to M, truth/ stays with the operator's evaluation harness.
         var world = Path.Combine(run.Root, "world");
         Step($"generating the synthetic world '{size.Name}' ({size.World.Users} users, {size.World.Songs} songs) in {world}");
-        SyntheticWorld.Generate(size.World, world, null, ct);
-        var harness = EvaluationHarness.ForSyntheticColdUsers(world);
+        await SyntheticWorld.GenerateAsync(size.World, world, null, ct);
+        var harness = await EvaluationHarness.ForSyntheticColdUsersAsync(world, ct);
         var evaluationUsers = Path.Combine(run.Root, "operator", "evaluation-users.txt");
         Directory.CreateDirectory(Path.GetDirectoryName(evaluationUsers)!);
         File.WriteAllLines(evaluationUsers, harness.UsersToRank);
@@ -113,7 +113,7 @@ public static class DemoCommand
         phases.Add(("stop hosts", Lap()));
 
         // 2. The operator's evaluation: M's ranked lists (M's output, in its job folder) scored against the truth.
-        var rows = new List<ResultRow> { new("popularity", harness.Popularity(), null, null, "", TimeSpan.Zero) };
+        var rows = new List<ResultRow> { new("popularity", await harness.PopularityAsync(ct), null, null, "", TimeSpan.Zero) };
         var outcomes = new Dictionary<string, TrainJobOutcome>();
         foreach (var (method, outcome, trainingJob) in trainRuns.Where(r => r.Outcome.Job.State == JobState.Completed))
         {

@@ -86,18 +86,7 @@ internal sealed class CrtLevelData
         // acc < k * Q: subtract Q until below it.
         while (CompareToQ(acc) >= 0) SubtractQ(acc);
         bool negative = Compare(acc[..k], _halfQ) > 0;
-        if (negative)
-        {
-            // acc = Q - acc
-            ulong borrow = 0;
-            for (int w = 0; w < k; w++)
-            {
-                ulong a = _q[w], b = acc[w];
-                ulong d = a - b - borrow;
-                borrow = (a < b || (a == b && borrow == 1)) ? 1UL : 0UL;
-                acc[w] = d;
-            }
-        }
+        if (negative) Subtract(_q, acc[..k], acc); // acc = Q - acc
         double v = 0;
         for (int w = k - 1; w >= 0; w--) v = v * 18446744073709551616.0 + acc[w];
         return negative ? -v : v;
@@ -117,16 +106,24 @@ internal sealed class CrtLevelData
         return 0;
     }
 
-    private void SubtractQ(Span<ulong> acc)
+    /// <summary>
+    /// destination = a - b over b.Length little-endian words; returns the borrow out of the top word. destination may
+    /// be a or b (each word is read before it is written).
+    /// </summary>
+    private static ulong Subtract(ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b, Span<ulong> destination)
     {
         ulong borrow = 0;
-        for (int w = 0; w < _words; w++)
+        for (int w = 0; w < b.Length; w++)
         {
-            ulong a = acc[w], b = _q[w];
-            ulong d = a - b - borrow;
-            borrow = (a < b || (a == b && borrow == 1)) ? 1UL : 0UL;
-            acc[w] = d;
+            ulong x = a[w], y = b[w];
+            destination[w] = x - y - borrow;
+            borrow = (x < y || (x == y && borrow == 1)) ? 1UL : 0UL;
         }
-        acc[_words] -= borrow;
+        return borrow;
+    }
+
+    private void SubtractQ(Span<ulong> acc)
+    {
+        acc[_words] -= Subtract(acc[.._words], _q, acc);
     }
 }

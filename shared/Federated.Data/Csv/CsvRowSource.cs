@@ -65,7 +65,14 @@ internal sealed class CsvRowSource : RowSource
         return (fieldOfColumn, header.Length);
     }
 
-    public override bool MoveNext()
+    /// <summary>Parses the next record from the buffered reader (the CSV reader itself is synchronous).</summary>
+    public override ValueTask<bool> MoveNextAsync(CancellationToken ct)
+    {
+        ct.ThrowIfCancellationRequested();
+        return ValueTask.FromResult(MoveNext());
+    }
+
+    private bool MoveNext()
     {
         if (!_records.Read()) return false;
         var row = new DataRow(_schema) { Location = RowLocation.Csv(_file, _records.RecordLine) };
@@ -102,5 +109,9 @@ internal sealed class CsvRowSource : RowSource
 
     public override long BytesRead => _records.CharsRead;
 
-    public override void Dispose() => _records.Dispose();
+    public override ValueTask DisposeAsync()
+    {
+        _records.Dispose();
+        return ValueTask.CompletedTask;
+    }
 }

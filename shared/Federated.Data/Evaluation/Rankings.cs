@@ -11,11 +11,12 @@ public static class Rankings
     /// User → distinct songs from an interactions table, by the schema's user and song roles.
     /// <paramref name="include"/> filters rows (e.g. one held-out segment, or positives only).
     /// </summary>
-    public static Dictionary<string, HashSet<string>> RelevantSets(IEnumerable<DataRow> interactions, Func<DataRow, bool>? include = null)
+    public static async Task<Dictionary<string, HashSet<string>>> RelevantSetsAsync(IAsyncEnumerable<DataRow> interactions, Func<DataRow, bool>? include = null,
+        CancellationToken cancellationToken = default)
     {
         var result = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         int user = -1, song = -1;
-        foreach (var row in interactions)
+        await foreach (var row in interactions.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             if (user < 0)
             {
@@ -62,11 +63,11 @@ public sealed class PopularityRanker
     private PopularityRanker(Dictionary<string, long> counts) => _counts = counts;
 
     /// <summary>Counts the song role over training interactions.</summary>
-    public static PopularityRanker Fit(IEnumerable<DataRow> trainingInteractions)
+    public static async Task<PopularityRanker> FitAsync(IAsyncEnumerable<DataRow> trainingInteractions, CancellationToken cancellationToken = default)
     {
         var counts = new Dictionary<string, long>(StringComparer.Ordinal);
         var song = -1;
-        foreach (var row in trainingInteractions)
+        await foreach (var row in trainingInteractions.WithCancellation(cancellationToken).ConfigureAwait(false))
         {
             if (song < 0) song = Rankings.RequireRole(row.Schema, InteractionRoles.Song);
             var key = row.GetText(song)!;

@@ -92,85 +92,115 @@ public sealed class FeaturePreprocessor
     /// <summary>Fits on the given training rows (pass only training rows; the caller decides the split).</summary>
     public static FeaturePreprocessor Fit(TableSchema schema, IEnumerable<DataRow> trainingRows, PreprocessorOptions? options = null)
     {
-        options ??= new PreprocessorOptions();
-        var features = schema.Columns.Select((c, i) => (Spec: c, Index: i)).Where(x => x.Spec.IsFeature).ToArray();
-        var counts = features.Select(f => f.Spec.Kind is ColumnKind.Categorical or ColumnKind.MultiCategorical && !f.Spec.Strict
-            ? new Dictionary<string, long>(StringComparer.Ordinal) : null).ToArray();
-        var stats = features.Select(f => f.Spec.Kind switch
-        {
-            ColumnKind.Numeric or ColumnKind.Flag or ColumnKind.Timestamp => new RunningStats(1),
-            ColumnKind.Vector => new RunningStats(f.Spec.Width!.Value),
-            _ => null,
-        }).ToArray();
+        var fitter = new Fitter(schema, options ?? new PreprocessorOptions());
+        foreach (var row in trainingRows) fitter.Add(row);
+        return fitter.Build();
+    }
 
-        long rows = 0;
-        foreach (var row in trainingRows)
+    /// <summary><see cref="Fit"/> over a streamed table (for example a <see cref="Reading.TableReader"/>).</summary>
+    public static async Task<FeaturePreprocessor> FitAsync(TableSchema schema, IAsyncEnumerable<DataRow> trainingRows, PreprocessorOptions? options = null,
+        CancellationToken cancellationToken = default)
+    {
+        var fitter = new Fitter(schema, options ?? new PreprocessorOptions());
+        await foreach (var row in trainingRows.WithCancellation(cancellationToken).ConfigureAwait(false)) fitter.Add(row);
+        return fitter.Build();
+    }
+
+    /// <summary>Vocabulary counts and running statistics of the feature columns, one row at a time.</summary>
+    private sealed class Fitter
+    {
+        private readonly TableSchema _schema;
+        private readonly PreprocessorOptions _options;
+        private readonly (ColumnSpec Spec, int Index)[] _features;
+        private readonly Dictionary<string, long>?[] _counts;
+        private readonly RunningStats?[] _stats;
+        private long _rows;
+
+        public Fitter(TableSchema schema, PreprocessorOptions options)
         {
-            if (!ReferenceEquals(row.Schema, schema) && row.Schema.Table != schema.Table)
-                throw new ArgumentException($"row of table '{row.Schema.Table}' given to a preprocessor for '{schema.Table}'");
-            rows++;
-            for (var f = 0; f < features.Length; f++)
+            _schema = schema;
+            _options = options;
+            _features = schema.Columns.Select((c, i) => (Spec: c, Index: i)).Where(x => x.Spec.IsFeature).ToArray();
+            _counts = _features.Select(f => f.Spec.Kind is ColumnKind.Categorical or ColumnKind.MultiCategorical && !f.Spec.Strict
+                ? new Dictionary<string, long>(StringComparer.Ordinal) : null).ToArray();
+            _stats = _features.Select(f => f.Spec.Kind switch
             {
-                var (spec, c) = features[f];
+                ColumnKind.Numeric or ColumnKind.Flag or ColumnKind.Timestamp => new RunningStats(1),
+                ColumnKind.Vector => new RunningStats(f.Spec.Width!.Value),
+                _ => null,
+            }).ToArray();
+        }
+
+        public void Add(DataRow row)
+        {
+            if (!ReferenceEquals(row.Schema, _schema) && row.Schema.Table != _schema.Table)
+                throw new ArgumentException($"row of table '{row.Schema.Table}' given to a preprocessor for '{_schema.Table}'");
+            _rows++;
+            for (var f = 0; f < _features.Length; f++)
+            {
+                var (spec, c) = _features[f];
                 switch (spec.Kind)
                 {
-                    case ColumnKind.Categorical when counts[f] is { } cc:
+                    case ColumnKind.Categorical when _counts[f] is { } cc:
                         if (row.GetText(c) is { } v) cc[v] = cc.GetValueOrDefault(v) + 1;
                         break;
-                    case ColumnKind.MultiCategorical when counts[f] is { } mc:
+                    case ColumnKind.MultiCategorical when _counts[f] is { } mc:
                         foreach (var t in row.GetTokens(c)) mc[t] = mc.GetValueOrDefault(t) + 1;
                         break;
                     case ColumnKind.Numeric or ColumnKind.Flag or ColumnKind.Timestamp:
                         var x = row.GetNumber(c);
-                        if (!double.IsNaN(x)) stats[f]!.Add(x);
+                        if (!double.IsNaN(x)) _stats[f]!.Add(x);
                         break;
                     case ColumnKind.Vector:
-                        if (row.GetVector(c) is { } vec) stats[f]!.Add(vec);
+                        if (row.GetVector(c) is { } vec) _stats[f]!.Add(vec);
                         break;
                 }
             }
         }
 
-        var fitted = new FittedColumn[features.Length];
-        int dense = 0, categorical = 0, multi = 0;
-        for (var f = 0; f < features.Length; f++)
+        public FeaturePreprocessor Build()
         {
-            var (spec, _) = features[f];
-            switch (spec.Kind)
+            var fitted = new FittedColumn[_features.Length];
+            int dense = 0, categorical = 0, multi = 0;
+            for (var f = 0; f < _features.Length; f++)
             {
-                case ColumnKind.Categorical or ColumnKind.MultiCategorical:
-                    var vocabulary = spec.Strict
-                        ? spec.Categories!.Distinct(StringComparer.Ordinal).ToArray()
-                        : counts[f]!.Where(kv => kv.Value >= options.MinCount)
-                            .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
-                            .Take(options.MaxVocabulary).Select(kv => kv.Key).ToArray();
-                    fitted[f] = new FittedColumn
-                    {
-                        Name = spec.Name, Kind = spec.Kind, Nullable = spec.Nullable, Vocabulary = vocabulary,
-                        Slot = spec.Kind == ColumnKind.Categorical ? categorical++ : multi++,
-                    };
-                    break;
-                case ColumnKind.Numeric or ColumnKind.Flag or ColumnKind.Timestamp or ColumnKind.Vector:
-                    var s = stats[f]!;
-                    var offset = dense;
-                    dense += s.Width;
-                    fitted[f] = new FittedColumn
-                    {
-                        Name = spec.Name, Kind = spec.Kind, Nullable = spec.Nullable,
-                        Mean = s.Means(), Std = s.StandardDeviations(), DenseOffset = offset,
-                        MissingSlot = spec.Nullable ? dense++ : -1,
-                    };
-                    break;
-                default:
-                    throw new SchemaException($"column '{spec.Name}' of kind {spec.Kind} cannot be a feature; set \"feature\": false");
+                var (spec, _) = _features[f];
+                switch (spec.Kind)
+                {
+                    case ColumnKind.Categorical or ColumnKind.MultiCategorical:
+                        var vocabulary = spec.Strict
+                            ? spec.Categories!.Distinct(StringComparer.Ordinal).ToArray()
+                            : _counts[f]!.Where(kv => kv.Value >= _options.MinCount)
+                                .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal)
+                                .Take(_options.MaxVocabulary).Select(kv => kv.Key).ToArray();
+                        fitted[f] = new FittedColumn
+                        {
+                            Name = spec.Name, Kind = spec.Kind, Nullable = spec.Nullable, Vocabulary = vocabulary,
+                            Slot = spec.Kind == ColumnKind.Categorical ? categorical++ : multi++,
+                        };
+                        break;
+                    case ColumnKind.Numeric or ColumnKind.Flag or ColumnKind.Timestamp or ColumnKind.Vector:
+                        var s = _stats[f]!;
+                        var offset = dense;
+                        dense += s.Width;
+                        fitted[f] = new FittedColumn
+                        {
+                            Name = spec.Name, Kind = spec.Kind, Nullable = spec.Nullable,
+                            Mean = s.Means(), Std = s.StandardDeviations(), DenseOffset = offset,
+                            MissingSlot = spec.Nullable ? dense++ : -1,
+                        };
+                        break;
+                    default:
+                        throw new SchemaException($"column '{spec.Name}' of kind {spec.Kind} cannot be a feature; set \"feature\": false");
+                }
             }
-        }
 
-        return new FeaturePreprocessor
-        {
-            Table = schema.Table, Columns = fitted, FittedRows = rows,
-            DenseWidth = dense, CategoricalCount = categorical, MultiCategoricalCount = multi,
-        };
+            return new FeaturePreprocessor
+            {
+                Table = _schema.Table, Columns = fitted, FittedRows = _rows,
+                DenseWidth = dense, CategoricalCount = categorical, MultiCategoricalCount = multi,
+            };
+        }
     }
 
     /// <summary>Id of a category in a fitted column (missing and out-of-vocabulary ids included).</summary>
@@ -187,28 +217,55 @@ public sealed class FeaturePreprocessor
     /// <summary>Encodes rows into flat, tensor-ready arrays (row-major).</summary>
     public FeatureMatrix EncodeAll(IEnumerable<DataRow> rows)
     {
-        var keys = new List<string?>();
-        var categorical = new List<int>();
-        var dense = new List<float>();
-        var multiIds = Enumerable.Range(0, MultiCategoricalCount).Select(_ => new List<int>()).ToArray();
-        var multiOffsets = Enumerable.Range(0, MultiCategoricalCount).Select(_ => new List<int> { 0 }).ToArray();
-        var denseRow = new float[DenseWidth];
-        var categoricalRow = new int[CategoricalCount];
-        foreach (var row in rows)
+        var builder = new MatrixBuilder(this);
+        foreach (var row in rows) builder.Add(row);
+        return builder.Build();
+    }
+
+    /// <summary><see cref="EncodeAll"/> over a streamed table (for example a <see cref="Reading.TableReader"/>).</summary>
+    public async Task<FeatureMatrix> EncodeAllAsync(IAsyncEnumerable<DataRow> rows, CancellationToken cancellationToken = default)
+    {
+        var builder = new MatrixBuilder(this);
+        await foreach (var row in rows.WithCancellation(cancellationToken).ConfigureAwait(false)) builder.Add(row);
+        return builder.Build();
+    }
+
+    /// <summary>The growing arrays of a <see cref="FeatureMatrix"/>, one encoded row at a time.</summary>
+    private sealed class MatrixBuilder
+    {
+        private readonly FeaturePreprocessor _p;
+        private readonly List<string?> _keys = new();
+        private readonly List<int> _categorical = new();
+        private readonly List<float> _dense = new();
+        private readonly List<int>[] _multiIds;
+        private readonly List<int>[] _multiOffsets;
+        private readonly float[] _denseRow;
+        private readonly int[] _categoricalRow;
+
+        public MatrixBuilder(FeaturePreprocessor p)
         {
-            Prepare(row.Schema);
-            keys.Add(row.Key);
-            EncodeInto(row, categoricalRow, denseRow, multiIds);
-            categorical.AddRange(categoricalRow);
-            dense.AddRange(denseRow);
-            for (var m = 0; m < MultiCategoricalCount; m++) multiOffsets[m].Add(multiIds[m].Count);
+            _p = p;
+            _multiIds = Enumerable.Range(0, p.MultiCategoricalCount).Select(_ => new List<int>()).ToArray();
+            _multiOffsets = Enumerable.Range(0, p.MultiCategoricalCount).Select(_ => new List<int> { 0 }).ToArray();
+            _denseRow = new float[p.DenseWidth];
+            _categoricalRow = new int[p.CategoricalCount];
         }
 
-        return new FeatureMatrix
+        public void Add(DataRow row)
         {
-            Keys = keys.ToArray(), RowCount = keys.Count, CategoricalWidth = CategoricalCount, DenseWidth = DenseWidth,
-            Categorical = categorical.ToArray(), Dense = dense.ToArray(),
-            MultiCategorical = multiIds.Select((ids, m) => new TokenBags(multiOffsets[m].ToArray(), ids.ToArray())).ToArray(),
+            _p.Prepare(row.Schema);
+            _keys.Add(row.Key);
+            _p.EncodeInto(row, _categoricalRow, _denseRow, _multiIds);
+            _categorical.AddRange(_categoricalRow);
+            _dense.AddRange(_denseRow);
+            for (var m = 0; m < _p.MultiCategoricalCount; m++) _multiOffsets[m].Add(_multiIds[m].Count);
+        }
+
+        public FeatureMatrix Build() => new()
+        {
+            Keys = _keys.ToArray(), RowCount = _keys.Count, CategoricalWidth = _p.CategoricalCount, DenseWidth = _p.DenseWidth,
+            Categorical = _categorical.ToArray(), Dense = _dense.ToArray(),
+            MultiCategorical = _multiIds.Select((ids, m) => new TokenBags(_multiOffsets[m].ToArray(), ids.ToArray())).ToArray(),
         };
     }
 

@@ -8,7 +8,8 @@ namespace Federated.Data.Parquet;
 
 /// <summary>
 /// Reads a Parquet file one row group at a time (memory is one row group, flat in the number of groups) and checks
-/// each row against the schema.
+/// each row against the schema. Parquet.Net's API is asynchronous only, so this source is opened with
+/// <see cref="OpenAsync"/> and loads each row group asynchronously.
 /// </summary>
 internal sealed class ParquetRowSource : RowSource
 {
@@ -18,30 +19,42 @@ internal sealed class ParquetRowSource : RowSource
     private readonly ParquetReader _reader;
     private readonly ParquetColumnLoader[] _loaders;
     private readonly CellValidator _validator;
-    private readonly CancellationToken _ct;
     private int _group = -1;
     private long _groupRows;
     private long _row = -1;
     private long _rowsBefore;
 
-    public ParquetRowSource(TableSchema schema, string path, CancellationToken ct)
+    private ParquetRowSource(TableSchema schema, string path, FileStream stream, ParquetReader reader, ParquetColumnLoader[] loaders)
     {
         _schema = schema;
         _file = path;
-        _ct = ct;
+        _stream = stream;
+        _reader = reader;
+        _loaders = loaders;
         _validator = new CellValidator(schema);
-        _stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+    }
+
+    /// <summary>Opens the file and checks its columns against the schema.</summary>
+    public static async Task<ParquetRowSource> OpenAsync(TableSchema schema, string path, CancellationToken ct)
+    {
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
+        ParquetReader reader;
         try
         {
-            _reader = ParquetReader.CreateAsync(_stream, null, false, ct).GetAwaiter().GetResult();
+            reader = await ParquetReader.CreateAsync(stream, null, false, ct).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            _stream.Dispose();
+            await stream.DisposeAsync().ConfigureAwait(false);
             throw new DataFileException($"{path}: not a readable Parquet file: {e.Message}", e);
         }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
 
-        var fields = _reader.Schema.Fields.ToDictionary(f => f.Name, StringComparer.Ordinal);
+        var fields = reader.Schema.Fields.ToDictionary(f => f.Name, StringComparer.Ordinal);
         var problems = new List<string>();
         var loaders = new List<ParquetColumnLoader>();
         for (var c = 0; c < schema.Columns.Count; c++)
@@ -63,23 +76,24 @@ internal sealed class ParquetRowSource : RowSource
                 problems.Add($"columns the schema does not declare: {string.Join(", ", extra.Select(e => $"'{e}'"))} (set allowExtraColumns to ignore them)");
         }
 
+        var source = new ParquetRowSource(schema, path, stream, reader, loaders.ToArray());
         if (problems.Count > 0)
         {
-            Dispose();
+            await source.DisposeAsync().ConfigureAwait(false);
             throw new DataFileException($"{path} does not match schema '{schema.Table}': {string.Join("; ", problems)}");
         }
 
-        _loaders = loaders.ToArray();
+        return source;
     }
 
-    public override bool MoveNext()
+    public override async ValueTask<bool> MoveNextAsync(CancellationToken ct)
     {
         _row++;
         while (_row >= _groupRows)
         {
             if (_group + 1 >= _reader.RowGroupCount) return false;
             _rowsBefore += _groupRows;
-            LoadGroup(++_group);
+            await LoadGroupAsync(++_group, ct).ConfigureAwait(false);
         }
 
         var row = new DataRow(_schema) { Location = RowLocation.Parquet(_file, _group, _row) };
@@ -95,7 +109,7 @@ internal sealed class ParquetRowSource : RowSource
         return true;
     }
 
-    private void LoadGroup(int index)
+    private async Task LoadGroupAsync(int index, CancellationToken ct)
     {
         using var group = _reader.OpenRowGroupReader(index);
         _groupRows = group.RowCount;
@@ -104,7 +118,7 @@ internal sealed class ParquetRowSource : RowSource
         {
             try
             {
-                loader.LoadAsync(group, _ct).GetAwaiter().GetResult();
+                await loader.LoadAsync(group, ct).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not (OperationCanceledException or DataFileException))
             {
@@ -125,9 +139,9 @@ internal sealed class ParquetRowSource : RowSource
 
     public override long BytesRead => BytesSoFar;
 
-    public override void Dispose()
+    public override async ValueTask DisposeAsync()
     {
-        _reader?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _stream.Dispose();
+        await _reader.DisposeAsync().ConfigureAwait(false);
+        await _stream.DisposeAsync().ConfigureAwait(false);
     }
 }

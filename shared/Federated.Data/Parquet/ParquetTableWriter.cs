@@ -9,7 +9,8 @@ namespace Federated.Data.Parquet;
 /// <summary>
 /// Writes a table as Parquet, buffering one row group at a time. Physical types: ids, categories and ISO
 /// timestamps as strings; numbers and Unix-second timestamps as double; flags as boolean; multi-categorical as
-/// list&lt;string&gt;; vectors as list&lt;float&gt;. All nullable, so missing values round-trip.
+/// list&lt;string&gt;; vectors as list&lt;float&gt;. All nullable, so missing values round-trip. Created with
+/// <see cref="CreateAsync"/>; <see cref="DisposeAsync"/> writes the last row group and the footer.
 /// </summary>
 public sealed class ParquetTableWriter : ITableWriter
 {
@@ -21,43 +22,64 @@ public sealed class ParquetTableWriter : ITableWriter
     private readonly int _rowGroupSize;
     private int _buffered;
 
-    public ParquetTableWriter(TableSchema schema, string path, int rowGroupSize = DefaultRowGroupSize)
+    private ParquetTableWriter(TableSchema schema, ColumnBuffer[] columns, FileStream stream, ParquetWriter writer, int rowGroupSize)
+    {
+        Schema = schema;
+        _columns = columns;
+        _stream = stream;
+        _writer = writer;
+        _rowGroupSize = rowGroupSize;
+    }
+
+    /// <summary>Creates the file and its Parquet writer.</summary>
+    public static async Task<ParquetTableWriter> CreateAsync(TableSchema schema, string path, int rowGroupSize = DefaultRowGroupSize,
+        CancellationToken cancellationToken = default)
     {
         if (rowGroupSize <= 0) throw new ArgumentOutOfRangeException(nameof(rowGroupSize));
-        Schema = schema;
-        _rowGroupSize = rowGroupSize;
-        _columns = schema.Columns.Select((c, i) => ColumnBuffer.For(c, i)).ToArray();
-        _stream = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16);
-        _writer = ParquetWriter.CreateAsync(new ParquetSchema(_columns.Select(c => c.Field)), _stream).GetAwaiter().GetResult();
+        var columns = schema.Columns.Select((c, i) => ColumnBuffer.For(c, i)).ToArray();
+        var stream = new FileStream(path, FileMode.Create, FileAccess.ReadWrite, FileShare.None, 1 << 16, FileOptions.Asynchronous);
+        try
+        {
+            var writer = await ParquetWriter.CreateAsync(new ParquetSchema(columns.Select(c => c.Field)), stream, cancellationToken: cancellationToken).ConfigureAwait(false);
+            return new ParquetTableWriter(schema, columns, stream, writer, rowGroupSize);
+        }
+        catch
+        {
+            await stream.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     public TableSchema Schema { get; }
 
     public long RowsWritten { get; private set; }
 
-    public void Write(DataRow row)
+    public ValueTask WriteAsync(DataRow row, CancellationToken cancellationToken = default)
     {
         foreach (var column in _columns) column.Add(row);
         RowsWritten++;
-        if (++_buffered >= _rowGroupSize) Flush();
+        return ++_buffered >= _rowGroupSize ? new ValueTask(FlushAsync(cancellationToken)) : ValueTask.CompletedTask;
     }
 
-    private void Flush()
+    private async Task FlushAsync(CancellationToken ct)
     {
         if (_buffered == 0) return;
         using (var group = _writer.CreateRowGroup())
         {
-            foreach (var column in _columns) column.WriteAsync(group).GetAwaiter().GetResult();
+            foreach (var column in _columns) await column.WriteAsync(group, ct).ConfigureAwait(false);
         }
 
         _buffered = 0;
     }
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
-        Flush();
-        _writer.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        _stream.Dispose();
+        try { await FlushAsync(CancellationToken.None).ConfigureAwait(false); }
+        finally
+        {
+            await _writer.DisposeAsync().ConfigureAwait(false);
+            await _stream.DisposeAsync().ConfigureAwait(false);
+        }
     }
 
     private abstract class ColumnBuffer(int column)
@@ -68,7 +90,7 @@ public sealed class ParquetTableWriter : ITableWriter
 
         public abstract void Add(DataRow row);
 
-        public abstract Task WriteAsync(ParquetRowGroupWriter group);
+        public abstract Task WriteAsync(ParquetRowGroupWriter group, CancellationToken ct);
 
         public static ColumnBuffer For(ColumnSpec spec, int column) => spec.Kind switch
         {
@@ -91,8 +113,9 @@ public sealed class ParquetTableWriter : ITableWriter
 
         public override void Add(DataRow row) => _values.Add(get(row));
 
-        public override async Task WriteAsync(ParquetRowGroupWriter group)
+        public override async Task WriteAsync(ParquetRowGroupWriter group, CancellationToken ct)
         {
+            ct.ThrowIfCancellationRequested(); // the string overload takes no token
             await group.WriteAsync(_field, _values!, null);
             _values.Clear();
         }
@@ -107,9 +130,9 @@ public sealed class ParquetTableWriter : ITableWriter
 
         public override void Add(DataRow row) => _values.Add(row.GetNumber(Column) is var v && double.IsNaN(v) ? null : v);
 
-        public override async Task WriteAsync(ParquetRowGroupWriter group)
+        public override async Task WriteAsync(ParquetRowGroupWriter group, CancellationToken ct)
         {
-            await group.WriteAsync<double>(_field, _values.ToArray().AsMemory(), null);
+            await group.WriteAsync<double>(_field, _values.ToArray().AsMemory(), null, cancellationToken: ct);
             _values.Clear();
         }
     }
@@ -123,9 +146,9 @@ public sealed class ParquetTableWriter : ITableWriter
 
         public override void Add(DataRow row) => _values.Add(row.GetFlag(Column));
 
-        public override async Task WriteAsync(ParquetRowGroupWriter group)
+        public override async Task WriteAsync(ParquetRowGroupWriter group, CancellationToken ct)
         {
-            await group.WriteAsync<bool>(_field, _values.ToArray().AsMemory(), null);
+            await group.WriteAsync<bool>(_field, _values.ToArray().AsMemory(), null, cancellationToken: ct);
             _values.Clear();
         }
     }
@@ -158,9 +181,9 @@ public sealed class ParquetTableWriter : ITableWriter
             }
         }
 
-        public override async Task WriteAsync(ParquetRowGroupWriter group)
+        public override async Task WriteAsync(ParquetRowGroupWriter group, CancellationToken ct)
         {
-            await group.WriteAllPartsAsync<T>(Element, Values.ToArray().AsMemory(), _definition.ToArray().AsMemory(), _repetition.ToArray().AsMemory(), default);
+            await group.WriteAllPartsAsync<T>(Element, Values.ToArray().AsMemory(), _definition.ToArray().AsMemory(), _repetition.ToArray().AsMemory(), ct);
             Values.Clear();
             _definition.Clear();
             _repetition.Clear();

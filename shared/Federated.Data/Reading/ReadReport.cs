@@ -66,6 +66,4 @@ public sealed record ReadOptions
 
     /// <summary>How many bad rows the report keeps in memory (all go to the quarantine file).</summary>
     public int MaxBadRowsInReport { get; init; } = 100;
-
-    public CancellationToken CancellationToken { get; init; }
 }

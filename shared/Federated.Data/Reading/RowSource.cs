@@ -3,7 +3,7 @@ using Federated.Data.Rows;
 namespace Federated.Data.Reading;
 
 /// <summary>A file format's side of reading: parses records into rows and says what was wrong with them.</summary>
-internal abstract class RowSource : IDisposable
+internal abstract class RowSource : IAsyncDisposable
 {
     /// <summary>The row just parsed (a new instance per row, so callers may keep it).</summary>
     public DataRow Current { get; protected set; } = null!;
@@ -12,7 +12,7 @@ internal abstract class RowSource : IDisposable
     public BadRow? Error { get; protected set; }
 
     /// <summary>Moves to the next record; false at the end.</summary>
-    public abstract bool MoveNext();
+    public abstract ValueTask<bool> MoveNextAsync(CancellationToken ct);
 
     /// <summary>The current record's cells as text, for the quarantine file.</summary>
     public abstract IReadOnlyList<string> RawCells();
@@ -24,5 +24,5 @@ internal abstract class RowSource : IDisposable
 
     public abstract long BytesRead { get; }
 
-    public abstract void Dispose();
+    public abstract ValueTask DisposeAsync();
 }

@@ -1,4 +1,4 @@
-using System.Collections;
+using System.Runtime.CompilerServices;
 using System.Text;
 using Federated.Data.Csv;
 using Federated.Data.Parquet;
@@ -11,21 +11,24 @@ namespace Federated.Data.Reading;
 /// Streams the validated rows of one table file (CSV or Parquet). Every row read is either yielded or, under
 /// <see cref="BadRowPolicy.Quarantine"/>, written to the quarantine side file and counted in <see cref="Report"/>;
 /// under <see cref="BadRowPolicy.FailFast"/> the first bad row throws <see cref="BadRowException"/>.
-/// Enumerate once.
+/// Asynchronous end to end (Parquet.Net has no synchronous API): open with <see cref="OpenAsync(TableSchema, string, ReadOptions, CancellationToken)"/>,
+/// read with <c>await foreach</c>, dispose with <c>await using</c>. Enumerate once.
 /// </summary>
-public sealed class TableReader : IEnumerable<DataRow>, IDisposable
+public sealed class TableReader : IAsyncEnumerable<DataRow>, IAsyncDisposable
 {
     private readonly RowSource _source;
     private readonly ReadOptions _options;
+    private readonly CancellationToken _openToken;
     private readonly Dictionary<string, long>? _keys;
     private StreamWriter? _quarantine;
     private bool _enumerated;
 
-    private TableReader(TableSchema schema, string path, RowSource source, ReadOptions options)
+    private TableReader(TableSchema schema, string path, RowSource source, ReadOptions options, CancellationToken openToken)
     {
         Schema = schema;
         _source = source;
         _options = options;
+        _openToken = openToken;
         Report = new ReadReport { File = path, Table = schema.Table, Policy = options.Policy };
         if (options.DetectDuplicateKeys && schema.KeyIndex >= 0) _keys = new Dictionary<string, long>(StringComparer.Ordinal);
     }
@@ -35,43 +38,47 @@ public sealed class TableReader : IEnumerable<DataRow>, IDisposable
     public ReadReport Report { get; }
 
     /// <summary>Opens a data file against a schema; the format comes from the schema or the file extension.</summary>
-    public static TableReader Open(TableSchema schema, string path, BadRowPolicy policy = BadRowPolicy.FailFast) =>
-        Open(schema, path, new ReadOptions { Policy = policy });
+    public static Task<TableReader> OpenAsync(TableSchema schema, string path, BadRowPolicy policy = BadRowPolicy.FailFast, CancellationToken cancellationToken = default) =>
+        OpenAsync(schema, path, new ReadOptions { Policy = policy }, cancellationToken);
 
-    public static TableReader Open(TableSchema schema, string path, ReadOptions options)
+    /// <summary>
+    /// Opens a data file against a schema. <paramref name="cancellationToken"/> also stops the enumeration (as does the
+    /// token given to the enumeration itself).
+    /// </summary>
+    public static async Task<TableReader> OpenAsync(TableSchema schema, string path, ReadOptions options, CancellationToken cancellationToken = default)
     {
         schema.Validate();
         if (!File.Exists(path)) throw new DataFileException($"{path}: no such file (table '{schema.Table}')");
         RowSource source = schema.FormatOf(path) switch
         {
             TableFormat.Csv => new CsvRowSource(schema, path),
-            _ => new ParquetRowSource(schema, path, options.CancellationToken),
+            _ => await ParquetRowSource.OpenAsync(schema, path, cancellationToken).ConfigureAwait(false),
         };
-        return new TableReader(schema, path, source, options);
+        return new TableReader(schema, path, source, options, cancellationToken);
     }
 
     /// <summary>Opens the data file a schema file names (its "file", relative to the schema file).</summary>
-    public static TableReader OpenFromSchemaFile(string schemaPath, ReadOptions? options = null)
+    public static Task<TableReader> OpenFromSchemaFileAsync(string schemaPath, ReadOptions? options = null, CancellationToken cancellationToken = default)
     {
         var schema = TableSchema.Load(schemaPath);
-        return Open(schema, schema.ResolveDataPath(schemaPath), options ?? new ReadOptions());
+        return OpenAsync(schema, schema.ResolveDataPath(schemaPath), options ?? new ReadOptions(), cancellationToken);
     }
 
-    public IEnumerator<DataRow> GetEnumerator()
+    public IAsyncEnumerator<DataRow> GetAsyncEnumerator(CancellationToken cancellationToken = default)
     {
         if (_enumerated) throw new InvalidOperationException("a TableReader can be enumerated only once; open the file again");
         _enumerated = true;
-        return Rows().GetEnumerator();
+        return Rows(cancellationToken).GetAsyncEnumerator(cancellationToken);
     }
 
-    IEnumerator IEnumerable.GetEnumerator() => GetEnumerator();
-
-    private IEnumerable<DataRow> Rows()
+    private async IAsyncEnumerable<DataRow> Rows([EnumeratorCancellation] CancellationToken enumerationToken)
     {
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(_openToken, enumerationToken);
+        var ct = linked.Token;
         var keyIndex = Schema.KeyIndex;
-        while (_source.MoveNext())
+        while (await _source.MoveNextAsync(ct).ConfigureAwait(false))
         {
-            _options.CancellationToken.ThrowIfCancellationRequested();
+            ct.ThrowIfCancellationRequested();
             Report.RowsRead++;
             var row = _source.Current;
             var error = _source.Error;
@@ -91,21 +98,21 @@ public sealed class TableReader : IEnumerable<DataRow>, IDisposable
             }
 
             if (_options.Policy == BadRowPolicy.FailFast) throw new BadRowException(error);
-            Quarantine(error);
+            await QuarantineAsync(error, ct).ConfigureAwait(false);
         }
 
         Report.SourceBytes = _source.BytesRead;
-        _quarantine?.Flush();
+        if (_quarantine is not null) await _quarantine.FlushAsync(ct).ConfigureAwait(false);
         Report.Completed = true;
     }
 
-    private void Quarantine(BadRow error)
+    private async Task QuarantineAsync(BadRow error, CancellationToken ct)
     {
         if (_quarantine is null)
         {
             var path = _options.QuarantinePath ?? Report.File + ".quarantine.csv";
             _quarantine = new StreamWriter(path, append: false, new UTF8Encoding(false));
-            _quarantine.WriteLine("location,column,reason,record");
+            await _quarantine.WriteLineAsync("location,column,reason,record".AsMemory(), ct).ConfigureAwait(false);
             Report.QuarantineFile = path;
         }
 
@@ -127,13 +134,13 @@ public sealed class TableReader : IEnumerable<DataRow>, IDisposable
         CsvText.AppendField(line, error.Reason);
         line.Append(',');
         CsvText.AppendField(line, record.ToString());
-        _quarantine.WriteLine(line.ToString());
+        await _quarantine.WriteLineAsync(line, ct).ConfigureAwait(false);
         Report.AddBad(error, _options.MaxBadRowsInReport);
     }
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
-        _quarantine?.Dispose();
-        _source.Dispose();
+        if (_quarantine is not null) await _quarantine.DisposeAsync().ConfigureAwait(false);
+        await _source.DisposeAsync().ConfigureAwait(false);
     }
 }

@@ -7,24 +7,28 @@ using Federated.Data.Schema;
 
 namespace Federated.Data.Writing;
 
-/// <summary>Writes rows of one table in the project's CSV or Parquet conventions. Streams; memory is one batch.</summary>
-public interface ITableWriter : IDisposable
+/// <summary>
+/// Writes rows of one table in the project's CSV or Parquet conventions. Streams; memory is one batch. Asynchronous
+/// (Parquet.Net has no synchronous API); <see cref="IAsyncDisposable.DisposeAsync"/> completes the file.
+/// </summary>
+public interface ITableWriter : IAsyncDisposable
 {
     TableSchema Schema { get; }
 
     long RowsWritten { get; }
 
     /// <summary>Writes a row (the writer copies what it needs, so the row may be reused).</summary>
-    void Write(DataRow row);
+    ValueTask WriteAsync(DataRow row, CancellationToken cancellationToken = default);
 }
 
 public static class TableWriter
 {
     /// <summary>Creates a writer for the schema's format (or the extension of <paramref name="path"/>).</summary>
-    public static ITableWriter Create(TableSchema schema, string path, int parquetRowGroupSize = ParquetTableWriter.DefaultRowGroupSize) =>
+    public static async Task<ITableWriter> CreateAsync(TableSchema schema, string path, int parquetRowGroupSize = ParquetTableWriter.DefaultRowGroupSize,
+        CancellationToken cancellationToken = default) =>
         schema.FormatOf(path) == TableFormat.Csv
-            ? new CsvTableWriter(schema, path)
-            : new ParquetTableWriter(schema, path, parquetRowGroupSize);
+            ? await CsvTableWriter.CreateAsync(schema, path, cancellationToken).ConfigureAwait(false)
+            : await ParquetTableWriter.CreateAsync(schema, path, parquetRowGroupSize, cancellationToken).ConfigureAwait(false);
 }
 
 /// <summary>CSV with a header row; cells per <see cref="CsvText"/>.</summary>
@@ -33,25 +37,40 @@ public sealed class CsvTableWriter : ITableWriter
     private readonly StreamWriter _out;
     private readonly StringBuilder _line = new();
 
-    public CsvTableWriter(TableSchema schema, string path)
+    private CsvTableWriter(TableSchema schema, string path)
     {
         Schema = schema;
-        _out = new StreamWriter(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16), new UTF8Encoding(false), 1 << 16);
+        _out = new StreamWriter(new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16, FileOptions.Asynchronous), new UTF8Encoding(false), 1 << 16);
         _out.NewLine = "\n";
-        for (var c = 0; c < schema.Columns.Count; c++)
-        {
-            if (c > 0) _line.Append(',');
-            CsvText.AppendField(_line, schema.Columns[c].Name);
-        }
+    }
 
-        _out.WriteLine(_line.ToString());
+    /// <summary>Creates the file and writes the header row.</summary>
+    public static async Task<CsvTableWriter> CreateAsync(TableSchema schema, string path, CancellationToken cancellationToken = default)
+    {
+        var writer = new CsvTableWriter(schema, path);
+        try
+        {
+            for (var c = 0; c < schema.Columns.Count; c++)
+            {
+                if (c > 0) writer._line.Append(',');
+                CsvText.AppendField(writer._line, schema.Columns[c].Name);
+            }
+
+            await writer._out.WriteLineAsync(writer._line, cancellationToken).ConfigureAwait(false);
+            return writer;
+        }
+        catch
+        {
+            await writer.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
     }
 
     public TableSchema Schema { get; }
 
     public long RowsWritten { get; private set; }
 
-    public void Write(DataRow row)
+    public async ValueTask WriteAsync(DataRow row, CancellationToken cancellationToken = default)
     {
         _line.Clear();
         for (var c = 0; c < Schema.Columns.Count; c++)
@@ -60,7 +79,7 @@ public sealed class CsvTableWriter : ITableWriter
             CsvText.AppendField(_line, FormatCell(Schema.Columns[c], c, row));
         }
 
-        _out.WriteLine(_line.ToString());
+        await _out.WriteLineAsync(_line, cancellationToken).ConfigureAwait(false);
         RowsWritten++;
     }
 
@@ -88,5 +107,5 @@ public sealed class CsvTableWriter : ITableWriter
         }
     }
 
-    public void Dispose() => _out.Dispose();
+    public ValueTask DisposeAsync() => _out.DisposeAsync();
 }

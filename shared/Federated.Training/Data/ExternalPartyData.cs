@@ -25,24 +25,24 @@ public sealed class ExternalPartyData
     public FeaturePreprocessor? Preprocessor { get; private set; }
     public EncodedTable? Features { get; private set; }
 
-    public static ExternalPartyData Open(string dataFolder, CancellationToken cancellationToken = default)
+    public static async Task<ExternalPartyData> OpenAsync(string dataFolder, CancellationToken cancellationToken = default)
     {
         var folder = PartyDataFolder.Open(Party, dataFolder);
         var schema = folder.RequireTable(TableRole.Users, "E's user features");
         var keys = new List<string>();
-        folder.Read(schema, row => keys.Add(row.Key!), cancellationToken);
+        await folder.ReadAsync(schema, row => keys.Add(row.Key!), cancellationToken).ConfigureAwait(false);
         if (keys.Count == 0) throw new TrainingDataException(Party, $"users table '{Path.GetFileName(schema)}' has no rows");
         return new ExternalPartyData(folder, schema, keys.ToArray());
     }
 
     /// <summary>Fits the preprocessor on the rows at <paramref name="trainingRowIndices"/> (file positions) and encodes every row.</summary>
-    public void FitAndEncode(IReadOnlySet<long> trainingRowIndices, CancellationToken cancellationToken = default)
+    public async Task FitAndEncodeAsync(IReadOnlySet<long> trainingRowIndices, CancellationToken cancellationToken = default)
     {
         var schema = TableSchema.Load(UsersSchema);
         long index = 0;
         var training = Folder.Rows(UsersSchema, cancellationToken).Where(_ => trainingRowIndices.Contains(index++));
-        Preprocessor = FeaturePreprocessor.Fit(schema, training);
-        var matrix = Preprocessor.EncodeAll(Folder.Rows(UsersSchema, cancellationToken));
+        Preprocessor = await FeaturePreprocessor.FitAsync(schema, training, cancellationToken: cancellationToken).ConfigureAwait(false);
+        var matrix = await Preprocessor.EncodeAllAsync(Folder.Rows(UsersSchema, cancellationToken), cancellationToken).ConfigureAwait(false);
         if (matrix.RowCount != Keys.Length)
             throw new TrainingDataException(Party, $"users table '{Path.GetFileName(UsersSchema)}' changed while the job ran ({Keys.Length} rows, then {matrix.RowCount})");
         Features = EncodedTable.From(Preprocessor, matrix);

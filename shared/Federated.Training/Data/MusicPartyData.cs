@@ -27,13 +27,13 @@ public sealed class MusicPartyData
     public required double[] SongInteractionCounts { get; init; }
     public long InteractionRows { get; init; }
 
-    public static MusicPartyData Load(string dataFolder, CancellationToken cancellationToken = default)
+    public static async Task<MusicPartyData> LoadAsync(string dataFolder, CancellationToken cancellationToken = default)
     {
         var folder = PartyDataFolder.Open(Party, dataFolder);
         var songsSchemaPath = folder.RequireTable(TableRole.Songs, "songs with metadata and audio descriptors");
         var interactionsSchemaPath = folder.RequireTable(TableRole.Interactions, "training interactions (labels)");
 
-        var songs = Encode(folder, songsSchemaPath, cancellationToken);
+        var songs = await EncodeAsync(folder, songsSchemaPath, cancellationToken).ConfigureAwait(false);
         if (songs.Rows == 0) throw new TrainingDataException(Party, $"songs table '{Path.GetFileName(songsSchemaPath)}' has no rows");
         if (songs.DenseWidth == 0)
             throw new TrainingDataException(Party, $"songs table '{Path.GetFileName(songsSchemaPath)}' has no numeric or vector feature for the audio encoder");
@@ -44,7 +44,7 @@ public sealed class MusicPartyData
         if (folder.HasTable(TableRole.Users))
         {
             var usersSchemaPath = folder.RequireTable(TableRole.Users, "M's own user features");
-            var encoded = Encode(folder, usersSchemaPath, cancellationToken);
+            var encoded = await EncodeAsync(folder, usersSchemaPath, cancellationToken).ConfigureAwait(false);
             userIndex = Index(encoded.Keys);
             if (encoded.CategoricalWidth > 0) users = encoded;
         }
@@ -57,7 +57,7 @@ public sealed class MusicPartyData
         var order = new List<string>();
         var counts = new double[songs.Rows];
         long rows = 0;
-        folder.Read(interactionsSchemaPath, row =>
+        await folder.ReadAsync(interactionsSchemaPath, row =>
         {
             var user = row.GetText(userColumn)!;
             var song = row.GetText(songColumn)!;
@@ -73,7 +73,7 @@ public sealed class MusicPartyData
             list.Add(s);
             counts[s]++;
             rows++;
-        }, cancellationToken);
+        }, cancellationToken).ConfigureAwait(false);
         if (rows == 0) throw new TrainingDataException(Party, $"interactions table '{Path.GetFileName(interactionsSchemaPath)}' has no rows");
 
         return new MusicPartyData
@@ -97,12 +97,12 @@ public sealed class MusicPartyData
     /// <summary>Songs M has training interactions for: the candidates for cold-start users.</summary>
     public int[] WarmSongs() => Enumerable.Range(0, Songs.Rows).Where(s => SongInteractionCounts[s] > 0).ToArray();
 
-    private static EncodedTable Encode(PartyDataFolder folder, string schemaPath, CancellationToken ct)
+    private static async Task<EncodedTable> EncodeAsync(PartyDataFolder folder, string schemaPath, CancellationToken ct)
     {
         var schema = TableSchema.Load(schemaPath);
         // M's own tables are all training rows (cold-start users are not in them).
-        var preprocessor = FeaturePreprocessor.Fit(schema, folder.Rows(schemaPath, ct));
-        return EncodedTable.From(preprocessor, preprocessor.EncodeAll(folder.Rows(schemaPath, ct)));
+        var preprocessor = await FeaturePreprocessor.FitAsync(schema, folder.Rows(schemaPath, ct), cancellationToken: ct).ConfigureAwait(false);
+        return EncodedTable.From(preprocessor, await preprocessor.EncodeAllAsync(folder.Rows(schemaPath, ct), ct).ConfigureAwait(false));
     }
 
     private static Dictionary<string, int> Index(string[] keys)

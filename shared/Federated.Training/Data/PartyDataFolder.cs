@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using Federated.Core;
 using Federated.Data.Reading;
 using Federated.Data.Rows;
@@ -70,12 +71,13 @@ public sealed class PartyDataFolder
     public bool HasTable(TableRole role) => _byRole.TryGetValue(role, out var list) && list.Count > 0;
 
     /// <summary>Reads every row of a table (fail fast), handing each row to <paramref name="visit"/>. Errors name party, file, row and column.</summary>
-    public void Read(string schemaPath, Action<DataRow> visit, CancellationToken cancellationToken = default)
+    public async Task ReadAsync(string schemaPath, Action<DataRow> visit, CancellationToken cancellationToken = default)
     {
         try
         {
-            using var reader = TableReader.OpenFromSchemaFile(schemaPath, new ReadOptions { Policy = BadRowPolicy.FailFast, CancellationToken = cancellationToken });
-            foreach (var row in reader)
+            await using var reader = await TableReader.OpenFromSchemaFileAsync(schemaPath, new ReadOptions { Policy = BadRowPolicy.FailFast }, cancellationToken)
+                .ConfigureAwait(false);
+            await foreach (var row in reader.WithCancellation(cancellationToken).ConfigureAwait(false))
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 visit(row);
@@ -87,22 +89,26 @@ public sealed class PartyDataFolder
         }
     }
 
-    /// <summary>Rows of a table as a re-readable sequence (each enumeration reads the file again).</summary>
-    public IEnumerable<DataRow> Rows(string schemaPath, CancellationToken cancellationToken = default)
+    /// <summary>Rows of a table as a re-readable stream (each enumeration reads the file again).</summary>
+    public async IAsyncEnumerable<DataRow> Rows(string schemaPath, [EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
         TableReader reader;
-        try { reader = TableReader.OpenFromSchemaFile(schemaPath, new ReadOptions { Policy = BadRowPolicy.FailFast, CancellationToken = cancellationToken }); }
+        try
+        {
+            reader = await TableReader.OpenFromSchemaFileAsync(schemaPath, new ReadOptions { Policy = BadRowPolicy.FailFast }, cancellationToken)
+                .ConfigureAwait(false);
+        }
         catch (Exception e) when (e is DataFileException or SchemaException or IOException)
         {
             throw new TrainingDataException(Party, $"table '{Path.GetFileName(schemaPath)}': {e.Message}", e);
         }
-        using (reader)
+        await using (reader)
         {
-            using var rows = reader.GetEnumerator();
+            await using var rows = reader.GetAsyncEnumerator(cancellationToken);
             while (true)
             {
                 bool more;
-                try { more = rows.MoveNext(); }
+                try { more = await rows.MoveNextAsync().ConfigureAwait(false); }
                 catch (Exception e) when (e is BadRowException or DataFileException or IOException)
                 {
                     throw new TrainingDataException(Party, $"table '{Path.GetFileName(schemaPath)}': {e.Message}", e);

@@ -49,7 +49,7 @@ public static class ExternalPartyJob
         TorchRuntime.Initialise(options.TorchThreads);
         Directory.CreateDirectory(paths.JobFolder);
         var clock = Stopwatch.StartNew();
-        var data = ExternalPartyData.Open(paths.DataFolder, ct);
+        var data = await ExternalPartyData.OpenAsync(paths.DataFolder, ct).ConfigureAwait(false);
         var loading = clock.Elapsed;
 
         clock.Restart();
@@ -61,7 +61,7 @@ public static class ExternalPartyJob
         var alignmentTime = clock.Elapsed;
 
         clock.Restart();
-        data.FitAndEncode(alignedToSource.ToHashSet(), ct);
+        await data.FitAndEncodeAsync(alignedToSource.ToHashSet(), ct).ConfigureAwait(false);
         var features = data.Features!;
         loading += clock.Elapsed;
 

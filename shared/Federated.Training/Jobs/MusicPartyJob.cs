@@ -52,7 +52,7 @@ public static class MusicPartyJob
         TorchRuntime.Initialise(options.TorchThreads);
         Directory.CreateDirectory(paths.JobFolder);
         var clock = Stopwatch.StartNew();
-        var data = MusicPartyData.Load(paths.DataFolder, ct);
+        var data = await MusicPartyData.LoadAsync(paths.DataFolder, ct).ConfigureAwait(false);
         var trainable = data.TrainableUsers.ToArray();
         var loading = clock.Elapsed;
 

@@ -33,10 +33,10 @@ internal static class TestWorlds
         return path;
     }
 
-    public static string Generate(SyntheticWorldOptions world, string folder)
+    public static async Task<string> GenerateAsync(SyntheticWorldOptions world, string folder)
     {
         var path = Path.Combine(folder, "world");
-        SyntheticWorld.Generate(world, path);
+        await SyntheticWorld.GenerateAsync(world, path);
         return path;
     }
 }

@@ -13,13 +13,13 @@ var command = args.FirstOrDefault() ?? "help";
 switch (command)
 {
     case "generate":
-        Generate(args[1], args[2], Enum.Parse<TableFormat>(args[3], ignoreCase: true), args.Skip(4).ToArray());
+        await Generate(args[1], args[2], Enum.Parse<TableFormat>(args[3], ignoreCase: true), args.Skip(4).ToArray());
         break;
     case "read":
-        Read(args[1]);
+        await Read(args[1]);
         break;
     case "baselines":
-        Baselines(args[1]);
+        await Baselines(args[1]);
         break;
     case "all":
         All(args[1], args.Length > 2 ? long.Parse(args[2]) : 10_000_000);
@@ -36,7 +36,7 @@ static SyntheticWorldOptions Size(string size) => size switch
     _ => SyntheticWorldOptions.WithTrainingInteractions(long.Parse(size)),
 };
 
-static void Generate(string dir, string size, TableFormat format, string[] overrides)
+static async Task Generate(string dir, string size, TableFormat format, string[] overrides)
 {
     var options = Size(size) with { Format = format };
     foreach (var o in overrides)
@@ -54,7 +54,7 @@ static void Generate(string dir, string size, TableFormat format, string[] overr
     }
 
     var watch = Stopwatch.StartNew();
-    var summary = SyntheticWorld.Generate(options, dir);
+    var summary = await SyntheticWorld.GenerateAsync(options, dir);
     var seconds = watch.Elapsed.TotalSeconds;
     var bytes = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories).Sum(f => new FileInfo(f).Length);
     var rows = summary.TrainingInteractions + summary.HeldOutInteractions;
@@ -63,24 +63,24 @@ static void Generate(string dir, string size, TableFormat format, string[] overr
                       $"{bytes / 1048576.0 / seconds:F1} MiB/s written ({bytes / 1048576.0:F1} MiB), peak working set {PeakMiB():F0} MiB");
 }
 
-static void Read(string schemaPath)
+static async Task Read(string schemaPath)
 {
     var watch = Stopwatch.StartNew();
-    using var reader = TableReader.OpenFromSchemaFile(schemaPath);
+    await using var reader = await TableReader.OpenFromSchemaFileAsync(schemaPath);
     long rows = 0;
-    foreach (var _ in reader) rows++;
+    await foreach (var _ in reader) rows++;
     var seconds = watch.Elapsed.TotalSeconds;
     var bytes = new FileInfo(reader.Report.File).Length;
     Console.WriteLine($"read {Path.GetFileName(reader.Report.File)}: {rows:N0} rows in {seconds:F1} s = {rows / seconds:N0} rows/s, " +
                       $"{bytes / 1048576.0 / seconds:F1} MiB/s of file ({bytes / 1048576.0:F1} MiB), peak working set {PeakMiB():F0} MiB");
 }
 
-static void Baselines(string dir)
+static async Task Baselines(string dir)
 {
-    var truth = GroundTruth.Load(dir);
-    foreach (var task in new[] { SyntheticEvaluation.ColdUsers(dir, truth), SyntheticEvaluation.ColdSongs(dir, truth) })
+    var truth = await GroundTruth.LoadAsync(dir);
+    foreach (var task in new[] { await SyntheticEvaluation.ColdUsersAsync(dir, truth), await SyntheticEvaluation.ColdSongsAsync(dir, truth) })
     {
-        Console.WriteLine(SyntheticEvaluation.Popularity(dir, task));
+        Console.WriteLine(await SyntheticEvaluation.PopularityAsync(dir, task));
         Console.WriteLine(SyntheticEvaluation.Oracle(truth, task));
     }
 }
