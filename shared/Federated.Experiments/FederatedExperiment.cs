@@ -140,7 +140,7 @@ public static class FederatedExperiment
         {
             // Prefer the root cause over the cancellation it caused at the other party.
             var failures = new Task[] { external, music }.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException!).ToArray();
-            var root = failures.FirstOrDefault(e => e is not OperationCanceledException and not Federated.Training.Jobs.PeerAbortedException) ?? failures.FirstOrDefault();
+            var root = failures.FirstOrDefault(e => e is not OperationCanceledException and not Federated.Core.PeerAbortedException) ?? failures.FirstOrDefault();
             if (root is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(root);
             throw;
         }
