@@ -168,8 +168,7 @@ public sealed class ExternalPartyRole : SplitPartyRole<IExternalPartyCryptoSessi
         {
             // Inference ends at F3 for E.
             _alphaValues = null;
-            CompletedInferences++;
-            Step++;
+            CompleteInference();
             _state = State.Ready;
             return answer;
         }
@@ -207,10 +206,7 @@ public sealed class ExternalPartyRole : SplitPartyRole<IExternalPartyCryptoSessi
         _xi!.Dispose();
         _alpha = null;
         _xi = null;
-        CompletedSteps++;
-        LastReport = new SplitStepReport(Options.JobId, "E", Step, _rows, Crypto.Mode, Options.Insecure,
-            Loss: null, Epsilon: null, Delta: null, Crypto.ReleasesUsed, Crypto.ReleaseBudget, Crypto.KeyRotations);
-        Step++;
+        CompleteStep(loss: null, spent: null); // E sees no loss and spends no label privacy
         _state = State.Ready;
         return null;
     }

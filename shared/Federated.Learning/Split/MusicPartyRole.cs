@@ -189,8 +189,7 @@ public sealed class MusicPartyRole : SplitPartyRole<IMusicPartyCryptoSession>
                 LastUserVectors = _top.UserVectors(zE.ToTensor().to_type(ScalarType.Float32), _batch).DetachFromDisposeScope();
             }
             _batch = null;
-            CompletedInferences++;
-            Step++;
+            CompleteInference();
             _state = State.Ready;
             return null;
         }
@@ -228,14 +227,10 @@ public sealed class MusicPartyRole : SplitPartyRole<IMusicPartyCryptoSession>
         LastMaskedWeightGradient = maskedGradient;
 
         var answer = new SplitTrainingMessage { B4 = new BackwardShare { Header = NewHeader(), Share = share } };
-        var spent = _labelDp.Spent();
-        LastReport = new SplitStepReport(Options.JobId, "M", Step, _batch!.Rows, Crypto.Mode, Options.Insecure,
-            _loss, spent?.Epsilon, spent?.Delta, Crypto.ReleasesUsed, Crypto.ReleaseBudget, Crypto.KeyRotations);
+        CompleteStep(_loss, _labelDp.Spent());
         _deltaTilde!.Dispose();
         _deltaTilde = null;
         _batch = null;
-        CompletedSteps++;
-        Step++;
         _state = State.Ready;
         return answer;
     }

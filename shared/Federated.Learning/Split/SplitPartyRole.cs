@@ -1,6 +1,7 @@
 using Federated.Core;
 using Federated.Learning.Crypto;
 using Federated.Learning.Persistence;
+using Federated.Learning.Privacy;
 using Federated.Learning.Protocol.V1;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -122,6 +123,22 @@ public abstract class SplitPartyRole<TSession> : IDisposable where TSession : II
     {
         if (!BetweenSteps)
             throw new InvalidOperationException($"{PartyName} cannot {what} its state in the middle of a step (state {StateName})");
+    }
+
+    /// <summary>Ends a training step: its report (before the counters move on), then the next step.</summary>
+    private protected void CompleteStep(double? loss, PrivacySpent? spent)
+    {
+        LastReport = new SplitStepReport(Options.JobId, PartyName, Step, Rows, Crypto.Mode, Options.Insecure,
+            loss, spent?.Epsilon, spent?.Delta, Crypto.ReleasesUsed, Crypto.ReleaseBudget, Crypto.KeyRotations);
+        CompletedSteps++;
+        Step++;
+    }
+
+    /// <summary>Ends an inference; the next exchange has the next step number.</summary>
+    private protected void CompleteInference()
+    {
+        CompletedInferences++;
+        Step++;
     }
 
     private protected StepHeader NewHeader() => SplitTrainingMessages.NewHeader(Options.JobId, Crypto.Mode, Step, Rows, ForwardOnly);

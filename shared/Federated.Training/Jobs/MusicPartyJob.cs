@@ -7,10 +7,8 @@ using Federated.Learning.Crypto.Ckks;
 using Federated.Learning.Model;
 using Federated.Learning.Protocol.V1;
 using Federated.Learning.Split;
-using Federated.Learning.Persistence;
 using Federated.Training.Checkpoints;
 using Federated.Training.Data;
-using static TorchSharp.torch;
 
 namespace Federated.Training.Jobs;
 
