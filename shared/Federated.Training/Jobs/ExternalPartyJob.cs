@@ -106,7 +106,7 @@ public static class ExternalPartyJob
         await link.ReceiveAsync(PeerLink.EvalDone, ct).ConfigureAwait(false);
         var evaluationTime = clock.Elapsed;
 
-        return new ExternalJobResult(options.JobId, options.Round, options.Mode, options.SecurityNotice, alignment.Rows, schedule.TotalSteps,
+        return new ExternalJobResult(options.Job, options.Round, options.Mode, options.SecurityNotice, alignment.Rows, schedule.TotalSteps,
             resumeStep, evalRows.Length, new PhaseTimings(loading, alignmentTime, training, evaluationTime));
     }
 

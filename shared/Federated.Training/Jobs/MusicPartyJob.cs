@@ -125,7 +125,7 @@ public static class MusicPartyJob
         await link.SendAsync(PeerLink.EvalDone, [], ct).ConfigureAwait(false);
         var evaluationTime = clock.Elapsed;
 
-        return new MusicJobResult(options.JobId, options.Round, options.Mode, options.SecurityNotice, alignment.Rows, schedule.TotalSteps,
+        return new MusicJobResult(options.Job, options.Round, options.Mode, options.SecurityNotice, alignment.Rows, schedule.TotalSteps,
             resumeStep, lastLoss, epsilon, delta, rankings, request.WantedCount, new PhaseTimings(loading, alignmentTime, training, evaluationTime));
     }
 
