@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Federated.Core;
+using Federated.Core.Jobs;
 using Federated.Synthetic;
 using Federated.Learning.Split;
 using Federated.Training;
@@ -87,14 +88,14 @@ public static class FederatedExperiment
             if (!options.Methods.HasFlag(flag)) continue;
             var training = options.Training with
             {
-                JobId = $"{options.Training.JobId}-{(mode == FederationMode.Encrypted ? "ckks" : "plain")}",
+                Job = new TrainingJobName($"{options.Training.Job.Value}-{(mode == FederationMode.Encrypted ? "ckks" : "plain")}"),
                 Mode = mode,
                 Insecure = mode == FederationMode.PlaintextReference
                     ? options.Training.Insecure | InsecureAllowances.PlaintextReference
                     : options.Training.Insecure & ~InsecureAllowances.PlaintextReference,
             };
             log?.Report($"running {name}: both party jobs in this process");
-            var jobs = Path.Combine(options.WorkFolder, "jobs", training.JobId);
+            var jobs = Path.Combine(options.WorkFolder, "jobs", training.Job.Value);
             var run = await RunFederatedInProcessAsync(world, jobs, training, users, options.ExternalSeed, options.MusicSeed, progress, ct).ConfigureAwait(false);
             runs[name] = run;
             var t = run.Music.Timings;
@@ -141,7 +142,7 @@ public static class FederatedExperiment
         {
             // Prefer the root cause over the cancellation it caused at the other party.
             var failures = new Task[] { external, music }.Where(t => t.IsFaulted).Select(t => t.Exception!.InnerException!).ToArray();
-            var root = failures.FirstOrDefault(e => e is not OperationCanceledException and not Federated.Training.Jobs.PeerAbortedException) ?? failures.FirstOrDefault();
+            var root = failures.FirstOrDefault(e => e is not OperationCanceledException and not Federated.Core.PeerAbortedException) ?? failures.FirstOrDefault();
             if (root is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(root);
             throw;
         }

@@ -15,9 +15,9 @@ public static class TrainJobFolders
     public const string ProgressFileName = "progress.json";
 
     public static string JobFolder(string jobsDirectory, TrainingJobName trainingJob) => Path.Combine(jobsDirectory, trainingJob.Value);
-    public static string OutputFolder(string jobFolder, int round) => Path.Combine(jobFolder, "outputs", $"r{round}");
-    public static string RankingsFile(string jobFolder, int round) => Path.Combine(OutputFolder(jobFolder, round), RankingsFileName);
-    public static string ResultFile(string jobFolder, int round) => Path.Combine(OutputFolder(jobFolder, round), ResultFileName);
+    public static string OutputFolder(string jobFolder, RoundNumber round) => Path.Combine(jobFolder, "outputs", $"r{round}");
+    public static string RankingsFile(string jobFolder, RoundNumber round) => Path.Combine(OutputFolder(jobFolder, round), RankingsFileName);
+    public static string ResultFile(string jobFolder, RoundNumber round) => Path.Combine(OutputFolder(jobFolder, round), ResultFileName);
     public static string ProgressFile(string jobFolder) => Path.Combine(jobFolder, ProgressFileName);
 
     /// <summary>M's ranked lists: one line per user, <c>user \t song,song,...</c> (best first).</summary>

@@ -91,7 +91,7 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
 
     private static TrainJobOutcome Outcome(string party, TrainJobParameters parameters, JobContext context, Federated.Training.FederationMode mode,
         string notice, long aligned, ulong steps, ulong resumed, long evaluationRows, double? epsilon, double? delta, PhaseTimings t) =>
-        new(party, parameters.TrainingJob.Value, context.Attempt.Value, parameters.Options.Round, mode.ToString(), notice, aligned, steps, resumed,
+        new(party, parameters.TrainingJob.Value, context.Attempt.Value, parameters.Options.Round.Value, mode.ToString(), notice, aligned, steps, resumed,
             evaluationRows, epsilon, delta, t.Loading.TotalSeconds, t.Alignment.TotalSeconds, t.Training.TotalSeconds, t.Evaluation.TotalSeconds);
 
     private static string Format(double? value) => value is { } v ? v.ToString("0.###", CultureInfo.InvariantCulture) : "-";

@@ -41,10 +41,10 @@ public sealed record TrainJobParameters(TrainingJobName TrainingJob, TrainingJob
                 "no-label-noise" => InsecureAllowances.NoLabelNoise,
                 _ => throw new ArgumentException($"train job parameter 'insecure' has '{flag}': allowed are 'plaintext-reference', 'no-label-noise'"),
             };
-        var defaults = new TrainingJobOptions { JobId = name.Value };
+        var defaults = new TrainingJobOptions { Job = name };
         var options = defaults with
         {
-            Round = Int(p, "round", defaults.Round, 1, 1_000_000),
+            Round = new RoundNumber(Int(p, "round", defaults.Round.Value, 1, RoundNumber.Max)),
             Epochs = Int(p, "epochs", defaults.Epochs, 1, 10_000),
             BatchSize = Int(p, "batchSize", defaults.BatchSize, 2, 4096),
             CheckpointEverySteps = Int(p, "checkpointEvery", defaults.CheckpointEverySteps, 0, 1_000_000),

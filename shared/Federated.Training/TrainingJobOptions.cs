@@ -1,3 +1,4 @@
+using Federated.Core.Jobs;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
@@ -83,9 +84,12 @@ public sealed record TrainingModelOptions
 /// </summary>
 public sealed record TrainingJobOptions
 {
-    public required string JobId { get; init; }
+    /// <summary>The logical training job: it names the parties' job folders, checkpoints and the PSI domain.</summary>
+    public required TrainingJobName Job { get; init; }
     /// <summary>Training round of this alignment; checkpoints and model files are versioned per job and round.</summary>
-    public int Round { get; init; } = 1;
+    public RoundNumber Round { get; init; } = RoundNumber.First;
+    /// <summary>This job and round: the key of the protocol state both parties share ("{job}/r{round}").</summary>
+    public TrainingRun Run => new(Job, Round);
     public TrainingModelOptions Model { get; init; } = new();
     public int Epochs { get; init; } = 40;
     /// <summary>Aligned users per step (at most the CKKS slot count, 4096 at N = 8192).</summary>
@@ -118,13 +122,13 @@ public sealed record TrainingJobOptions
     public int? TorchThreads { get; init; }
 
     /// <summary>The settings the demo and the quality figures use (tuned on the small default-like world, see README).</summary>
-    public static TrainingJobOptions Demo(string jobId) => new() { JobId = jobId };
+    public static TrainingJobOptions Demo(TrainingJobName job) => new() { Job = job };
 
     public void Validate()
     {
-        if (string.IsNullOrWhiteSpace(JobId) || JobId.Any(c => !(char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.')))
-            throw new ArgumentException($"job id '{JobId}' must be non-empty and use letters, digits, '-', '_' or '.' only", nameof(JobId));
-        if (Round < 1) throw new ArgumentOutOfRangeException(nameof(Round), Round, "round must be at least 1");
+        // The typed ids validate themselves; only their default values (never constructed) remain to refuse.
+        if (Job.Value is null) throw new ArgumentException("the training job name is required", nameof(Job));
+        if (Round.Value < 1) throw new ArgumentOutOfRangeException(nameof(Round), Round.Value, "round must be at least 1");
         Model.Validate();
         if (Epochs < 1) throw new ArgumentOutOfRangeException(nameof(Epochs), Epochs, "at least one epoch");
         if (BatchSize < 2 || BatchSize > 4096) throw new ArgumentOutOfRangeException(nameof(BatchSize), BatchSize, "batch size must be in 2..4096 (CKKS slots)");
@@ -144,7 +148,7 @@ public sealed record TrainingJobOptions
     {
         if (Mode == FederationMode.PlaintextReference && !Insecure.HasFlag(InsecureAllowances.PlaintextReference))
             throw new InsecureModeRefusedException(
-                $"job {JobId}: the plaintext reference mode sends the interactive layer's values UNENCRYPTED and refuses to run " +
+                $"job {Job}: the plaintext reference mode sends the interactive layer's values UNENCRYPTED and refuses to run " +
                 "unless Insecure includes PlaintextReference (equivalence checks and overhead measurement only)");
     }
 
@@ -160,7 +164,8 @@ public sealed record TrainingJobOptions
     {
         var shared = new
         {
-            JobId, Round, Model, Epochs, BatchSize, CheckpointEverySteps, Mode = Mode.ToString(), Insecure = Insecure.ToString(),
+            // Plain values under their earlier names: the fingerprint is the same as before the ids were typed.
+            JobId = Job.Value, Round = Round.Value, Model, Epochs, BatchSize, CheckpointEverySteps, Mode = Mode.ToString(), Insecure = Insecure.ToString(),
             LabelDp, Ckks = new { Ckks.PolyModulusDegree, Ckks.PrimeBits, Ckks.InputScaleBits, Ckks.WeightBits, Ckks.StatisticalSecurityBits, Ckks.ReleaseBudget },
             MusicUserFeatureDropout,
         };
@@ -170,7 +175,7 @@ public sealed record TrainingJobOptions
 
     internal SplitTrainingOptions ToSplitOptions(long alignedRows) => new()
     {
-        JobId = $"{JobId}/r{Round}",
+        JobId = Run.Key,
         BottomWidth = Model.BottomWidth,
         InteractiveWidth = Model.InteractiveWidth,
         InteractiveLearningRate = Model.InteractiveLearningRate,

@@ -1,3 +1,4 @@
+using Federated.Core.Jobs;
 using Federated.Operator;
 using System.Globalization;
 using Federated.Audit;
@@ -124,20 +125,20 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
         Assert.True(job.State == JobState.Completed, $"train job {job.State}: {job.Reason}\n{fixture.Logs()}");
         Assert.Single(attempts);
 
-        var music = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(fixture.JobFolderOf("music", "it-ckks"), 1))!;
-        var rankings = TrainJobFolders.ReadRankings(TrainJobFolders.RankingsFile(fixture.JobFolderOf("music", "it-ckks"), 1));
+        var music = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(fixture.JobFolderOf("music", "it-ckks"), RoundNumber.First))!;
+        var rankings = TrainJobFolders.ReadRankings(TrainJobFolders.RankingsFile(fixture.JobFolderOf("music", "it-ckks"), RoundNumber.First));
         Assert.Equal("Encrypted", music.Mode);
         Assert.True(music.AlignedRows > 500, $"{music.AlignedRows} aligned rows");
         Assert.True(rankings.Count > 100 && rankings.Count == music.EvaluationRows, $"{rankings.Count} ranked users, {music.EvaluationRows} known to E");
         Assert.All(rankings.Values, list => Assert.Equal(100, list.Count));
         Assert.NotNull(music.Epsilon);
         // E served the wanted users padded with decoys (one per user, capped by E's users unknown to M).
-        var external = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(fixture.JobFolderOf("external", "it-ckks"), 1))!;
+        var external = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(fixture.JobFolderOf("external", "it-ckks"), RoundNumber.First))!;
         output.WriteLine($"evaluation: M ranked {music.EvaluationRows} users, E served {external.EvaluationRows} rows");
         Assert.True(external.EvaluationRows > music.EvaluationRows && external.EvaluationRows <= 2 * music.EvaluationRows,
             $"E served {external.EvaluationRows} rows for {music.EvaluationRows} wanted users");
         // Nobody but M holds the lists: E's job folder has no rankings, the coordinator's folder holds no job output.
-        Assert.False(File.Exists(TrainJobFolders.RankingsFile(fixture.JobFolderOf("external", "it-ckks"), 1)));
+        Assert.False(File.Exists(TrainJobFolders.RankingsFile(fixture.JobFolderOf("external", "it-ckks"), RoundNumber.First)));
 
         var federated = fixture.Harness.Score("federated encrypted", rankings);
         var popularity = await fixture.Harness.PopularityAsync();
@@ -256,8 +257,8 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
         using var op = fixture.Connect();
         var reference = await FollowAsync(op, (await CreateAsync(op, Parameters(name, fixture.EvaluationUsersFile, plain))).JobId, TimeSpan.FromMinutes(5));
         Assert.True(reference.Last.State == JobState.Completed, $"reference run {reference.Last.State}: {reference.Last.Reason}\n{fixture.Logs()}");
-        var straight = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(fixture.JobFolderOf("music", name), 1))!;
-        var listsA = TrainJobFolders.ReadRankings(TrainJobFolders.RankingsFile(fixture.JobFolderOf("music", name), 1));
+        var straight = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(fixture.JobFolderOf("music", name), RoundNumber.First))!;
+        var listsA = TrainJobFolders.ReadRankings(TrainJobFolders.RankingsFile(fixture.JobFolderOf("music", name), RoundNumber.First));
         Assert.True(straight.Steps >= 40, $"only {straight.Steps} steps");
         Assert.Equal(0UL, straight.ResumedFromStep);
         foreach (var party in new[] { "music", "external" })
@@ -309,8 +310,8 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
         Assert.NotNull(musicKilledIn);
         Assert.True(attempts.Count >= 3, $"expected a retry after each party's crash; attempts: {string.Join(", ", attempts)}");
 
-        var resumed = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(fixture.JobFolderOf("music", name), 1))!;
-        var resumedE = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(fixture.JobFolderOf("external", name), 1))!;
+        var resumed = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(fixture.JobFolderOf("music", name), RoundNumber.First))!;
+        var resumedE = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(fixture.JobFolderOf("external", name), RoundNumber.First))!;
         output.WriteLine($"{crashedAt}; final attempt {resumed.CoordinatorJobId} resumed from step {resumed.ResumedFromStep} (E {resumedE.ResumedFromStep}) of {resumed.Steps}");
         Assert.Equal(job.JobId, resumed.CoordinatorJobId);
         // Killed at M step >= 12 with checkpoints every 4 steps: the newest common checkpoint is 8 or later, never step 0.
@@ -321,7 +322,7 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
 
         // Same seed, plaintext: the resumed run reproduces the uninterrupted one.
         var a = fixture.Harness.Score("uninterrupted", listsA);
-        var listsB = TrainJobFolders.ReadRankings(TrainJobFolders.RankingsFile(fixture.JobFolderOf("music", name), 1));
+        var listsB = TrainJobFolders.ReadRankings(TrainJobFolders.RankingsFile(fixture.JobFolderOf("music", name), RoundNumber.First));
         var b = fixture.Harness.Score("resumed", listsB);
         var identical = listsA.Count(kv => listsB.TryGetValue(kv.Key, out var other) && other.SequenceEqual(kv.Value));
         output.WriteLine($"{a}\n{b}\nidentical lists: {identical} of {listsA.Count}");

@@ -61,6 +61,16 @@ public sealed class JobOptionsTests : IDisposable
     }
 
     [Fact]
+    public void The_agreement_fingerprint_and_the_split_key_are_those_of_earlier_releases()
+    {
+        // Pinned: a party of an earlier release computes this fingerprint for the same settings, so a mixed pair
+        // still agrees at the hello, and the split messages carry the same "{job}/r{round}" key.
+        var options = TestWorlds.Job("fp");
+        Assert.Equal("22af457fdc34cd53f0fdf279538f84fe86f6d4c47a2c8df2bea0a5e2fd11036c", options.AgreementFingerprint());
+        Assert.Equal("fp/r1", options.ToSplitOptions(10).JobId);
+    }
+
+    [Fact]
     public void The_schedule_visits_every_aligned_row_once_per_epoch_in_an_order_fixed_by_the_joint_seed()
     {
         var seed = Enumerable.Range(0, 32).Select(i => (byte)i).ToArray();

@@ -1,3 +1,4 @@
+using Federated.Core.Jobs;
 using Federated.Learning.Split;
 using Federated.Training.Checkpoints;
 using Federated.Experiments;
@@ -41,8 +42,8 @@ public sealed class ResumeTests(ITestOutputHelper output) : IDisposable
         });
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
             FederatedExperiment.RunFederatedInProcessAsync(world, jobs, options, harness.UsersToRank, 11, 22, progress, stop.Token));
-        var eSteps = new CheckpointStore(Path.Combine(jobs, "external"), 1, options.CheckpointsKept).AvailableSteps();
-        var mSteps = new CheckpointStore(Path.Combine(jobs, "music"), 1, options.CheckpointsKept).AvailableSteps();
+        var eSteps = new CheckpointStore(Path.Combine(jobs, "external"), RoundNumber.First, options.CheckpointsKept).AvailableSteps();
+        var mSteps = new CheckpointStore(Path.Combine(jobs, "music"), RoundNumber.First, options.CheckpointsKept).AvailableSteps();
         output.WriteLine($"checkpoints after the interruption: E [{string.Join(", ", eSteps)}], M [{string.Join(", ", mSteps)}]");
         Assert.Contains(8UL, eSteps);
         Assert.Contains(8UL, mSteps);

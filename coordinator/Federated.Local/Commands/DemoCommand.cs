@@ -118,9 +118,9 @@ public static class DemoCommand
         foreach (var (method, outcome, trainingJob) in trainRuns.Where(r => r.Outcome.Job.State == JobState.Completed))
         {
             var musicJob = TrainJobFolders.JobFolder(Path.Combine(run.PartyState(RunFolder.MusicName), "train"), new TrainingJobName(trainingJob));
-            var m = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(musicJob, 1))
+            var m = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(musicJob, RoundNumber.First))
                 ?? throw new OperatorException($"the music party wrote no result for {trainingJob} in {musicJob}");
-            var rankings = TrainJobFolders.ReadRankings(TrainJobFolders.RankingsFile(musicJob, 1));
+            var rankings = TrainJobFolders.ReadRankings(TrainJobFolders.RankingsFile(musicJob, RoundNumber.First));
             outcomes[method] = m;
             rows.Add(new ResultRow(method, harness.Score(method, rankings), m.Epsilon, m.Delta,
                 m.Mode == nameof(FederationMode.Encrypted) ? "" : m.SecurityNotice,

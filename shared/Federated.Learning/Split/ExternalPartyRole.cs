@@ -14,18 +14,12 @@ namespace Federated.Learning.Split;
 /// A and its crypto session; it starts each step (F1) and answers F2 with F3, B2 with B3, and finishes on B4.
 /// Transport-independent: messages in, messages out.
 /// </summary>
-public sealed class ExternalPartyRole : IDisposable
+public sealed class ExternalPartyRole : SplitPartyRole<IExternalPartyCryptoSession>
 {
     private enum State { KeysNotAnnounced, AwaitingPeerKeys, Ready, AwaitingF2, AwaitingB2, AwaitingB4 }
 
-    private readonly SplitTrainingOptions _options;
     private readonly ExternalBottomTower _tower;
-    private readonly optim.Optimizer _optimiser;
-    private readonly IExternalPartyCryptoSession _crypto;
-    private readonly Generator _generator;
-    private readonly Tensor _weightHalf;   // A, float64 [k, d]
     private State _state = State.KeysNotAnnounced;
-    private ulong _step;
     private int _rows;
     private Tensor? _alpha;                // α with its graph, float32 [B, k]
     private DenseMatrix? _alphaValues;     // α as doubles for the crypto session
@@ -37,6 +31,13 @@ public sealed class ExternalPartyRole : IDisposable
     /// <param name="seed">Seeds A's init and the gradient mask Ξ; E's own secret randomness.</param>
     public ExternalPartyRole(SplitTrainingOptions options, ExternalBottomTower tower,
         Func<IEnumerable<Parameter>, optim.Optimizer> towerOptimiser, IExternalPartyCryptoSession crypto, ulong seed)
+        : base(Checked(options, tower, towerOptimiser, crypto), crypto, () => towerOptimiser(tower.parameters()), seed)
+    {
+        _tower = tower;
+    }
+
+    private static SplitTrainingOptions Checked(SplitTrainingOptions options, ExternalBottomTower tower,
+        Func<IEnumerable<Parameter>, optim.Optimizer> towerOptimiser, IExternalPartyCryptoSession crypto)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(tower);
@@ -46,58 +47,44 @@ public sealed class ExternalPartyRole : IDisposable
         SplitRoleChecks.RequireModeAllowed(options, crypto.Mode);
         if (tower.Options.OutputWidth != options.BottomWidth)
             throw new ArgumentException($"E's tower outputs width {tower.Options.OutputWidth}, the job's k is {options.BottomWidth}");
-        _options = options;
-        _tower = tower;
-        _optimiser = towerOptimiser(tower.parameters());
-        _crypto = crypto;
-        _generator = new Generator(seed);
-        _weightHalf = randn(new long[] { options.BottomWidth, options.InteractiveWidth }, ScalarType.Float64, generator: _generator)
-            .TimesInPlace(Math.Sqrt(options.InitVariance / 2)).DetachFromDisposeScope();
+        return options;
     }
 
-    public CryptoMode Mode => _crypto.Mode;
-    public ulong CompletedSteps { get; private set; }
-    public ulong CompletedInferences { get; private set; }
-    public SplitStepReport? LastReport { get; private set; }
+    private protected override string PartyName => "E";
+    private protected override string PeerName => "M";
+    private protected override int Rows => _rows;
+    private protected override bool ForwardOnly => _forwardOnly;
+    private protected override string StateName => _state.ToString();
+    private protected override bool BetweenSteps => _state is State.KeysNotAnnounced or State.AwaitingPeerKeys or State.Ready;
 
-    /// <summary>A, E's half of the interactive weight (tests only: it is E's secret).</summary>
-    internal Tensor WeightHalf => _weightHalf;
-
-    /// <summary>A copy of A, for E's own model files and its inference forward pass (it never leaves E).</summary>
-    public DenseMatrix ExportWeightHalf() => DenseMatrix.FromTensor(_weightHalf);
-
-    /// <summary>
-    /// Writes what this role needs to continue after a restart into <paramref name="folder"/> (E's own storage):
-    /// the tower optimiser's state, A, the random generator (Ξ draws) and the step. The tower's parameters are the
-    /// caller's to save. Only between steps.
-    /// </summary>
-    public void SaveState(string folder)
+    private protected override SplitTrainingMessage.BodyOneofCase ExpectedMessage => _state switch
     {
-        RequireBetweenSteps("save");
-        StateFiles.SaveOptimiser(_optimiser, Path.Combine(folder, "optimiser.bin"));
-        StateFiles.SaveTensor(_weightHalf, Path.Combine(folder, "weight-half.bin"));
-        StateFiles.WriteJson(Path.Combine(folder, "role-state.json"), new SavedState(CompletedSteps, StateFiles.GeneratorState(_generator)));
-    }
+        State.AwaitingPeerKeys => SplitTrainingMessage.BodyOneofCase.KeyAnnouncement,
+        State.AwaitingF2 => SplitTrainingMessage.BodyOneofCase.F2,
+        State.AwaitingB2 => SplitTrainingMessage.BodyOneofCase.B2,
+        State.AwaitingB4 => SplitTrainingMessage.BodyOneofCase.B4,
+        _ => SplitTrainingMessage.BodyOneofCase.None,
+    };
 
-    /// <summary>Restores what <see cref="SaveState"/> wrote (after the tower's parameters); training continues at its step.</summary>
-    public void RestoreState(string folder)
+    private protected override string NothingExpected(string received) =>
+        $"E received {received} in state {_state}, where it expects no message (call {(_state == State.KeysNotAnnounced ? "AnnounceKeys" : "BeginStep")} first)";
+
+    // E's state file: the step and the generator of A and Ξ (the tower optimiser and A are the shared files).
+    private protected override void WriteRoleState(string path) =>
+        StateFiles.WriteJson(path, new SavedState(CompletedSteps, StateFiles.GeneratorState(Generator)));
+
+    private protected override Func<ulong> ReadRoleState(string path)
     {
-        RequireBetweenSteps("restore");
-        var state = StateFiles.ReadJson<SavedState>(Path.Combine(folder, "role-state.json"));
-        StateFiles.LoadOptimiser(_optimiser, Path.Combine(folder, "optimiser.bin"));
-        StateFiles.LoadTensorInto(_weightHalf, Path.Combine(folder, "weight-half.bin"));
-        StateFiles.RestoreGenerator(_generator, state.Generator);
-        _step = state.Step;
-        CompletedSteps = state.Step;
+        var state = StateFiles.ReadJson<SavedState>(path);
+        return () =>
+        {
+            StateFiles.RestoreGenerator(Generator, state.Generator);
+            return state.Step;
+        };
     }
 
     private sealed record SavedState(ulong Step, string Generator);
 
-    private void RequireBetweenSteps(string what)
-    {
-        if (_state is not (State.KeysNotAnnounced or State.AwaitingPeerKeys or State.Ready))
-            throw new InvalidOperationException($"E cannot {what} its state in the middle of a step (state {_state})");
-    }
     /// <summary>α of the current step (tests only).</summary>
     internal DenseMatrix? LastAlpha => _alphaValues;
     /// <summary>g = δ̃·Wᵀ of the last completed step (tests only).</summary>
@@ -109,7 +96,7 @@ public sealed class ExternalPartyRole : IDisposable
     {
         if (_state != State.KeysNotAnnounced) throw new ProtocolViolationException($"key announcement: E already announced its keys (state {_state})");
         _state = State.AwaitingPeerKeys;
-        return SplitRoleChecks.KeyAnnouncement(_options, _crypto, 0);
+        return SplitRoleChecks.KeyAnnouncement(Options, Crypto, 0);
     }
 
     /// <summary>F1: computes α for E's batch and sends ⟦α⟧_E.</summary>
@@ -145,44 +132,24 @@ public sealed class ExternalPartyRole : IDisposable
         _forwardOnly = forwardOnly;
         // F3 of this step releases under E's key: rotate first if the budget cannot cover it; α goes under the new key.
         var header = NewHeader();
-        var rotated = SplitRoleChecks.RotateIfNeeded(_options, _crypto, _crypto.ReleasesPerShare(rows, _options.InteractiveWidth), "F3", header);
-        var block = _crypto.EncryptActivations(_alphaValues);
+        var rotated = SplitRoleChecks.RotateIfNeeded(Options, Crypto, Crypto.ReleasesPerShare(rows, Options.InteractiveWidth), "F3", header);
+        var block = Crypto.EncryptActivations(_alphaValues);
         _state = State.AwaitingF2;
         return new SplitTrainingMessage { F1 = new ForwardActivations { Header = header, Alpha = block, RotatedKeys = rotated } };
     }
 
-    /// <summary>Handles the next message from M; returns E's answer, or null when the message completes a step or setup.</summary>
-    public SplitTrainingMessage? Handle(SplitTrainingMessage message)
+    private protected override SplitTrainingMessage? OnPeerKeys()
     {
-        ArgumentNullException.ThrowIfNull(message);
-        var expected = _state switch
-        {
-            State.AwaitingPeerKeys => SplitTrainingMessage.BodyOneofCase.KeyAnnouncement,
-            State.AwaitingF2 => SplitTrainingMessage.BodyOneofCase.F2,
-            State.AwaitingB2 => SplitTrainingMessage.BodyOneofCase.B2,
-            State.AwaitingB4 => SplitTrainingMessage.BodyOneofCase.B4,
-            _ => SplitTrainingMessage.BodyOneofCase.None,
-        };
-        if (expected == SplitTrainingMessage.BodyOneofCase.None)
-            throw new ProtocolViolationException($"E received {SplitTrainingMessages.StepName(message.BodyCase)} in state {_state}, where it expects no message (call {(_state == State.KeysNotAnnounced ? "AnnounceKeys" : "BeginStep")} first)");
-        if (message.BodyCase != expected)
-            throw new ProtocolViolationException($"E expected {SplitTrainingMessages.StepName(expected)} for step {_step}, received {SplitTrainingMessages.StepName(message.BodyCase)}");
-
-        if (expected == SplitTrainingMessage.BodyOneofCase.KeyAnnouncement)
-        {
-            SplitTrainingMessages.CheckHeader(message, _options.JobId, _crypto.Mode, 0, null);
-            SplitRoleChecks.ImportPeerKeys(_options, _crypto, message.KeyAnnouncement, "M");
-            _state = State.Ready;
-            return null;
-        }
-        SplitTrainingMessages.CheckHeader(message, _options.JobId, _crypto.Mode, _step, _rows, _forwardOnly);
-        return message.BodyCase switch
-        {
-            SplitTrainingMessage.BodyOneofCase.F2 => OnForwardMaskedProduct(message.F2),
-            SplitTrainingMessage.BodyOneofCase.B2 => OnBackwardGradient(message.B2),
-            _ => OnBackwardShare(message.B4),
-        };
+        _state = State.Ready;
+        return null; // the setup ends with M's announcement
     }
+
+    private protected override SplitTrainingMessage? OnStepMessage(SplitTrainingMessage message) => message.BodyCase switch
+    {
+        SplitTrainingMessage.BodyOneofCase.F2 => OnForwardMaskedProduct(message.F2),
+        SplitTrainingMessage.BodyOneofCase.B2 => OnBackwardGradient(message.B2),
+        _ => OnBackwardShare(message.B4),
+    };
 
     // F3: decrypt M's masked share, add Encode(α·A) and flooding.
     private SplitTrainingMessage OnForwardMaskedProduct(ForwardMaskedProduct f2)
@@ -190,19 +157,18 @@ public sealed class ExternalPartyRole : IDisposable
         if (f2.RotatedKeys is not null)
         {
             if (_forwardOnly) throw new ProtocolViolationException("F2: M rotated its keys during an inference, where its key releases nothing");
-            SplitRoleChecks.ImportRotatedKeys(_options, _crypto, f2.RotatedKeys, "M", f2.Header);
+            SplitRoleChecks.ImportRotatedKeys(Options, Crypto, f2.RotatedKeys, "M", f2.Header);
         }
         DenseMatrix alphaTimesA;
         using (var scope = NewDisposeScope())
-            alphaTimesA = DenseMatrix.FromTensor(_alphaValues!.ToTensor().mm(_weightHalf));
-        var share = SplitRoleChecks.Guard("F3", () => _crypto.OpenForwardShare(f2.MaskedProduct, alphaTimesA));
+            alphaTimesA = DenseMatrix.FromTensor(_alphaValues!.ToTensor().mm(WeightHalfTensor));
+        var share = SplitRoleChecks.Guard("F3", () => Crypto.OpenForwardShare(f2.MaskedProduct, alphaTimesA));
         var answer = new SplitTrainingMessage { F3 = new ForwardShare { Header = NewHeader(), Share = share } };
         if (_forwardOnly)
         {
             // Inference ends at F3 for E.
             _alphaValues = null;
-            CompletedInferences++;
-            _step++;
+            CompleteInference();
             _state = State.Ready;
             return answer;
         }
@@ -213,12 +179,12 @@ public sealed class ExternalPartyRole : IDisposable
     // B3: X1 = ⟦αᵀ·δ̃ + Ξ/η⟧_M and X2 = ⟦δ̃·Aᵀ⟧_M + R_G, with the pre-update A.
     private SplitTrainingMessage OnBackwardGradient(BackwardGradient b2)
     {
-        _xi = randn(new long[] { _options.BottomWidth, _options.InteractiveWidth }, ScalarType.Float64, generator: _generator)
-            .TimesInPlace(_options.GradientMaskStd * _options.InteractiveLearningRate).DetachFromDisposeScope();
-        DenseMatrix weightHalf = DenseMatrix.FromTensor(_weightHalf), xiOverEta;
+        _xi = randn(new long[] { Options.BottomWidth, Options.InteractiveWidth }, ScalarType.Float64, generator: Generator)
+            .TimesInPlace(Options.GradientMaskStd * Options.InteractiveLearningRate).DetachFromDisposeScope();
+        DenseMatrix weightHalf = DenseMatrix.FromTensor(WeightHalfTensor), xiOverEta;
         using (var scope = NewDisposeScope())
-            xiOverEta = DenseMatrix.FromTensor(_xi.DividedBy(_options.InteractiveLearningRate));
-        var (x1, x2) = SplitRoleChecks.Guard("B3", () => _crypto.ComputeBackward(b2.Delta, _alphaValues!, weightHalf, xiOverEta));
+            xiOverEta = DenseMatrix.FromTensor(_xi.DividedBy(Options.InteractiveLearningRate));
+        var (x1, x2) = SplitRoleChecks.Guard("B3", () => Crypto.ComputeBackward(b2.Delta, _alphaValues!, weightHalf, xiOverEta));
         _state = State.AwaitingB4;
         return new SplitTrainingMessage { B3 = new BackwardProducts { Header = NewHeader(), WeightGradient = x1, MaskedInputGradient = x2 } };
     }
@@ -226,37 +192,28 @@ public sealed class ExternalPartyRole : IDisposable
     // B5 (E): g = δ̃·Wᵀ, backprop into the tower, A ← A + Ξ.
     private SplitTrainingMessage? OnBackwardShare(BackwardShare b4)
     {
-        var g = SplitRoleChecks.Guard("B5", () => _crypto.CloseBackwardShare(b4.Share));
-        g.RequireShape(_rows, _options.BottomWidth, "B5 input gradient g");
+        var g = SplitRoleChecks.Guard("B5", () => Crypto.CloseBackwardShare(b4.Share));
+        g.RequireShape(_rows, Options.BottomWidth, "B5 input gradient g");
         using (var scope = NewDisposeScope())
         {
-            _optimiser.zero_grad();
+            Optimiser.zero_grad();
             _alpha!.backward(new[] { g.ToTensor().to_type(ScalarType.Float32) });
-            _optimiser.step();
-            using (no_grad()) _weightHalf.PlusInPlace(_xi!);
+            Optimiser.step();
+            using (no_grad()) WeightHalfTensor.PlusInPlace(_xi!);
         }
         LastInputGradient = g;
         _alpha.Dispose();
         _xi!.Dispose();
         _alpha = null;
         _xi = null;
-        CompletedSteps++;
-        LastReport = new SplitStepReport(_options.JobId, "E", _step, _rows, _crypto.Mode, _options.Insecure,
-            Loss: null, Epsilon: null, Delta: null, _crypto.ReleasesUsed, _crypto.ReleaseBudget, _crypto.KeyRotations);
-        _step++;
+        CompleteStep(loss: null, spent: null); // E sees no loss and spends no label privacy
         _state = State.Ready;
         return null;
     }
 
-    private StepHeader NewHeader() => SplitTrainingMessages.NewHeader(_options.JobId, _crypto.Mode, _step, _rows, _forwardOnly);
-
-    public void Dispose()
+    private protected override void DisposeOwn()
     {
         _alpha?.Dispose();
         _xi?.Dispose();
-        _weightHalf.Dispose();
-        _generator.Dispose();
-        _optimiser.Dispose();
-        _crypto.Dispose(); // the role owns its session: this wipes the party's secret key
     }
 }

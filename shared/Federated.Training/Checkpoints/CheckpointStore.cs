@@ -1,3 +1,4 @@
+using Federated.Core.Jobs;
 using System.Globalization;
 
 namespace Federated.Training.Checkpoints;
@@ -12,7 +13,7 @@ public sealed class CheckpointStore
     private const string Prefix = "step-";
     private readonly int _kept;
 
-    public CheckpointStore(string jobFolder, int round, int kept)
+    public CheckpointStore(string jobFolder, RoundNumber round, int kept)
     {
         Root = Path.Combine(jobFolder, "checkpoints", $"r{round}");
         _kept = kept;

@@ -7,10 +7,8 @@ using Federated.Learning.Crypto.Ckks;
 using Federated.Learning.Model;
 using Federated.Learning.Protocol.V1;
 using Federated.Learning.Split;
-using Federated.Learning.Persistence;
 using Federated.Training.Checkpoints;
 using Federated.Training.Data;
-using static TorchSharp.torch;
 
 namespace Federated.Training.Jobs;
 
@@ -24,24 +22,9 @@ public static class ExternalPartyJob
 {
     public const string Party = ExternalPartyData.Party;
 
-    public static async Task<ExternalJobResult> RunAsync(IPeerChannel peer, PartyJobPaths paths, TrainingJobOptions options,
-        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(peer);
-        ArgumentNullException.ThrowIfNull(paths);
-        ArgumentNullException.ThrowIfNull(options);
-        options.Validate();
-        var link = new PeerLink(peer, "music party (M)", options.MessageTimeout);
-        try
-        {
-            return await RunCoreAsync(link, paths, options, progress, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException and not PeerAbortedException and not PeerTimeoutException)
-        {
-            await link.TryAbortAsync($"the external party's job failed ({e.GetType().Name})").ConfigureAwait(false);
-            throw;
-        }
-    }
+    public static Task<ExternalJobResult> RunAsync(IPeerChannel peer, PartyJobPaths paths, TrainingJobOptions options,
+        IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default) =>
+        PartyJobRunner.RunAsync(peer, paths, options, "music party (M)", link => RunCoreAsync(link, paths, options, progress, cancellationToken));
 
     private static async Task<ExternalJobResult> RunCoreAsync(PeerLink link, PartyJobPaths paths, TrainingJobOptions options,
         IProgress<TrainingProgress>? progress, CancellationToken ct)
@@ -123,7 +106,7 @@ public static class ExternalPartyJob
         await link.ReceiveAsync(PeerLink.EvalDone, ct).ConfigureAwait(false);
         var evaluationTime = clock.Elapsed;
 
-        return new ExternalJobResult(options.JobId, options.Round, options.Mode, options.SecurityNotice, alignment.Rows, schedule.TotalSteps,
+        return new ExternalJobResult(options.Job, options.Round, options.Mode, options.SecurityNotice, alignment.Rows, schedule.TotalSteps,
             resumeStep, evalRows.Length, new PhaseTimings(loading, alignmentTime, training, evaluationTime));
     }
 
@@ -139,14 +122,8 @@ public static class ExternalPartyJob
     }
 
     /// <summary>The trained tower and A, versioned per job and round, in E's job folder.</summary>
-    private static void SaveModel(PartyJobPaths paths, TrainingJobOptions options, ExternalBottomTower tower, ExternalPartyRole role)
-    {
-        var folder = Path.Combine(paths.JobFolder, "models", $"r{options.Round}");
-        Directory.CreateDirectory(folder);
-        tower.save(Path.Combine(folder, "external-tower.bin"));
-        using var weightHalf = role.ExportWeightHalf().ToTensor();
-        StateFiles.SaveTensor(weightHalf, Path.Combine(folder, "weight-half-A.bin"));
-    }
+    private static void SaveModel(PartyJobPaths paths, TrainingJobOptions options, ExternalBottomTower tower, ExternalPartyRole role) =>
+        PartyJobRunner.SaveModel(paths, options, tower, "external-tower.bin", role.ExportWeightHalf(), "weight-half-A.bin");
 }
 
 /// <summary>E's checkpoint: the tower's parameters and the role's own state (optimiser, A, random generator, step).</summary>

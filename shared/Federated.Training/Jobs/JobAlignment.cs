@@ -1,3 +1,4 @@
+using Federated.Core.Jobs;
 using System.Buffers.Binary;
 using Federated.Crypto.Psi;
 using Federated.Learning.Persistence;
@@ -25,7 +26,7 @@ internal sealed record AlignmentRecord(string StateId, long Rows, string JointSe
 /// </summary>
 internal static class JobAlignment
 {
-    public static string RecordPath(string jobFolder, int round) => Path.Combine(jobFolder, $"alignment-r{round}.json");
+    public static string RecordPath(string jobFolder, RoundNumber round) => Path.Combine(jobFolder, $"alignment-r{round}.json");
 
     public static async Task<(AlignmentRecord Alignment, ulong ResumeStep)> AgreeAndAlignAsync(
         PsiRole role, PeerLink link, string party, TrainingJobOptions options, PartyJobPaths paths, IdSource ids,
@@ -39,7 +40,7 @@ internal static class JobAlignment
         var peer = await link.ReceiveJsonAsync<JobHello>(PeerLink.Hello, ct).ConfigureAwait(false);
         if (peer.Fingerprint != fingerprint)
             throw new InvalidOperationException(
-                $"job {options.JobId}: the {peer.Party} runs with different job settings (fingerprint {peer.Fingerprint[..12]} vs {party} {fingerprint[..12]}): " +
+                $"job {options.Job}: the {peer.Party} runs with different job settings (fingerprint {peer.Fingerprint[..12]} vs {party} {fingerprint[..12]}): " +
                 "model shape, schedule, mode, label DP or CKKS parameters differ");
 
         if (existing is not null && existing.StateId == peer.AlignmentStateId)
@@ -54,7 +55,7 @@ internal static class JobAlignment
         foreach (var step in steps) Directory.Delete(checkpoints.PathOf(step), recursive: true);
         if (File.Exists(recordPath)) File.Delete(recordPath);
         var result = await PsiParty.RunAsync(role, link.Channel, ids,
-            new PsiOptions { Domain = $"federated-training/{options.JobId}/r{options.Round}", JobFolder = psiFolder, MessageTimeout = options.MessageTimeout }, ct)
+            new PsiOptions { Domain = $"federated-training/{options.Run.Key}", JobFolder = psiFolder, MessageTimeout = options.MessageTimeout }, ct)
             .ConfigureAwait(false);
         var record = new AlignmentRecord(result.StateId, result.IntersectionSize, Convert.ToHexString(result.JointSeed),
             result.AlignedKeysPath, result.AlignedSourceIndexPath);
@@ -74,7 +75,7 @@ internal static class JobAlignment
         return await PsiParty.RunAsync(role, link.Channel, ids,
             new PsiOptions
             {
-                Domain = $"federated-evaluation/{options.JobId}/r{options.Round}", JobFolder = folder, MessageTimeout = options.MessageTimeout,
+                Domain = $"federated-evaluation/{options.Run.Key}", JobFolder = folder, MessageTimeout = options.MessageTimeout,
                 IntersectionForMusicOnly = true,
             }, ct)
             .ConfigureAwait(false);

@@ -1,3 +1,5 @@
+using Federated.Core.Jobs;
+
 namespace Federated.Training.Jobs;
 
 /// <summary>Where a party's job reads its data and keeps its state.</summary>
@@ -18,7 +20,7 @@ public sealed record PhaseTimings(TimeSpan Loading, TimeSpan Alignment, TimeSpan
 
 /// <summary>What E's job reports: counts, mode, timings. Nothing about features or results.</summary>
 public sealed record ExternalJobResult(
-    string JobId, int Round, FederationMode Mode, string SecurityNotice, long AlignedRows, ulong Steps, ulong ResumedFromStep,
+    TrainingJobName Job, RoundNumber Round, FederationMode Mode, string SecurityNotice, long AlignedRows, ulong Steps, ulong ResumedFromStep,
     long EvaluationRows, PhaseTimings Timings);
 
 /// <summary>
@@ -26,6 +28,6 @@ public sealed record ExternalJobResult(
 /// label-DP budget spent, mode and timings.
 /// </summary>
 public sealed record MusicJobResult(
-    string JobId, int Round, FederationMode Mode, string SecurityNotice, long AlignedRows, ulong Steps, ulong ResumedFromStep,
+    TrainingJobName Job, RoundNumber Round, FederationMode Mode, string SecurityNotice, long AlignedRows, ulong Steps, ulong ResumedFromStep,
     double? FinalLoss, double? Epsilon, double? Delta, IReadOnlyDictionary<string, IReadOnlyList<string>> Rankings,
     long EvaluationRowsAligned, PhaseTimings Timings);

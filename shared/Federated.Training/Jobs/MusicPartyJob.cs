@@ -7,10 +7,8 @@ using Federated.Learning.Crypto.Ckks;
 using Federated.Learning.Model;
 using Federated.Learning.Protocol.V1;
 using Federated.Learning.Split;
-using Federated.Learning.Persistence;
 using Federated.Training.Checkpoints;
 using Federated.Training.Data;
-using static TorchSharp.torch;
 
 namespace Federated.Training.Jobs;
 
@@ -29,21 +27,9 @@ public static class MusicPartyJob
     public static async Task<MusicJobResult> RunAsync(IPeerChannel peer, PartyJobPaths paths, TrainingJobOptions options,
         IReadOnlyList<string> evaluationUsers, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(peer);
-        ArgumentNullException.ThrowIfNull(paths);
-        ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(evaluationUsers);
-        options.Validate();
-        var link = new PeerLink(peer, "external party (E)", options.MessageTimeout);
-        try
-        {
-            return await RunCoreAsync(link, paths, options, evaluationUsers, progress, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException and not PeerAbortedException and not PeerTimeoutException)
-        {
-            await link.TryAbortAsync($"the music party's job failed ({e.GetType().Name})").ConfigureAwait(false);
-            throw;
-        }
+        return await PartyJobRunner.RunAsync(peer, paths, options, "external party (E)",
+            link => RunCoreAsync(link, paths, options, evaluationUsers, progress, cancellationToken)).ConfigureAwait(false);
     }
 
     private static async Task<MusicJobResult> RunCoreAsync(PeerLink link, PartyJobPaths paths, TrainingJobOptions options,
@@ -139,7 +125,7 @@ public static class MusicPartyJob
         await link.SendAsync(PeerLink.EvalDone, [], ct).ConfigureAwait(false);
         var evaluationTime = clock.Elapsed;
 
-        return new MusicJobResult(options.JobId, options.Round, options.Mode, options.SecurityNotice, alignment.Rows, schedule.TotalSteps,
+        return new MusicJobResult(options.Job, options.Round, options.Mode, options.SecurityNotice, alignment.Rows, schedule.TotalSteps,
             resumeStep, lastLoss, epsilon, delta, rankings, request.WantedCount, new PhaseTimings(loading, alignmentTime, training, evaluationTime));
     }
 
@@ -151,12 +137,7 @@ public static class MusicPartyJob
             : new PlaintextReferenceMusicSession(new PlaintextReferenceOptions { AcknowledgeInsecure = true, Seed = (int)(seed % int.MaxValue) });
     }
 
-    private static void SaveModel(PartyJobPaths paths, TrainingJobOptions options, MusicTopModel top, MusicPartyRole role)
-    {
-        var folder = Path.Combine(paths.JobFolder, "models", $"r{options.Round}");
-        Directory.CreateDirectory(folder);
-        top.save(Path.Combine(folder, "music-top.bin"));
-        using var weightHalf = role.ExportWeightHalf().ToTensor();
-        StateFiles.SaveTensor(weightHalf, Path.Combine(folder, "weight-half-WM.bin"));
-    }
+    /// <summary>The trained top model and W_M, versioned per job and round, in M's job folder.</summary>
+    private static void SaveModel(PartyJobPaths paths, TrainingJobOptions options, MusicTopModel top, MusicPartyRole role) =>
+        PartyJobRunner.SaveModel(paths, options, top, "music-top.bin", role.ExportWeightHalf(), "weight-half-WM.bin");
 }

@@ -11,7 +11,8 @@ public sealed class PeerTimeoutException(string message) : TimeoutException(mess
 
 /// <summary>
 /// The job's channel to the other party with the job's own messages (hello, evaluation forward) and a timeout on
-/// every wait whose error names the party that did not answer.
+/// every wait whose error names the party that did not answer. Aborts follow Core's convention (<see cref="PeerAbort"/>):
+/// a failing party sends its failure category, and a received abort becomes <see cref="PeerAbortedException"/>.
 /// </summary>
 internal sealed class PeerLink(IPeerChannel channel, string peerParty, TimeSpan timeout)
 {
@@ -36,8 +37,7 @@ internal sealed class PeerLink(IPeerChannel channel, string peerParty, TimeSpan 
         {
             throw new PeerTimeoutException($"the {peerParty} did not answer within {timeout.TotalSeconds:0} s (waiting for '{expectedType}')");
         }
-        if (message.MessageType == "job.abort")
-            throw new PeerAbortedException($"the {peerParty} aborted the job: {System.Text.Encoding.UTF8.GetString(message.Payload.Span)}");
+        PeerAbort.ThrowIfAbort(message, peerParty);
         if (message.MessageType != expectedType)
             throw new ProtocolViolationException($"expected '{expectedType}' from the {peerParty}, received '{message.MessageType}'");
         return message;
@@ -78,19 +78,9 @@ internal sealed class PeerLink(IPeerChannel channel, string peerParty, TimeSpan 
         catch (InvalidProtocolBufferException e) { throw new ProtocolViolationException($"'{type}' from the {peerParty} is not valid: {e.Message}"); }
     }
 
-    /// <summary>Tells the peer this party failed (a category only, never data), best effort.</summary>
-    public async Task TryAbortAsync(string reason)
-    {
-        try
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
-            await channel.SendAsync(new PeerMessage("job.abort", System.Text.Encoding.UTF8.GetBytes(reason)), cts.Token).ConfigureAwait(false);
-        }
-        catch (Exception) { /* the peer may be gone; the local error is what matters */ }
-    }
+    /// <summary>Tells the peer this party failed with <paramref name="failure"/> (its category only, never data), best effort.</summary>
+    public Task TryAbortAsync(Exception failure) => PeerAbort.TrySendAsync(channel, failure);
 }
-
-public sealed class PeerAbortedException(string message) : Exception(message);
 
 /// <summary>The job hello: each party's agreement fingerprint, training rows and the checkpoints it can resume from.</summary>
 internal sealed record JobHello(string Party, string Fingerprint, long AlignedRows, string AlignmentStateId, ulong[] Checkpoints);

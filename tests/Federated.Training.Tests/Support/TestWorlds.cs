@@ -1,3 +1,4 @@
+using Federated.Core.Jobs;
 using Federated.Synthetic;
 using Federated.Experiments;
 
@@ -13,11 +14,11 @@ internal static class TestWorlds
     public static SyntheticWorldOptions Quality => new() { Users = 6_000, Songs = 5_000, Seed = 7 };
 
     /// <summary>The quality test's job: the demo settings (label DP on).</summary>
-    public static TrainingJobOptions QualityJob(string id) => TrainingJobOptions.Demo(id) with { TorchThreads = 2, CheckpointEverySteps = 100 };
+    public static TrainingJobOptions QualityJob(string id) => TrainingJobOptions.Demo(new TrainingJobName(id)) with { TorchThreads = 2, CheckpointEverySteps = 100 };
 
     public static TrainingJobOptions Job(string id) => new()
     {
-        JobId = id,
+        Job = new TrainingJobName(id),
         Epochs = 12,
         BatchSize = 256,
         CheckpointEverySteps = 10,
