@@ -23,7 +23,7 @@ internal sealed class MessagePump : IAsyncDisposable
         _timeout = timeout;
         _peerName = peerName;
         _stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        _loop = Task.Run(() => PumpAsync(channel, lastMessageType, _stop.Token));
+        _loop = Task.Run(() => PumpAsync(channel, lastMessageType, _stop.Token), CancellationToken.None); // the loop itself watches the token
     }
 
     private async Task PumpAsync(IPeerChannel channel, string lastMessageType, CancellationToken ct)
@@ -77,7 +77,7 @@ internal sealed class MessagePump : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        if (!_loop.IsCompleted) _stop.Cancel();
+        if (!_loop.IsCompleted) await _stop.CancelAsync().ConfigureAwait(false);
         try { await _loop.ConfigureAwait(false); } catch { /* the loop reports through the queue */ }
         _stop.Dispose();
     }

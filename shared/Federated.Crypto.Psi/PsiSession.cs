@@ -20,6 +20,8 @@ namespace Federated.Crypto.Psi;
 /// M->E:  done      = M accepted; only now does E persist (a mismatch reaches E as a peer abort)
 /// </code>
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
+    Justification = "its one disposable field is a SemaphoreSlim whose wait handle is never taken (no unmanaged resource); a session lives for one run")]
 internal abstract class PsiSession(PsiRole role, IPeerChannel channel, IdSource source, PsiOptions options)
 {
     private const int BlockSize = 16384;
@@ -99,52 +101,52 @@ internal abstract class PsiSession(PsiRole role, IPeerChannel channel, IdSource 
         {
             PsiJobStore.PrepareFolder(options.JobFolder);
             LoadKeys();
-            await ScanOwnIdsAsync(token);
+            await ScanOwnIdsAsync(token).ConfigureAwait(false);
 
             var nonce = RandomNumberGenerator.GetBytes(32);
             var share = RandomNumberGenerator.GetBytes(JointSeed.ShareBytes);
             pump = new MessagePump(channel, LastPeerMessage, PeerName, options.MessageTimeout, token);
             await SendAsync(PsiWire.Control(PsiWire.Hello, new PsiWire.HelloMessage(
                 PsiWire.Protocol, role.Name(), DomainHash, Round, PreviousStateId, PriorOwnCount, NewIndices.Length,
-                options.ChunkPoints, Convert.ToHexString(JointSeed.Commit(nonce, share)), options.IntersectionForMusicOnly)), token);
-            var hello = CheckHello(PsiWire.ParseControl<PsiWire.HelloMessage>(await pump.ExpectAsync(PsiWire.Hello, token)));
+                options.ChunkPoints, Convert.ToHexString(JointSeed.Commit(nonce, share)), options.IntersectionForMusicOnly)), token).ConfigureAwait(false);
+            var hello = CheckHello(PsiWire.ParseControl<PsiWire.HelloMessage>(await pump.ExpectAsync(PsiWire.Hello, token).ConfigureAwait(false)));
 
             // Reveal only after the peer's commitment is in hand.
-            await SendAsync(PsiWire.Control(PsiWire.Reveal, new PsiWire.RevealMessage(Convert.ToHexString(nonce), Convert.ToHexString(share))), token);
-            var reveal = PsiWire.ParseControl<PsiWire.RevealMessage>(await pump.ExpectAsync(PsiWire.Reveal, token));
+            await SendAsync(PsiWire.Control(PsiWire.Reveal, new PsiWire.RevealMessage(Convert.ToHexString(nonce), Convert.ToHexString(share))), token).ConfigureAwait(false);
+            var reveal = PsiWire.ParseControl<PsiWire.RevealMessage>(await pump.ExpectAsync(PsiWire.Reveal, token).ConfigureAwait(false));
             var peerNonce = PsiWire.Hex("nonce", reveal.Nonce, 32, PsiWire.Reveal);
             var peerShare = PsiWire.Hex("share", reveal.Share, JointSeed.ShareBytes, PsiWire.Reveal);
             if (!CryptographicOperations.FixedTimeEquals(JointSeed.Commit(peerNonce, peerShare), PsiWire.Hex("seedCommit", hello.SeedCommit, 32, PsiWire.Hello)))
                 throw new ProtocolViolationException("psi.reveal: the peer's seed share does not match its commitment");
             var seed = CombineSeed(share, peerShare);
 
-            await BlindOwnNewIdsAsync(token);
+            await BlindOwnNewIdsAsync(token).ConfigureAwait(false);
             Shuffle();
             int chunk = Math.Min(options.ChunkPoints, hello.ChunkPoints);
             sender = Task.Run(() => SendBlindedAsync(chunk, token), token);
-            await ExchangeAsync(pump, token);
-            await sender;
+            await ExchangeAsync(pump, token).ConfigureAwait(false);
+            await sender.ConfigureAwait(false);
             _ownBlinded = []; // sent and answered: release before the sort-heavy intersection
             Perm = [];
 
-            var (rowSourceIndex, rowsDigest) = await AlignAsync(pump, chunk, token);
-            return await PersistAsync(started, clock, seed, rowSourceIndex, rowsDigest, token);
+            var (rowSourceIndex, rowsDigest) = await AlignAsync(pump, chunk, token).ConfigureAwait(false);
+            return await PersistAsync(started, clock, seed, rowSourceIndex, rowsDigest, token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is not OperationCanceledException and not PeerAbortedException)
         {
             // Tell the peer to stop waiting; the abort carries a category, never an ID or a detail of our input.
-            await linked.CancelAsync();
-            await Quietly(sender);
-            if (pump is not null) await pump.DisposeAsync();
+            await linked.CancelAsync().ConfigureAwait(false);
+            await Quietly(sender).ConfigureAwait(false);
+            if (pump is not null) await pump.DisposeAsync().ConfigureAwait(false);
             pump = null;
-            await PeerAbort.TrySendAsync(channel, e);
+            await PeerAbort.TrySendAsync(channel, e).ConfigureAwait(false);
             throw;
         }
         finally
         {
-            if (!linked.IsCancellationRequested) await linked.CancelAsync();
-            await Quietly(sender);
-            if (pump is not null) await pump.DisposeAsync();
+            if (!linked.IsCancellationRequested) await linked.CancelAsync().ConfigureAwait(false);
+            await Quietly(sender).ConfigureAwait(false);
+            if (pump is not null) await pump.DisposeAsync().ConfigureAwait(false);
             _keys?.Dispose();
             Prior?.Keys.Dispose();
         }

@@ -146,13 +146,13 @@ public static class FederatedExperiment
             if (root is not null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(root);
             throw;
         }
-        return (external.Result, music.Result);
+        return (await external.ConfigureAwait(false), await music.ConfigureAwait(false)); // both have completed
     }
 
     private static async Task<T> Guard<T>(Task<T> job, CancellationTokenSource both)
     {
         try { return await job.ConfigureAwait(false); }
-        catch { both.Cancel(); throw; }
+        catch { await both.CancelAsync().ConfigureAwait(false); throw; }
     }
 
     private static ResultRow Row(Federated.Data.Evaluation.RecallReport report, double? epsilon, double? delta, string notice, TimeSpan time) =>

@@ -145,8 +145,9 @@ public sealed class PsiJobHandler(IOptions<PartyAgentOptions> agentOptions, ICon
     /// <summary>Streams the key column. The PSI finds duplicates itself, so the reader keeps no key dictionary.</summary>
     private static async IAsyncEnumerable<string> ReadKeysAsync(string schemaPath, [EnumeratorCancellation] CancellationToken ct)
     {
-        await using var reader = await TableReader.OpenFromSchemaFileAsync(schemaPath, new ReadOptions { Policy = BadRowPolicy.FailFast, DetectDuplicateKeys = false }, ct)
+        var reader = await TableReader.OpenFromSchemaFileAsync(schemaPath, new ReadOptions { Policy = BadRowPolicy.FailFast, DetectDuplicateKeys = false }, ct)
             .ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
         await foreach (var row in reader.WithCancellation(ct).ConfigureAwait(false))
             yield return row.Key ?? "";
     }

@@ -28,9 +28,10 @@ public sealed class GroundTruth
     public static async Task<GroundTruth> LoadAsync(string worldDirectory, CancellationToken cancellationToken = default)
     {
         var truth = new GroundTruth(SyntheticWorld.WorldDescription.ReadOptions(SyntheticWorldLayout.WorldFile(worldDirectory)));
-        await using (var users = await TableReader.OpenFromSchemaFileAsync(SyntheticWorldLayout.TruthUsersSchema(worldDirectory), cancellationToken: cancellationToken))
         {
-            await foreach (var row in users)
+            var users = await TableReader.OpenFromSchemaFileAsync(SyntheticWorldLayout.TruthUsersSchema(worldDirectory), cancellationToken: cancellationToken).ConfigureAwait(false);
+            await using var usersDisposal = users.ConfigureAwait(false);
+            await foreach (var row in users.WithCancellation(cancellationToken).ConfigureAwait(false))
             {
                 truth._userIndex[row.Key!] = truth._userKeys.Count;
                 truth._userKeys.Add(row.Key!);
@@ -39,9 +40,10 @@ public sealed class GroundTruth
             }
         }
 
-        await using (var songs = await TableReader.OpenFromSchemaFileAsync(SyntheticWorldLayout.TruthSongsSchema(worldDirectory), cancellationToken: cancellationToken))
         {
-            await foreach (var row in songs)
+            var songs = await TableReader.OpenFromSchemaFileAsync(SyntheticWorldLayout.TruthSongsSchema(worldDirectory), cancellationToken: cancellationToken).ConfigureAwait(false);
+            await using var songsDisposal = songs.ConfigureAwait(false);
+            await foreach (var row in songs.WithCancellation(cancellationToken).ConfigureAwait(false))
             {
                 truth._songIndex[row.Key!] = truth._songKeys.Count;
                 truth._songKeys.Add(row.Key!);

@@ -26,9 +26,10 @@ public static class SyntheticEvaluation
 
     private static async Task<EvaluationTask> TaskAsync(string name, string root, string segment, IReadOnlyList<string> candidates, CancellationToken ct)
     {
-        await using var reader = await TableReader.OpenFromSchemaFileAsync(SyntheticWorldLayout.HeldOutSchema(root), cancellationToken: ct);
+        var reader = await TableReader.OpenFromSchemaFileAsync(SyntheticWorldLayout.HeldOutSchema(root), cancellationToken: ct).ConfigureAwait(false);
+        await using var readerDisposal = reader.ConfigureAwait(false);
         var segmentColumn = reader.Schema.RequireColumn("segment");
-        var relevant = await Rankings.RelevantSetsAsync(reader, row => row.GetText(segmentColumn) == segment, ct);
+        var relevant = await Rankings.RelevantSetsAsync(reader, row => row.GetText(segmentColumn) == segment, ct).ConfigureAwait(false);
         var users = relevant.Keys.Order(StringComparer.Ordinal).ToArray();
         return new EvaluationTask(name, users, candidates.Order(StringComparer.Ordinal).ToArray(), relevant);
     }
@@ -47,8 +48,9 @@ public static class SyntheticEvaluation
     /// <summary>The popularity baseline, counted from M's training interactions.</summary>
     public static async Task<RecallReport> PopularityAsync(string worldDirectory, EvaluationTask task, CancellationToken cancellationToken = default)
     {
-        await using var interactions = await TableReader.OpenFromSchemaFileAsync(SyntheticWorldLayout.InteractionsSchema(worldDirectory), cancellationToken: cancellationToken);
-        var popularity = await PopularityRanker.FitAsync(interactions, cancellationToken);
+        var interactions = await TableReader.OpenFromSchemaFileAsync(SyntheticWorldLayout.InteractionsSchema(worldDirectory), cancellationToken: cancellationToken).ConfigureAwait(false);
+        await using var interactionsDisposal = interactions.ConfigureAwait(false);
+        var popularity = await PopularityRanker.FitAsync(interactions, cancellationToken).ConfigureAwait(false);
         var cache = new Dictionary<int, IReadOnlyList<string>>();
         return Evaluate("popularity", task, (_, candidates, k) =>
             cache.TryGetValue(k, out var list) ? list : cache[k] = popularity.Rank(candidates, k));

@@ -64,19 +64,21 @@ public static class SyntheticWorld
             TableWriter.CreateAsync(schema, schema.ResolveDataPath(schemaPath), options.ParquetRowGroupSize, cancellationToken);
 
         // Songs (M) and their truth.
-        await using (var songs = await OpenAsync(schemas.Songs, SyntheticWorldLayout.SongsSchema(root)))
-        await using (var truthSongs = await OpenAsync(schemas.TruthSongs, SyntheticWorldLayout.TruthSongsSchema(root)))
         {
+            var songs = await OpenAsync(schemas.Songs, SyntheticWorldLayout.SongsSchema(root)).ConfigureAwait(false);
+            await using var songsDisposal = songs.ConfigureAwait(false);
+            var truthSongs = await OpenAsync(schemas.TruthSongs, SyntheticWorldLayout.TruthSongsSchema(root)).ConfigureAwait(false);
+            await using var truthSongsDisposal = truthSongs.ConfigureAwait(false);
             var row = new DataRow(schemas.Songs);
             var truth = new DataRow(schemas.TruthSongs);
             for (var j = 0; j < options.Songs; j++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 world.WriteSong(j, row);
-                await songs.WriteAsync(row, cancellationToken);
+                await songs.WriteAsync(row, cancellationToken).ConfigureAwait(false);
                 truth.SetText(0, world.SongKey(j)).SetFlag(1, world.SongIsCold[j]).SetNumber(2, world.LogPopularity[j])
                     .SetVector(3, world.Style.AsSpan(j * world.Dim, world.Dim).ToArray());
-                await truthSongs.WriteAsync(truth, cancellationToken);
+                await truthSongs.WriteAsync(truth, cancellationToken).ConfigureAwait(false);
                 if (j % 10_000 == 0) progress?.Report(new GeneratorProgress("songs", j, options.Songs));
             }
         }
@@ -85,10 +87,13 @@ public static class SyntheticWorld
 
         // Users: E's table, M's table, truth.
         int warm = 0, cold = 0, externalOnly = 0, externalUsers = 0, overlap = 0;
-        await using (var external = await OpenAsync(schemas.ExternalUsers, SyntheticWorldLayout.ExternalUsersSchema(root)))
-        await using (var music = await OpenAsync(schemas.MusicUsers, SyntheticWorldLayout.MusicUsersSchema(root)))
-        await using (var truthUsers = await OpenAsync(schemas.TruthUsers, SyntheticWorldLayout.TruthUsersSchema(root)))
         {
+            var external = await OpenAsync(schemas.ExternalUsers, SyntheticWorldLayout.ExternalUsersSchema(root)).ConfigureAwait(false);
+            await using var externalDisposal = external.ConfigureAwait(false);
+            var music = await OpenAsync(schemas.MusicUsers, SyntheticWorldLayout.MusicUsersSchema(root)).ConfigureAwait(false);
+            await using var musicDisposal = music.ConfigureAwait(false);
+            var truthUsers = await OpenAsync(schemas.TruthUsers, SyntheticWorldLayout.TruthUsersSchema(root)).ConfigureAwait(false);
+            await using var truthUsersDisposal = truthUsers.ConfigureAwait(false);
             var e = new DataRow(schemas.ExternalUsers);
             var m = new DataRow(schemas.MusicUsers);
             var t = new DataRow(schemas.TruthUsers);
@@ -109,13 +114,13 @@ public static class SyntheticWorld
                 {
                     externalUsers++;
                     world.WriteExternalUser(i, e);
-                    await external.WriteAsync(e, cancellationToken);
+                    await external.WriteAsync(e, cancellationToken).ConfigureAwait(false);
                 }
 
                 if (knownToM)
                 {
                     world.WriteMusicUser(i, m);
-                    await music.WriteAsync(m, cancellationToken);
+                    await music.WriteAsync(m, cancellationToken).ConfigureAwait(false);
                 }
 
                 t.SetText(0, world.UserKey(i))
@@ -127,7 +132,7 @@ public static class SyntheticWorld
                     })
                     .SetFlag(2, knownToE).SetFlag(3, knownToM)
                     .SetVector(4, world.Taste.AsSpan(i * world.Dim, world.Dim).ToArray());
-                await truthUsers.WriteAsync(t, cancellationToken);
+                await truthUsers.WriteAsync(t, cancellationToken).ConfigureAwait(false);
                 if (i % 10_000 == 0) progress?.Report(new GeneratorProgress("users", i, options.Users));
             }
         }
@@ -136,9 +141,11 @@ public static class SyntheticWorld
 
         // Interactions: M's training log, and the held-out truth.
         long training = 0, heldOut = 0;
-        await using (var interactions = await OpenAsync(schemas.Interactions, SyntheticWorldLayout.InteractionsSchema(root)))
-        await using (var held = await OpenAsync(schemas.HeldOut, SyntheticWorldLayout.HeldOutSchema(root)))
         {
+            var interactions = await OpenAsync(schemas.Interactions, SyntheticWorldLayout.InteractionsSchema(root)).ConfigureAwait(false);
+            await using var interactionsDisposal = interactions.ConfigureAwait(false);
+            var held = await OpenAsync(schemas.HeldOut, SyntheticWorldLayout.HeldOutSchema(root)).ConfigureAwait(false);
+            await using var heldDisposal = held.ConfigureAwait(false);
             var trainRow = new DataRow(schemas.Interactions);
             var heldRow = new DataRow(schemas.HeldOut);
             // Users are sampled in parallel blocks (each has its own random stream, so the result does not depend on
@@ -170,7 +177,7 @@ public static class SyntheticWorld
                         if (!coldUser && !coldSong)
                         {
                             world.FillInteraction(i, ev, trainRow);
-                            await interactions.WriteAsync(trainRow, cancellationToken);
+                            await interactions.WriteAsync(trainRow, cancellationToken).ConfigureAwait(false);
                             training++;
                             continue;
                         }
@@ -178,7 +185,7 @@ public static class SyntheticWorld
                         world.FillInteraction(i, ev, heldRow);
                         heldRow.SetText(7, coldUser && coldSong ? SyntheticWorldLayout.ColdBothSegment
                             : coldUser ? SyntheticWorldLayout.ColdUserSegment : SyntheticWorldLayout.ColdSongSegment);
-                        await held.WriteAsync(heldRow, cancellationToken);
+                        await held.WriteAsync(heldRow, cancellationToken).ConfigureAwait(false);
                         heldOut++;
                     }
                 }

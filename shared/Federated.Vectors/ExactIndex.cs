@@ -13,6 +13,7 @@ public sealed class ExactIndex<TKey> : IVectorIndex<TKey> where TKey : notnull
     private const int RowBlock = 512;
     private const int QueryGroup = 8;
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2213:Disposable fields should be disposed", Justification = "searches may still be leaving the lock when Dispose returns; a disposed lock would throw in them, and this lock holds no unmanaged resource")]
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly KeyMap<TKey> _keys;
     private float[] _rows;

@@ -14,9 +14,11 @@ namespace Federated.Vectors;
 /// </summary>
 public sealed unsafe class HnswIndex<TKey> : IVectorIndex<TKey> where TKey : notnull
 {
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2213:Disposable fields should be disposed", Justification = "searches may still be leaving the lock when Dispose returns; a disposed lock would throw in them, and this lock holds no unmanaged resource")]
     private readonly ReaderWriterLockSlim _lock = new(LockRecursionPolicy.NoRecursion);
     private readonly KeyMap<TKey> _keys;
     private readonly USearchHandle _native;
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2213:Disposable fields should be disposed", Justification = "searches may still be leaving the lock when Dispose returns; a disposed lock would throw in them, and this semaphore (no wait handle taken) holds no unmanaged resource")]
     private readonly SemaphoreSlim _contexts;
     private readonly int _contextCount;
     private MemoryMappedFile? _map;

@@ -98,6 +98,18 @@ public sealed partial class RepositoryConventionTests
     }
 
     [Fact]
+    public void The_analyzer_rules_are_errors_in_every_build()
+    {
+        var props = System.Xml.Linq.XDocument.Load(Path.Combine(Root, "Directory.Build.props"));
+        string? Property(string name) => props.Descendants(name).Select(e => e.Value.Trim()).FirstOrDefault();
+        Assert.Equal("true", Property("TreatWarningsAsErrors"));
+        Assert.Equal("true", Property("EnforceCodeStyleInBuild"));
+        var editorconfig = File.ReadAllText(Path.Combine(Root, ".editorconfig"));
+        foreach (var rule in new[] { "CA2016", "CA2012", "CA1001", "CA2213", "CA1806", "IDE1006", "CA2007", "CA1849" })
+            Assert.Matches($@"dotnet_diagnostic\.{rule}\.severity\s*=\s*warning", editorconfig);
+    }
+
+    [Fact]
     public void Every_central_package_version_is_referenced_by_some_project()
     {
         var central = System.Xml.Linq.XDocument.Load(Path.Combine(Root, "Directory.Packages.props"))

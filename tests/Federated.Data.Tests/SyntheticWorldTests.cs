@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 namespace Federated.Data.Tests;
 
 /// <summary>One tiny world per format, generated once for the class.</summary>
-public sealed class TinyWorlds : IAsyncLifetime
+public sealed class TinyWorlds : IAsyncLifetime, IDisposable
 {
     private readonly TempFolder _dir = new();
     private readonly List<string> _stages = new();
@@ -38,11 +38,9 @@ public sealed class TinyWorlds : IAsyncLifetime
 
     public string Root(TableFormat format) => format == TableFormat.Csv ? Csv : Parquet;
 
-    public Task DisposeAsync()
-    {
-        _dir.Dispose();
-        return Task.CompletedTask;
-    }
+    public Task DisposeAsync() => Task.CompletedTask;
+
+    public void Dispose() => _dir.Dispose();
 
     private sealed class SyncProgress(Action<GeneratorProgress> report) : IProgress<GeneratorProgress>
     {

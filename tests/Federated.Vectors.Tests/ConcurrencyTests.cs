@@ -66,9 +66,9 @@ public sealed class ConcurrencyTests : IDisposable
     [InlineData(VectorIndexKind.Hnsw)]
     public void Searches_while_batches_are_added_only_ever_see_whole_batches(VectorIndexKind kind)
     {
-        const int Batch = 500;
+        const int batch = 500;
         using IVectorIndex<long> index = kind == VectorIndexKind.Exact ? new ExactIndex<long>(Dimension) : new HnswIndex<long>(Dimension);
-        index.AddRange(_ids[..Batch], _rows.AsMemory(0, Batch * Dimension));
+        index.AddRange(_ids[..batch], _rows.AsMemory(0, batch * Dimension));
         var done = 0;
         var searched = 0;
 
@@ -76,8 +76,8 @@ public sealed class ConcurrencyTests : IDisposable
         {
             if (t == 0)
             {
-                for (var first = Batch; first < Items; first += Batch)
-                    index.AddRange(_ids[first..(first + Batch)], _rows.AsMemory(first * Dimension, Batch * Dimension));
+                for (var first = batch; first < Items; first += batch)
+                    index.AddRange(_ids[first..(first + batch)], _rows.AsMemory(first * Dimension, batch * Dimension));
                 Volatile.Write(ref done, 1);
                 return;
             }
@@ -85,7 +85,7 @@ public sealed class ConcurrencyTests : IDisposable
             while (Volatile.Read(ref done) == 0 || Volatile.Read(ref searched) < 50)
             {
                 var count = index.Count;
-                Assert.Equal(0, count % Batch);
+                Assert.Equal(0, count % batch);
                 var hits = index.Search(Reference.Row(_queries, Dimension, q++ % Queries), 30);
                 Assert.Equal(30, hits.Length);
                 Assert.Equal(30, hits.Select(h => h.Id).Distinct().Count());

@@ -104,7 +104,7 @@ internal abstract class ParquetColumnLoader
         public override async Task LoadAsync(ParquetRowGroupReader group, CancellationToken ct)
         {
             _values = new string?[group.RowCount];
-            await group.ReadAsync(Field, _values.AsMemory(), null, ct);
+            await group.ReadAsync(Field, _values.AsMemory(), null, ct).ConfigureAwait(false);
         }
 
         public override CellError? Apply(int row, DataRow target, CellValidator validator)
@@ -133,7 +133,7 @@ internal abstract class ParquetColumnLoader
         public override async Task LoadAsync(ParquetRowGroupReader group, CancellationToken ct)
         {
             _values = new T?[group.RowCount];
-            await group.ReadAsync<T>(Field, _values.AsMemory(), null, ct);
+            await group.ReadAsync(Field, _values.AsMemory(), null, ct).ConfigureAwait(false);
         }
 
         public override CellError? Apply(int row, DataRow target, CellValidator validator)
@@ -167,7 +167,7 @@ internal abstract class ParquetColumnLoader
             Values = new T[n];
             var definition = new int[n];
             var repetition = new int[n];
-            await group.ReadRawAsync<T>(Field, Values.AsMemory(), definition.AsMemory(), repetition.AsMemory(), ct);
+            await group.ReadRawAsync(Field, Values.AsMemory(), definition.AsMemory(), repetition.AsMemory(), ct).ConfigureAwait(false);
             var rows = (int)group.RowCount;
             Start = new int[rows];
             Count = new int[rows];

@@ -116,7 +116,7 @@ public sealed class ParquetTableWriter : ITableWriter
         public override async Task WriteAsync(ParquetRowGroupWriter group, CancellationToken ct)
         {
             ct.ThrowIfCancellationRequested(); // the string overload takes no token
-            await group.WriteAsync(_field, _values!, null);
+            await group.WriteAsync(_field, _values!, null).ConfigureAwait(false);
             _values.Clear();
         }
     }
@@ -132,7 +132,7 @@ public sealed class ParquetTableWriter : ITableWriter
 
         public override async Task WriteAsync(ParquetRowGroupWriter group, CancellationToken ct)
         {
-            await group.WriteAsync<double>(_field, _values.ToArray().AsMemory(), null, cancellationToken: ct);
+            await group.WriteAsync<double>(_field, _values.ToArray().AsMemory(), null, cancellationToken: ct).ConfigureAwait(false);
             _values.Clear();
         }
     }
@@ -148,7 +148,7 @@ public sealed class ParquetTableWriter : ITableWriter
 
         public override async Task WriteAsync(ParquetRowGroupWriter group, CancellationToken ct)
         {
-            await group.WriteAsync<bool>(_field, _values.ToArray().AsMemory(), null, cancellationToken: ct);
+            await group.WriteAsync<bool>(_field, _values.ToArray().AsMemory(), null, cancellationToken: ct).ConfigureAwait(false);
             _values.Clear();
         }
     }
@@ -183,7 +183,7 @@ public sealed class ParquetTableWriter : ITableWriter
 
         public override async Task WriteAsync(ParquetRowGroupWriter group, CancellationToken ct)
         {
-            await group.WriteAllPartsAsync<T>(Element, Values.ToArray().AsMemory(), _definition.ToArray().AsMemory(), _repetition.ToArray().AsMemory(), ct);
+            await group.WriteAllPartsAsync<T>(Element, Values.ToArray().AsMemory(), _definition.ToArray().AsMemory(), _repetition.ToArray().AsMemory(), ct).ConfigureAwait(false);
             Values.Clear();
             _definition.Clear();
             _repetition.Clear();

@@ -64,6 +64,13 @@ public sealed class TableReader : IAsyncEnumerable<DataRow>, IAsyncDisposable
         return OpenAsync(schema, schema.ResolveDataPath(schemaPath), options ?? new ReadOptions(), cancellationToken);
     }
 
+    /// <summary>
+    /// Disposal that does not resume on a captured context (an instance method, so <c>reader.ConfigureAwait(false)</c>
+    /// is not ambiguous between the reader's two async interfaces). Enumerate with <c>WithCancellation(ct).ConfigureAwait(false)</c>.
+    /// </summary>
+    public ConfiguredAsyncDisposable ConfigureAwait(bool continueOnCapturedContext) =>
+        ((IAsyncDisposable)this).ConfigureAwait(continueOnCapturedContext);
+
     public IAsyncEnumerator<DataRow> GetAsyncEnumerator(CancellationToken cancellationToken = default)
     {
         if (_enumerated) throw new InvalidOperationException("a TableReader can be enumerated only once; open the file again");

@@ -75,8 +75,9 @@ public sealed class PartyDataFolder
     {
         try
         {
-            await using var reader = await TableReader.OpenFromSchemaFileAsync(schemaPath, new ReadOptions { Policy = BadRowPolicy.FailFast }, cancellationToken)
+            var reader = await TableReader.OpenFromSchemaFileAsync(schemaPath, new ReadOptions { Policy = BadRowPolicy.FailFast }, cancellationToken)
                 .ConfigureAwait(false);
+            await using var readerDisposal = reader.ConfigureAwait(false);
             await foreach (var row in reader.WithCancellation(cancellationToken).ConfigureAwait(false))
             {
                 cancellationToken.ThrowIfCancellationRequested();
@@ -102,9 +103,10 @@ public sealed class PartyDataFolder
         {
             throw new TrainingDataException(Party, $"table '{Path.GetFileName(schemaPath)}': {e.Message}", e);
         }
-        await using (reader)
+        await using (reader.ConfigureAwait(false))
         {
-            await using var rows = reader.GetAsyncEnumerator(cancellationToken);
+            var rows = reader.GetAsyncEnumerator(cancellationToken);
+            await using var rowsDisposal = rows.ConfigureAwait(false);
             while (true)
             {
                 bool more;

@@ -46,7 +46,7 @@ public static class MusicPartyJob
         var checkpoints = new CheckpointStore(paths.JobFolder, options.Round, options.CheckpointsKept);
         var (alignment, resumeStep) = await JobAlignment.AgreeAndAlignAsync(PsiRole.Music, link, Party, options, paths,
             IdSource.FromEnumerable(() => trainable, "M users with training interactions"), checkpoints, ct).ConfigureAwait(false);
-        var alignedUsers = File.ReadAllLines(alignment.AlignedKeysPath);
+        var alignedUsers = await File.ReadAllLinesAsync(alignment.AlignedKeysPath, ct).ConfigureAwait(false);
         if (alignedUsers.Length != alignment.Rows)
             throw new InvalidDataException($"{alignment.AlignedKeysPath}: {alignedUsers.Length} keys for {alignment.Rows} aligned rows");
         var alignmentTime = clock.Elapsed;
