@@ -3,6 +3,7 @@ using System.Globalization;
 using Federated.Core;
 using Federated.Agent;
 using Federated.Security;
+using Federated.Serving.Publication;
 using Federated.Training.Jobs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
@@ -22,7 +23,7 @@ namespace Federated.PartyJobs;
 /// restart is absorbed by the relay channel (it re-sends what the peer has not received) and needs no new attempt.
 /// </para>
 /// </summary>
-public sealed class TrainJobHandler(IConfiguration configuration, IOptions<PartyAgentOptions> agent) : IJobHandler
+public sealed class TrainJobHandler(IConfiguration configuration, IOptions<PartyAgentOptions> agent, EmbeddingVersionStore? published = null) : IJobHandler
 {
     public const string JobKind = "train";
 
@@ -67,10 +68,13 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
                 var users = ReadEvaluationUsers(parameters.EvaluationUsersFile, paths.DataFolder, context.SelfPartyId);
                 var m = await MusicPartyJob.RunAsync(peer, paths, options, users, progress, cancellationToken).ConfigureAwait(false);
                 TrainJobFolders.WriteRankings(TrainJobFolders.RankingsFile(jobFolder, options.Round), m.Rankings);
+                var version = Publish(context, parameters, m);
                 outcome = Outcome(party, parameters, context, m.Mode, m.SecurityNotice, m.AlignedRows, m.Steps, m.ResumedFromStep,
                     m.EvaluationRowsAligned, m.Epsilon, m.Delta, m.Timings);
                 context.Summary = $"{party}: {m.AlignedRows} aligned rows, {m.Steps} steps (resumed from step {m.ResumedFromStep}), " +
-                    $"{m.Rankings.Count} of {users.Count} requested users ranked, ε {Format(m.Epsilon)} (δ {Format(m.Delta)}); {m.Timings}";
+                    $"{m.Rankings.Count} of {users.Count} requested users ranked, ε {Format(m.Epsilon)} (δ {Format(m.Delta)}); " +
+                    (version is null ? "" : $"published model version {version} ({m.Embeddings.ItemKeys.Length} songs, {m.Embeddings.UserKeys.Length} users); ") +
+                    $"{m.Timings}";
             }
             else
             {
@@ -93,6 +97,39 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
         string notice, long aligned, ulong steps, ulong resumed, long evaluationRows, double? epsilon, double? delta, PhaseTimings t) =>
         new(party, parameters.TrainingJob.Value, context.Attempt.Value, parameters.Options.Round.Value, mode.ToString(), notice, aligned, steps, resumed,
             evaluationRows, epsilon, delta, t.Loading.TotalSeconds, t.Alignment.TotalSeconds, t.Training.TotalSeconds, t.Evaluation.TotalSeconds);
+
+    /// <summary>
+    /// M publishes the job's embeddings as a new serving version in its own store (the music host's serving folder),
+    /// switched to atomically. Runs of an insecure mode are never published.
+    /// </summary>
+    private string? Publish(JobContext context, TrainJobParameters parameters, MusicJobResult m)
+    {
+        if (published is null) return null;
+        if (parameters.Options.IsInsecure)
+        {
+            context.Logger.LogWarning("Training job {TrainingJob} ran in an insecure mode; its embeddings are not published", parameters.TrainingJob);
+            return null;
+        }
+        var e = m.Embeddings;
+        var metrics = new Dictionary<string, double>(StringComparer.Ordinal) { ["alignedRows"] = m.AlignedRows, ["steps"] = m.Steps };
+        if (m.FinalLoss is { } loss) metrics["finalLoss"] = loss;
+        if (m.Epsilon is { } epsilon) metrics["epsilon"] = epsilon;
+        if (m.Delta is { } delta) metrics["delta"] = delta;
+        var set = published.Publish(new EmbeddingManifest
+        {
+            TrainingJob = parameters.TrainingJob.Value,
+            AttemptId = context.Attempt.Value,
+            Round = m.Round.Value,
+            Dimensions = e.Dimensions,
+            Items = e.ItemKeys.Length,
+            Users = e.UserKeys.Length,
+            SchemaFingerprint = e.SchemaFingerprint,
+            Metrics = metrics,
+        }, e.ItemKeys, e.Items, e.UserKeys, e.Users);
+        context.Logger.LogInformation("Published model version {Version} of training job {TrainingJob}: {Songs} songs, {Users} users, {Dimensions} dimensions",
+            set.Manifest.Version, parameters.TrainingJob, e.ItemKeys.Length, e.UserKeys.Length, e.Dimensions);
+        return set.Manifest.Version;
+    }
 
     private static string Format(double? value) => value is { } v ? v.ToString("0.###", CultureInfo.InvariantCulture) : "-";
 

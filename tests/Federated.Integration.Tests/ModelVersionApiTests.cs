@@ -75,4 +75,49 @@ public sealed class ModelVersionApiTests(FederationFixture fixture)
         Assert.Contains("external", refused.Status.Detail);
         Assert.Equal("v1", new EmbeddingVersionStore(StoreFolder).CurrentVersion);
     }
+
+    [Fact]
+    public async Task Recall_api_answers_from_the_serving_version_and_refuses_bad_requests_naming_the_field()
+    {
+        if (Directory.Exists(StoreFolder)) Directory.Delete(StoreFolder, recursive: true);
+        var store = new EmbeddingVersionStore(StoreFolder);
+        Publish(store, "served", 0.6);
+
+        using var caller = Music(RunFolder.OperatorName);
+        var recall = new Recall.RecallClient(caller.Channel);
+        var similar = await recall.SimilarSongsAsync(new SimilarSongsRequest { SongId = "song-3", K = 5 });
+        Assert.Equal("v1", similar.ModelVersion);
+        Assert.Equal(5, similar.Songs.Count);
+        Assert.DoesNotContain(similar.Songs, s => s.Id == "song-3");
+        Assert.True(similar.Songs.Zip(similar.Songs.Skip(1)).All(p => p.First.Score >= p.Second.Score));
+
+        var users = await recall.RecallForUsersAsync(new RecallForUsersRequest { UserIds = { "user-0", "user-4" }, K = 3 });
+        Assert.Equal(["user-0", "user-4"], users.Users.Select(u => u.UserId));
+        Assert.All(users.Users, u => Assert.Equal(3, u.Songs.Count));
+
+        var audience = await recall.TargetAudienceAsync(new TargetAudienceRequest { SongId = "song-3", N = 4, SimilarSongs = 3 });
+        Assert.Equal(4, audience.Users.Count);
+        Assert.All(audience.Users, u => Assert.StartsWith("user-", u.Id));
+
+        async Task<RpcException> Refused(Func<Task> call) => await Assert.ThrowsAsync<RpcException>(call);
+        var badK = await Refused(async () => await recall.SimilarSongsAsync(new SimilarSongsRequest { SongId = "song-3", K = 0 }));
+        Assert.Equal(StatusCode.InvalidArgument, badK.StatusCode);
+        Assert.Contains("k must be positive", badK.Status.Detail);
+        var tooMany = await Refused(async () => await recall.SimilarSongsAsync(new SimilarSongsRequest { SongId = "song-3", K = 100_000 }));
+        Assert.Contains("above the limit", tooMany.Status.Detail);
+        var empty = await Refused(async () => await recall.RecallForUsersAsync(new RecallForUsersRequest { K = 3 }));
+        Assert.Equal(StatusCode.InvalidArgument, empty.StatusCode);
+        Assert.Contains("user_ids is empty", empty.Status.Detail);
+        var unknownUser = await Refused(async () => await recall.RecallForUsersAsync(new RecallForUsersRequest { UserIds = { "ghost" }, K = 3 }));
+        Assert.Equal(StatusCode.NotFound, unknownUser.StatusCode);
+        var unknownVersion = await Refused(async () => await recall.SimilarSongsAsync(new SimilarSongsRequest { SongId = "song-3", K = 3, ModelVersion = "v5" }));
+        Assert.Equal(StatusCode.NotFound, unknownVersion.StatusCode);
+        Assert.Contains("unknown model version 'v5'", unknownVersion.Status.Detail);
+        var noSong = await Refused(async () => await recall.SimilarSongsAsync(new SimilarSongsRequest { K = 3 }));
+        Assert.Equal(StatusCode.InvalidArgument, noSong.StatusCode);
+
+        using var external = Music(RunFolder.ExternalName);
+        var refused = await Refused(async () => await new Recall.RecallClient(external.Channel).SimilarSongsAsync(new SimilarSongsRequest { SongId = "song-3", K = 5 }));
+        Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+    }
 }

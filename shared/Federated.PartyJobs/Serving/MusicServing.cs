@@ -1,5 +1,6 @@
 using Federated.Agent;
 using Federated.Serving.Publication;
+using Federated.Serving.Recall;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -9,8 +10,8 @@ namespace Federated.PartyJobs.Serving;
 
 /// <summary>
 /// What the music host serves beside its agent: the store of published embedding versions (one instance, shared by
-/// the training job that publishes and the API that reads) and the model-version API on the host's own mutual-TLS
-/// listener, open only to the callers M lists.
+/// the training job that publishes and the API that reads), the recall engine over it, and the recall and
+/// model-version APIs on the host's own mutual-TLS listener, open only to the callers M lists.
 /// </summary>
 public static class MusicServing
 {
@@ -27,6 +28,8 @@ public static class MusicServing
                 : Path.Combine(Path.GetFullPath(agent.StateDirectory), options.StoreDirectory);
             return new EmbeddingVersionStore(folder, options.KeepVersions);
         });
+        services.AddSingleton(provider => new RecallEngine(provider.GetRequiredService<EmbeddingVersionStore>(),
+            new RecallLimits(options.MaxResults, options.MaxBatch)));
         services.AddAuthorizationBuilder().AddServingPolicies(options);
         return services;
     }
@@ -34,6 +37,7 @@ public static class MusicServing
     public static WebApplication MapMusicServing(this WebApplication app)
     {
         app.MapGrpcService<ModelsService>();
+        app.MapGrpcService<RecallService>();
         return app;
     }
 }

@@ -25,9 +25,9 @@ public sealed record ExternalJobResult(
 
 /// <summary>
 /// What M's job reports: the ranked songs per evaluated user (M's output, handed to the evaluation harness), the
-/// label-DP budget spent, mode and timings.
+/// label-DP budget spent, mode and timings, and the trained embeddings M publishes (they stay at M).
 /// </summary>
 public sealed record MusicJobResult(
     TrainingJobName Job, RoundNumber Round, FederationMode Mode, string SecurityNotice, long AlignedRows, ulong Steps, ulong ResumedFromStep,
     double? FinalLoss, double? Epsilon, double? Delta, IReadOnlyDictionary<string, IReadOnlyList<string>> Rankings,
-    long EvaluationRowsAligned, PhaseTimings Timings);
+    long EvaluationRowsAligned, PhaseTimings Timings, TrainedEmbeddings Embeddings);

@@ -106,6 +106,9 @@ public static class MusicPartyJob
         var evalUsers = request.Users;
         var ranker = new SongRanker(top, catalog, data, options.RankingDepth);
         var rankings = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+        var userKeys = new List<string>();
+        var userVectors = new List<float>();
+        int dimensions = 0;
         for (int start = 0; start < evalUsers.Count; start += options.BatchSize)
         {
             // The roles' inference exchange (F1..F3, forward only): users new to M, so no M user features.
@@ -118,15 +121,27 @@ public static class MusicPartyJob
             var f3 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F3, ct).ConfigureAwait(false);
             if (role.Handle(f3) is not null) throw new InvalidOperationException("M answered F3 of an inference");
             var lists = ranker.TopK(role.LastUserVectors!);
+            var vectors = TrainedEmbeddings.Rows(role.LastUserVectors!);
+            dimensions = vectors.Length / rows;
             for (int r = 0; r < rows; r++)
-                if (evalUsers[start + r] is { } user) rankings[user] = lists[r]; // decoys are dropped
+                if (evalUsers[start + r] is { } user) // decoys are dropped
+                {
+                    rankings[user] = lists[r];
+                    userKeys.Add(user);
+                    userVectors.AddRange(vectors.AsSpan(r * dimensions, dimensions));
+                }
             progress?.Report(new TrainingProgress(Party, "evaluation", (ulong)(start + rows), (ulong)evalUsers.Count));
         }
         await link.SendAsync(PeerLink.EvalDone, [], ct).ConfigureAwait(false);
+        var (itemKeys, items, itemDimensions) = TrainedEmbeddings.AllSongs(top, catalog, data);
+        if (dimensions != 0 && dimensions != itemDimensions)
+            throw new InvalidOperationException($"user vectors have {dimensions} dimensions but item vectors {itemDimensions}");
+        var embeddings = new TrainedEmbeddings(itemDimensions, itemKeys, items, [.. userKeys], [.. userVectors],
+            TrainedEmbeddings.FingerprintSchemas(paths.DataFolder));
         var evaluationTime = clock.Elapsed;
 
         return new MusicJobResult(options.Job, options.Round, options.Mode, options.SecurityNotice, alignment.Rows, schedule.TotalSteps,
-            resumeStep, lastLoss, epsilon, delta, rankings, request.WantedCount, new PhaseTimings(loading, alignmentTime, training, evaluationTime));
+            resumeStep, lastLoss, epsilon, delta, rankings, request.WantedCount, new PhaseTimings(loading, alignmentTime, training, evaluationTime), embeddings);
     }
 
     private static IMusicPartyCryptoSession NewSession(TrainingJobOptions options, ulong seed)

@@ -1,0 +1,183 @@
+using Federated.Serving.Publication;
+using Federated.Vectors;
+
+namespace Federated.Serving.Recall;
+
+/// <summary>Bounds of one serving request.</summary>
+public sealed record RecallLimits(int MaxResults = 1000, int MaxBatch = 4096, int MaxSimilarSongs = 200);
+
+/// <summary>A scored id in an answer.</summary>
+public readonly record struct Scored(string Id, float Score);
+
+/// <summary>An answer and the one model version every score in it came from.</summary>
+public sealed record RecallAnswer<T>(string ModelVersion, T Value);
+
+/// <summary>
+/// Answers recall questions from M's published versions: songs similar to a song, the audience for a song (song ->
+/// similar songs -> their nearest users) and recall for users with a published vector. Every answer is computed on one
+/// snapshot of one version (a rollback or publication in between switches later queries, never half of one), and a
+/// score is one dot product of two of that version's vectors. Bad requests throw <see cref="ArgumentException"/>
+/// naming the field; unknown ids and versions <see cref="KeyNotFoundException"/>; nothing published yet
+/// <see cref="InvalidOperationException"/>.
+/// </summary>
+public sealed class RecallEngine : IDisposable
+{
+    private readonly EmbeddingVersionStore _store;
+    private readonly VectorIndexPolicy _policy;
+    private readonly object _gate = new();
+    private readonly Dictionary<string, ServingSnapshot> _open = new(StringComparer.Ordinal);
+    private readonly List<string> _openOrder = [];
+    private ServingSnapshot? _current;
+    private const int KeptSnapshots = 3;
+
+    public RecallEngine(EmbeddingVersionStore store, RecallLimits? limits = null, VectorIndexPolicy? policy = null)
+    {
+        _store = store ?? throw new ArgumentNullException(nameof(store));
+        Limits = limits ?? new RecallLimits();
+        _policy = policy ?? VectorIndexPolicy.Default;
+        _policy.Validate();
+    }
+
+    public RecallLimits Limits { get; }
+
+    /// <summary>Songs nearest to a song M holds (the song itself left out), best first.</summary>
+    public RecallAnswer<IReadOnlyList<Scored>> SimilarSongs(string songId, int k, string? version = null)
+    {
+        RequireId(songId, "song_id");
+        RequireCount(k, "k", Limits.MaxResults);
+        using var lease = Acquire(version);
+        var snapshot = lease.Snapshot;
+        var vector = SongVector(snapshot, songId);
+        var hits = snapshot.Items.Search(vector, Math.Min(k + 1, snapshot.Items.Count));
+        return new(snapshot.Version, hits.Where(h => h.Id != songId).Take(k).Select(h => new Scored(h.Id, h.Score)).ToArray());
+    }
+
+    /// <summary>
+    /// The users to offer a song to: the song and its <paramref name="similarSongs"/> nearest songs each draw their
+    /// nearest users; a user's score is the sum over those songs of (similarity to the song) x (dot product with the
+    /// user), so users near several of the song's neighbours rank first.
+    /// </summary>
+    public RecallAnswer<IReadOnlyList<Scored>> TargetAudience(string songId, int n, int similarSongs = 20, string? version = null)
+    {
+        RequireId(songId, "song_id");
+        RequireCount(n, "n", Limits.MaxResults);
+        if (similarSongs is < 0 || similarSongs > Limits.MaxSimilarSongs)
+            throw new ArgumentException($"similar_songs must be 0..{Limits.MaxSimilarSongs}, got {similarSongs}", "similar_songs");
+        using var lease = Acquire(version);
+        var snapshot = lease.Snapshot;
+        if (snapshot.Users.Count == 0) return new(snapshot.Version, []);
+        var vector = SongVector(snapshot, songId);
+        var seeds = snapshot.Items.Search(vector, Math.Min(similarSongs + 1, snapshot.Items.Count))
+            .Where(h => h.Id != songId).Take(similarSongs).Prepend(new VectorHit<string>(songId, 1f)).ToArray();
+        var scores = new Dictionary<string, float>(StringComparer.Ordinal);
+        var d = snapshot.Set.Dimensions;
+        var queries = new float[seeds.Length * d];
+        for (int s = 0; s < seeds.Length; s++) SongVector(snapshot, seeds[s].Id).CopyTo(queries.AsSpan(s * d, d));
+        // One thread per request: a server already answers requests in parallel, and a request must not wait for pool threads.
+        var perSeed = snapshot.Users.SearchBatch(queries, Math.Min(n, snapshot.Users.Count), threads: 1);
+        for (int s = 0; s < seeds.Length; s++)
+        {
+            float weight = Math.Max(0f, seeds[s].Score);
+            foreach (var hit in perSeed[s])
+                scores[hit.Id] = scores.GetValueOrDefault(hit.Id) + weight * hit.Score;
+        }
+        var audience = scores.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Take(n)
+            .Select(p => new Scored(p.Key, p.Value)).ToArray();
+        return new(snapshot.Version, audience);
+    }
+
+    /// <summary>Top-K songs for users with a published vector; an unknown user fails the request naming it.</summary>
+    public RecallAnswer<IReadOnlyList<(string User, IReadOnlyList<Scored> Songs)>> RecallForUsers(IReadOnlyList<string> userIds, int k, string? version = null)
+    {
+        ArgumentNullException.ThrowIfNull(userIds);
+        if (userIds.Count == 0) throw new ArgumentException("user_ids is empty", "user_ids");
+        if (userIds.Count > Limits.MaxBatch) throw new ArgumentException($"user_ids holds {userIds.Count} ids, more than the limit of {Limits.MaxBatch}", "user_ids");
+        for (int i = 0; i < userIds.Count; i++) RequireId(userIds[i], $"user_ids[{i}]");
+        RequireCount(k, "k", Limits.MaxResults);
+        using var lease = Acquire(version);
+        var snapshot = lease.Snapshot;
+        var d = snapshot.Set.Dimensions;
+        var queries = new float[userIds.Count * d];
+        for (int i = 0; i < userIds.Count; i++)
+        {
+            if (!snapshot.Set.TryGetUser(userIds[i], out var vector))
+                throw new KeyNotFoundException($"user_ids[{i}] = '{Truncate(userIds[i])}' has no vector in model version {snapshot.Version}");
+            vector.CopyTo(queries.AsSpan(i * d, d));
+        }
+        var hits = snapshot.Items.SearchBatch(queries, Math.Min(k, snapshot.Items.Count), threads: 1);
+        var answer = new (string, IReadOnlyList<Scored>)[userIds.Count];
+        for (int i = 0; i < userIds.Count; i++)
+            answer[i] = (userIds[i], hits[i].Select(h => new Scored(h.Id, h.Score)).ToArray());
+        return new(snapshot.Version, answer);
+    }
+
+    /// <summary>Holds the snapshot of <paramref name="version"/> (null or empty: the serving one) for one query.</summary>
+    public ServingSnapshot.Lease Acquire(string? version = null)
+    {
+        while (true)
+        {
+            ServingSnapshot snapshot;
+            lock (_gate)
+            {
+                if (string.IsNullOrEmpty(version))
+                {
+                    var serving = _store.CurrentVersion ?? throw new InvalidOperationException($"no model version is serving yet in {_store.Folder}");
+                    if (_current?.Version != serving) _current = OpenLocked(serving);
+                    snapshot = _current;
+                }
+                else
+                {
+                    snapshot = OpenLocked(version);
+                }
+            }
+            if (snapshot.TryAcquire() is { } lease) return lease;
+            // Retired between the lookup and the hold: look again.
+        }
+    }
+
+    private ServingSnapshot OpenLocked(string version)
+    {
+        if (_open.TryGetValue(version, out var open)) return open;
+        var snapshot = ServingSnapshot.Open(_store.Open(version), _policy); // KeyNotFoundException names the versions there are
+        _open[version] = snapshot;
+        _openOrder.Add(version);
+        while (_open.Count > KeptSnapshots)
+        {
+            // Retire the oldest version that is neither serving nor the one just opened; queries holding it finish first.
+            var victim = _openOrder.FirstOrDefault(v => v != version && !ReferenceEquals(_open[v], _current));
+            if (victim is null) break;
+            _openOrder.Remove(victim);
+            if (_open.Remove(victim, out var retired)) retired.Release();
+        }
+        return snapshot;
+    }
+
+    private static ReadOnlySpan<float> SongVector(ServingSnapshot snapshot, string songId) =>
+        snapshot.Set.TryGetItem(songId, out var vector) ? vector
+            : throw new KeyNotFoundException($"song '{Truncate(songId)}' is not in model version {snapshot.Version}");
+
+    private static void RequireId(string? id, string field)
+    {
+        if (string.IsNullOrEmpty(id)) throw new ArgumentException($"{field} is empty", field);
+        if (id.Length > 256) throw new ArgumentException($"{field} is {id.Length} characters long, more than 256", field);
+    }
+
+    private static void RequireCount(int value, string field, int max)
+    {
+        if (value <= 0) throw new ArgumentException($"{field} must be positive, got {value}", field);
+        if (value > max) throw new ArgumentException($"{field} = {value} is above the limit of {max}", field);
+    }
+
+    private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "...";
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            foreach (var snapshot in _open.Values) snapshot.Release();
+            _open.Clear();
+            _openOrder.Clear();
+            _current = null;
+        }
+    }
+}

@@ -1,0 +1,54 @@
+using System.Security.Cryptography;
+using Federated.Learning.Model;
+using Federated.Training.Data;
+using static TorchSharp.torch;
+
+namespace Federated.Training.Jobs;
+
+/// <summary>
+/// What M publishes after a job: an L2-normalised item vector for every song it holds (cold songs included: the item
+/// tower needs only metadata and the audio descriptor) and the user vectors the job's inference produced for the users
+/// it ranked, so a recall score is one dot product. Stays with M; nothing here goes to the peer.
+/// </summary>
+public sealed record TrainedEmbeddings(int Dimensions, string[] ItemKeys, float[] Items, string[] UserKeys, float[] Users, string SchemaFingerprint)
+{
+    /// <summary>Item vectors of all of M's songs, in the songs table's order, computed in chunks.</summary>
+    internal static (string[] Keys, float[] Vectors, int Dimensions) AllSongs(MusicTopModel top, SongCatalog catalog, MusicPartyData data)
+    {
+        var keys = data.Songs.Keys;
+        const int chunk = 4096;
+        float[]? all = null;
+        int dimensions = 0;
+        using var _ = no_grad();
+        for (int start = 0; start < keys.Length; start += chunk)
+        {
+            int count = Math.Min(chunk, keys.Length - start);
+            using var scope = NewDisposeScope();
+            var ids = Enumerable.Range(start, count).Select(i => (long)i).ToArray();
+            using var vectors = top.ItemVectors(tensor(ids, ScalarType.Int64), catalog);
+            dimensions = (int)vectors.shape[1];
+            all ??= new float[(long)keys.Length * dimensions];
+            vectors.data<float>().CopyTo(all, checked(start * dimensions));
+        }
+        return (keys, all ?? [], dimensions);
+    }
+
+    /// <summary>Rows of a [rows, d] user-vector tensor, as floats.</summary>
+    internal static float[] Rows(Tensor userVectors)
+    {
+        using var scope = NewDisposeScope();
+        return userVectors.to_type(ScalarType.Float32).contiguous().data<float>().ToArray();
+    }
+
+    /// <summary>SHA-256 over M's schema files (name and content, in name order): a changed table layout changes it.</summary>
+    internal static string FingerprintSchemas(string dataFolder)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var file in Directory.GetFiles(dataFolder, "*.schema.json").Order(StringComparer.Ordinal))
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(Path.GetFileName(file) + "\n"));
+            hash.AppendData(File.ReadAllBytes(file));
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+}
