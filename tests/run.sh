@@ -14,8 +14,9 @@ esac
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: ffmpeg + real recorded audio for the audio-descriptor integration tests; redis-server
-# for the recall-list publication tests (each test fixture starts its own server on a free port).
-packages=(ffmpeg sound-theme-freedesktop espeak-ng redis-server)
+# for the recall-list publication tests (each test fixture starts its own server on a free port); libgomp1 for USearch's
+# native library (the vector-index tests).
+packages=(ffmpeg sound-theme-freedesktop espeak-ng redis-server libgomp1)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -238,9 +238,13 @@ public sealed class ExactIndex<TKey> : IVectorIndex<TKey> where TKey : notnull
 
     private static void Offer(TopK top, ReadOnlySpan<float> scores, int firstOrdinal)
     {
+        var threshold = top.Threshold;
         for (var i = 0; i < scores.Length; i++)
-            if (scores[i] >= top.Threshold)
+            if (scores[i] >= threshold)
+            {
                 top.Offer(scores[i], firstOrdinal + i);
+                threshold = top.Threshold;
+            }
     }
 
     private VectorHit<TKey>[] Hits(TopK top)
