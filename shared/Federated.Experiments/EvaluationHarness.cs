@@ -33,6 +33,9 @@ public sealed class EvaluationHarness
     /// <summary>The users M is asked to rank for (their IDs only).</summary>
     public IReadOnlyList<string> UsersToRank => _task.Users;
 
+    /// <summary>The songs the task ranks against (warm songs, for cold-start users).</summary>
+    public IReadOnlyList<string> Candidates => _task.Candidates;
+
     /// <summary>Scores M's ranked lists; a user without a list counts as all misses.</summary>
     public RecallReport Score(string method, IReadOnlyDictionary<string, IReadOnlyList<string>> rankings) =>
         RecallMetrics.Evaluate(method, rankings, _task.Relevant);

@@ -29,7 +29,7 @@ public static class ConsoleTool
         }
         catch (RpcException e)
         {
-            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] the coordinator answered {e.StatusCode}: {e.Status.Detail}");
+            AnsiConsole.MarkupLineInterpolated($"[red]error:[/] the server answered {e.StatusCode}: {e.Status.Detail}");
             return 1;
         }
         catch (OperationCanceledException)

@@ -155,10 +155,7 @@ public sealed unsafe class HnswIndex<TKey> : IVectorIndex<TKey> where TKey : not
 
     public void AddRange(IReadOnlyList<TKey> ids, ReadOnlyMemory<float> rows)
     {
-        ArgumentNullException.ThrowIfNull(ids);
-        var count = VectorChecks.Rows(rows.Span, Dimension, Metric, nameof(rows));
-        if (count != ids.Count)
-            throw new ArgumentException($"{nameof(ids)} has {ids.Count} ids but {nameof(rows)} holds {count} vectors", nameof(ids));
+        var count = VectorChecks.Batch(ids, rows.Span, Dimension, Metric);
         if (count == 0) return;
         EnterWrite();
         try

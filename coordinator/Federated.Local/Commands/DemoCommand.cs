@@ -18,9 +18,11 @@ namespace Federated.Local.Commands;
 /// The main job. Generates the synthetic world into the run folder, starts the three hosts as separate processes on
 /// loopback with mutual TLS (each party gets only its own data folder; nobody gets the truth), checks the sealed
 /// round trip with a ping job, runs the federated <c>train</c> job in encrypted mode (PSI -> training -> evaluation
-/// forward; M writes its ranked lists into its own job folder), stops the hosts, then does the operator's part:
-/// scores M's lists against the held-out truth, trains the baselines on the same world (single process) and prints
-/// the results table, ε spent, the audit-log check and the wall time per phase. Exit 0 only if every check passes.
+/// forward; M writes its ranked lists into its own job folder and publishes the job's embeddings as a model version),
+/// asks M's recall API for the published cold-start users, stops the hosts, then does the operator's part: scores the
+/// recall API's answers against the held-out truth, trains the baselines on the same world (single process) and
+/// prints the results table, example answers, ε spent, the audit-log check and the wall time per phase. Exit 0 only
+/// if every check passes.
 /// </summary>
 public static class DemoCommand
 {
@@ -71,6 +73,8 @@ public static class DemoCommand
         IReadOnlyList<PartyInfo> parties = [];
         JobInfo? ping = null;
         var trainRuns = new List<(string Method, TrainingJobFollower.Outcome Outcome, string TrainingJob)>();
+        DemoServing.Served? served = null;
+        const string servedMethod = "federated encrypted";
         EventHandler onExit = (_, _) => { foreach (var h in federation?.Hosts.Values ?? []) h.Kill(); };
         AppDomain.CurrentDomain.ProcessExit += onExit;
         try
@@ -101,6 +105,16 @@ public static class DemoCommand
                 trainRuns.Add((method, outcome, trainingJob));
                 phases.Add(($"train job ({method})", Lap()));
                 if (outcome.Job.State != JobState.Completed) break;
+                if (method == servedMethod)
+                {
+                    // M published the job's embeddings; the evaluation goes through M's recall API.
+                    var published = TrainJobFolders.ReadRankings(TrainJobFolders.RankingsFile(
+                        TrainJobFolders.JobFolder(Path.Combine(run.PartyState(RunFolder.MusicName), "train"), new TrainingJobName(trainingJob)), RoundNumber.First));
+                    Step($"asking M's recall API for the {published.Count} cold-start users it published (mutual TLS, as one of M's serving clients)");
+                    served = await DemoServing.AskAsync(federation, published.Keys.ToArray(), harness.Candidates.ToHashSet(StringComparer.Ordinal),
+                        100, published, ct);
+                    phases.Add(("recall API (cold-start users)", Lap()));
+                }
             }
             Step("stopping the hosts");
         }
@@ -120,7 +134,9 @@ public static class DemoCommand
             var musicJob = TrainJobFolders.JobFolder(Path.Combine(run.PartyState(RunFolder.MusicName), "train"), new TrainingJobName(trainingJob));
             var m = TrainJobFolders.ReadJson<TrainJobOutcome>(TrainJobFolders.ResultFile(musicJob, RoundNumber.First))
                 ?? throw new OperatorException($"the music party wrote no result for {trainingJob} in {musicJob}");
-            var rankings = TrainJobFolders.ReadRankings(TrainJobFolders.RankingsFile(musicJob, RoundNumber.First));
+            // The served method is scored from the recall API's answers; others from M's ranked lists.
+            var rankings = method == servedMethod && served is not null ? served.Rankings
+                : TrainJobFolders.ReadRankings(TrainJobFolders.RankingsFile(musicJob, RoundNumber.First));
             outcomes[method] = m;
             rows.Add(new ResultRow(method, harness.Score(method, rankings), m.Epsilon, m.Delta,
                 m.Mode == nameof(FederationMode.Encrypted) ? "" : m.SecurityNotice,
@@ -182,6 +198,15 @@ public static class DemoCommand
             AnsiConsole.MarkupLineInterpolated($"{method}: {samples / Math.Max(1e-9, m.TrainingSeconds):0} training samples/s, {bytes / Math.Max(1, samples) / 1024:0.0} KiB relayed per sample ({bytes / 1048576:0.0} MiB in all)");
         }
 
+        if (served is not null)
+        {
+            AnsiConsole.MarkupLineInterpolated($"served by M's recall API: model version {served.Version} ({served.Songs:N0} songs), {served.Rankings.Count} cold-start users in {served.Requests} requests, {served.Time.TotalMilliseconds:0} ms; top 10 identical to M's in-job lists for {served.SameTop10:P1} of users");
+            var examples = new Table().Title($"recall API answers (model version {served.Version}), first songs").AddColumns("user", "songs (score)");
+            foreach (var user in served.Examples)
+                examples.AddRow(Markup.Escape(user.UserId), Markup.Escape(string.Join(", ", user.Songs.Take(5).Select(s => $"{s.Id} ({s.Score:0.000})"))));
+            AnsiConsole.Write(examples);
+        }
+
         var times = new Table().Title("wall time per phase").AddColumns("phase", "seconds");
         foreach (var (phase, time) in phases) times.AddRow(Markup.Escape(phase), time.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture));
         times.AddRow("[bold]total[/]", total.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture));
@@ -197,6 +222,9 @@ public static class DemoCommand
                 $"{JobWaits.StateText(job.State)} {job.Reason} ({outcome.Attempts.Count} attempt(s): {string.Join(", ", outcome.Attempts)})".Trim()));
         }
         if (trainRuns.Count == 0) checks.Add(("train job", false, "not run"));
+        if (trainRuns.Any(r => r.Method == servedMethod && r.Outcome.Job.State == JobState.Completed))
+            checks.Add(("cold-start users answered through M's recall API", served is not null && served.Rankings.Count > 0 && served.SameTop10 >= 0.95,
+                served is null ? "not asked" : $"{served.Rankings.Count} users from version {served.Version}; top 10 as in the job for {served.SameTop10:P1}"));
         foreach (var method in outcomes.Keys)
         {
             var federated = table[method].Report[50].HitRate;

@@ -4,7 +4,8 @@ using Federated.Vectors;
 namespace Federated.Serving.Recall;
 
 /// <summary>Bounds of one serving request.</summary>
-public sealed record RecallLimits(int MaxResults = 1000, int MaxBatch = 4096, int MaxSimilarSongs = 200);
+/// <param name="MaxScored">Most scored ids in one answer (users x K): keeps an answer inside one gRPC message.</param>
+public sealed record RecallLimits(int MaxResults = 1000, int MaxBatch = 4096, int MaxSimilarSongs = 200, int MaxScored = 20_000);
 
 /// <summary>A scored id in an answer.</summary>
 public readonly record struct Scored(string Id, float Score);
@@ -94,6 +95,8 @@ public sealed class RecallEngine : IDisposable
         if (userIds.Count > Limits.MaxBatch) throw new ArgumentException($"user_ids holds {userIds.Count} ids, more than the limit of {Limits.MaxBatch}", "user_ids");
         for (int i = 0; i < userIds.Count; i++) RequireId(userIds[i], $"user_ids[{i}]");
         RequireCount(k, "k", Limits.MaxResults);
+        if ((long)userIds.Count * k > Limits.MaxScored)
+            throw new ArgumentException($"user_ids holds {userIds.Count} ids at k = {k}: {(long)userIds.Count * k} scored songs, more than the {Limits.MaxScored} one answer may hold; ask for at most {Math.Max(1, Limits.MaxScored / k)} users at this k", "user_ids");
         using var lease = Acquire(version);
         var snapshot = lease.Snapshot;
         var d = snapshot.Set.Dimensions;

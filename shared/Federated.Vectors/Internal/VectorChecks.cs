@@ -5,6 +5,16 @@ namespace Federated.Vectors.Internal;
 /// <summary>The input checks every index shares, each naming the argument and the position that is wrong.</summary>
 internal static class VectorChecks
 {
+    /// <summary>Checks a batch for AddRange: ids not null, the rows valid (see <see cref="Rows"/>) and one row per id; returns the count.</summary>
+    public static int Batch<TKey>(IReadOnlyList<TKey> ids, ReadOnlySpan<float> rows, int dimension, VectorMetric metric)
+    {
+        ArgumentNullException.ThrowIfNull(ids);
+        var count = Rows(rows, dimension, metric, "rows");
+        if (count != ids.Count)
+            throw new ArgumentException($"ids has {ids.Count} ids but rows holds {count} vectors", "ids");
+        return count;
+    }
+
     public static void Dimension(int dimension, string paramName = "dimension")
     {
         if (dimension <= 0)
