@@ -113,7 +113,7 @@ public static class ExternalPartyJob
     internal static bool CheckpointDue(TrainingJobOptions options, ulong done, ulong total) =>
         done == total || (options.CheckpointEverySteps > 0 && done % (ulong)options.CheckpointEverySteps == 0);
 
-    private static IExternalPartyCryptoSession NewSession(TrainingJobOptions options, ulong seed)
+    internal static IExternalPartyCryptoSession NewSession(TrainingJobOptions options, ulong seed)
     {
         options.RequireModeAllowed();
         return options.Mode == FederationMode.Encrypted

@@ -144,7 +144,7 @@ public static class MusicPartyJob
             resumeStep, lastLoss, epsilon, delta, rankings, request.WantedCount, new PhaseTimings(loading, alignmentTime, training, evaluationTime), embeddings);
     }
 
-    private static IMusicPartyCryptoSession NewSession(TrainingJobOptions options, ulong seed)
+    internal static IMusicPartyCryptoSession NewSession(TrainingJobOptions options, ulong seed)
     {
         options.RequireModeAllowed();
         return options.Mode == FederationMode.Encrypted
