@@ -6,7 +6,7 @@ using Federated.Security;
 namespace Federated.PartyJobs;
 
 /// <summary>
-/// A party host: the shared bootstrap, the party agent runtime and the protocol job kinds (psi, train) beside the
+/// A party host: the shared bootstrap, the party agent runtime and the protocol job kinds (psi, train, infer) beside the
 /// built-in ones; the music host also serves its published model versions. Both party hosts are this with their own
 /// name and role; the protocol lives in the libraries.
 /// </summary>
@@ -18,6 +18,7 @@ public static class PartyHost
         builder.Services.AddPartyAgent(builder.Configuration);
         builder.Services.AddJobHandler<PsiJobHandler>();
         builder.Services.AddJobHandler<TrainJobHandler>();
+        builder.Services.AddJobHandler<InferJobHandler>();
         if (role == PartyRole.Music) builder.Services.AddMusicServing(builder.Configuration);
         var app = builder.Build();
         app.MapFederatedHealth();

@@ -15,6 +15,21 @@ public static class TrainJobFolders
     public const string ProgressFileName = "progress.json";
 
     public static string JobFolder(string jobsDirectory, TrainingJobName trainingJob) => Path.Combine(jobsDirectory, trainingJob.Value);
+
+    /// <summary>
+    /// This party's data folder (<c>Party:DataDirectory</c>, else <c>data</c> beside the agent's state folder; it must
+    /// exist) and its training jobs' folder (<c>Party:JobsDirectory</c>, default <c>&lt;Agent:StateDirectory&gt;/train</c>).
+    /// </summary>
+    public static (string Data, string Jobs) PartyFolders(Microsoft.Extensions.Configuration.IConfiguration configuration, string stateDirectory, string partyId)
+    {
+        var data = configuration[PsiJobHandler.DataDirectoryKey] is { Length: > 0 } set ? set
+            : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(stateDirectory).TrimEnd(Path.DirectorySeparatorChar))!, "data");
+        if (!Directory.Exists(data))
+            throw new InvalidOperationException($"party {partyId}: its data folder {data} (Party:DataDirectory) does not exist; it holds the party's own tables and schema files");
+        var jobs = configuration["Party:JobsDirectory"] is { Length: > 0 } configured
+            ? Path.GetFullPath(configured) : Path.Combine(Path.GetFullPath(stateDirectory), "train");
+        return (Path.GetFullPath(data), jobs);
+    }
     public static string OutputFolder(string jobFolder, RoundNumber round) => Path.Combine(jobFolder, "outputs", $"r{round}");
     public static string RankingsFile(string jobFolder, RoundNumber round) => Path.Combine(OutputFolder(jobFolder, round), RankingsFileName);
     public static string ResultFile(string jobFolder, RoundNumber round) => Path.Combine(OutputFolder(jobFolder, round), ResultFileName);

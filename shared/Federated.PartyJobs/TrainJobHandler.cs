@@ -43,13 +43,8 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
         };
         var parameters = TrainJobParameters.Parse(context.Attempt, context.Parameters);
         var options = parameters.Options;
-        // The same data folder as the psi job kind: Party:DataDirectory, else "data" beside the agent's state folder.
-        var data = configuration[PsiJobHandler.DataDirectoryKey] is { Length: > 0 } set ? set
-            : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(agent.Value.StateDirectory).TrimEnd(Path.DirectorySeparatorChar))!, "data");
-        if (!Directory.Exists(data))
-            throw new InvalidOperationException($"party {context.SelfPartyId}: its data folder {data} (Party:DataDirectory) does not exist; it holds the party's own tables and schema files");
-        var jobs = configuration["Party:JobsDirectory"] is { Length: > 0 } configured
-            ? Path.GetFullPath(configured) : Path.Combine(Path.GetFullPath(agent.Value.StateDirectory), "train");
+        // The same data folder as the psi job kind.
+        var (data, jobs) = TrainJobFolders.PartyFolders(configuration, agent.Value.StateDirectory, context.SelfPartyId);
         var jobFolder = TrainJobFolders.JobFolder(jobs, parameters.TrainingJob);
 
         var gate = Folders.GetOrAdd(Path.GetFullPath(jobFolder), _ => new SemaphoreSlim(1, 1));
@@ -58,7 +53,7 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
         try
         {
             Directory.CreateDirectory(jobFolder);
-            var paths = new PartyJobPaths(Path.GetFullPath(data), jobFolder, parameters.PartySeed(party));
+            var paths = new PartyJobPaths(data, jobFolder, parameters.PartySeed(party));
             var progress = new ProgressWriter(context, party, jobFolder);
             context.Logger.LogInformation("Training job {TrainingJob} (attempt of {JobId}): {Mode}, {Epochs} epochs of batch {Batch}, data {Data}, job folder {Folder}",
                 parameters.TrainingJob, context.Attempt.Value, options.Mode, options.Epochs, options.BatchSize, paths.DataFolder, jobFolder);

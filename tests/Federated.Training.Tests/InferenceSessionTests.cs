@@ -142,6 +142,10 @@ public sealed class InferenceSessionTests(ITestOutputHelper output) : IDisposabl
         double chi = position.Sum(c => Math.Pow(c - trials / 4.0, 2) / (trials / 4.0));
         Assert.True(chi < 16.3, $"wanted row positions {string.Join(", ", position)}: chi-square {chi:F1}");
 
+        // Negative control: without decoys the set E receives is the wanted user itself.
+        var bare = InferenceRows.Plan([7], 12, excluded, 1);
+        Assert.Equal([7u], bare.Ordinals);
+
         // Too few users for the padding: every user E can offer is used, the wanted one still hidden among them.
         var small = InferenceRows.Plan([0, 1], 5, new HashSet<int> { 4 }, 8);
         Assert.Equal(4, small.Ordinals.Count);

@@ -28,6 +28,7 @@ public static class MusicServing
                 : Path.Combine(Path.GetFullPath(agent.StateDirectory), options.StoreDirectory);
             return new EmbeddingVersionStore(folder, options.KeepVersions);
         });
+        services.AddSingleton<LiveInference>();
         services.AddSingleton(provider => new RecallEngine(provider.GetRequiredService<EmbeddingVersionStore>(),
             new RecallLimits(options.MaxResults, options.MaxBatch)));
         services.AddAuthorizationBuilder().AddServingPolicies(options);

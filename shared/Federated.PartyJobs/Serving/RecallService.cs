@@ -1,4 +1,6 @@
+using Federated.Core;
 using Federated.Serving.Recall;
+using Federated.Training.Inference;
 using Federated.Serving.V1;
 using Grpc.Core;
 using Microsoft.AspNetCore.Authorization;
@@ -11,20 +13,89 @@ namespace Federated.PartyJobs.Serving;
 /// versions NotFound, nothing published FailedPrecondition.
 /// </summary>
 [Authorize(Policy = ServingPolicies.RecallCaller)]
-public sealed class RecallService(RecallEngine engine) : Federated.Serving.V1.Recall.RecallBase
+public sealed class RecallService(RecallEngine engine, LiveInference live) : Federated.Serving.V1.Recall.RecallBase
 {
-    public override Task<RecallForUsersReply> RecallForUsers(RecallForUsersRequest request, ServerCallContext context) => Answer(() =>
+    /// <summary>
+    /// Users with a vector in the version are answered from it; the others, through the inference session with E open
+    /// for the version's training job (<c>infer</c> job kind), if there is one. With none open, such a user is NotFound.
+    /// </summary>
+    public override async Task<RecallForUsersReply> RecallForUsers(RecallForUsersRequest request, ServerCallContext context)
     {
-        var answer = engine.RecallForUsers(request.UserIds, request.K, request.ModelVersion);
-        var reply = new RecallForUsersReply { ModelVersion = answer.ModelVersion };
-        foreach (var (user, songs) in answer.Value)
+        var users = request.UserIds;
+        Checked(() => { engine.CheckUsersRequest(users, request.K); return 0; });
+        using var lease = Checked(() => engine.Acquire(string.IsNullOrEmpty(request.ModelVersion) ? null : ModelsService.RequireVersion(request.ModelVersion, "model_version")));
+        var snapshot = lease.Snapshot;
+        var manifest = snapshot.Set.Manifest;
+        int d = snapshot.Set.Dimensions;
+        var queries = new float[users.Count * d];
+        var sources = new string[users.Count];
+        var ask = new List<int>();
+        for (int i = 0; i < users.Count; i++)
         {
-            var recall = new UserRecall { UserId = user, Source = "published" };
-            recall.Songs.AddRange(songs.Select(ToProto));
+            if (!request.Live && snapshot.Set.TryGetUser(users[i], out var vector))
+            {
+                vector.CopyTo(queries.AsSpan(i * d, d));
+                sources[i] = "published";
+            }
+            else ask.Add(i);
+        }
+        if (ask.Count > 0)
+        {
+            var session = live.Find(manifest.TrainingJob, manifest.Round);
+            if (session?.Unavailable is not null) session = null;
+            if (session is null)
+            {
+                int first = ask[0];
+                throw new RpcException(new Status(StatusCode.NotFound,
+                    $"user_ids[{first}] = '{Truncate(users[first])}' has no vector in model version {snapshot.Version}, and no inference session with the external party " +
+                    $"is open for its training job '{manifest.TrainingJob}' round {manifest.Round} (start one: an 'infer' job with that job's parameters)"));
+            }
+            var limit = session.Options.MaxUsersPerRequest;
+            for (int start = 0; start < ask.Count; start += limit)
+            {
+                var part = ask.Skip(start).Take(limit).ToArray();
+                InferredUsers inferred;
+                try
+                {
+                    inferred = await session.InferAsync(part.Select(i => users[i]).ToArray(), context.CancellationToken).ConfigureAwait(false);
+                }
+                catch (InvalidOperationException e)
+                {
+                    throw new RpcException(new Status(StatusCode.Unavailable, $"live inference for model version {snapshot.Version}: {e.Message}"));
+                }
+                catch (Exception e) when (e is TimeoutException or ProtocolViolationException or PeerAbortedException or IOException)
+                {
+                    throw new RpcException(new Status(StatusCode.Unavailable, $"live inference for model version {snapshot.Version} failed: {e.Message}"));
+                }
+                for (int j = 0; j < part.Length; j++)
+                {
+                    int i = part[j];
+                    if (inferred.Vectors[j] is { } v)
+                    {
+                        if (v.Length != d) throw new RpcException(new Status(StatusCode.Internal, $"the inference session returned {v.Length}-wide vectors for model version {snapshot.Version} of width {d}"));
+                        v.CopyTo(queries.AsSpan(i * d, d));
+                    }
+                    sources[i] = inferred.Sources[j] switch
+                    {
+                        InferredSource.Federated => "federated",
+                        InferredSource.Aligned => "aligned",
+                        _ => "unknown",
+                    };
+                }
+            }
+        }
+        var hits = engine.RankSongs(snapshot, queries, request.K);
+        var reply = new RecallForUsersReply { ModelVersion = snapshot.Version };
+        for (int i = 0; i < users.Count; i++)
+        {
+            var recall = new UserRecall { UserId = users[i], Source = sources[i] };
+            if (sources[i] is "published" or "federated") recall.Songs.AddRange(hits[i].Select(ToProto));
             reply.Users.Add(recall);
         }
         return reply;
-    });
+    }
+
+    private static string Truncate(string value) => value.Length <= 40 ? value : value[..40] + "...";
 
     public override Task<SimilarSongsReply> SimilarSongs(SimilarSongsRequest request, ServerCallContext context) => Answer(() =>
     {
@@ -56,9 +127,12 @@ public sealed class RecallService(RecallEngine engine) : Federated.Serving.V1.Re
 
     private static ScoredId ToProto(Scored scored) => new() { Id = scored.Id, Score = scored.Score };
 
-    private static Task<T> Answer<T>(Func<T> work)
+    private static Task<T> Answer<T>(Func<T> work) => Task.FromResult(Checked(work));
+
+    /// <summary>Runs <paramref name="work"/>, turning the engine's errors into gRPC statuses that name the field.</summary>
+    private static T Checked<T>(Func<T> work)
     {
-        try { return Task.FromResult(work()); }
+        try { return work(); }
         catch (ArgumentException e) { throw new RpcException(new Status(StatusCode.InvalidArgument, e.Message)); }
         catch (KeyNotFoundException e) { throw new RpcException(new Status(StatusCode.NotFound, e.Message)); }
         catch (InvalidOperationException e) { throw new RpcException(new Status(StatusCode.FailedPrecondition, e.Message)); }

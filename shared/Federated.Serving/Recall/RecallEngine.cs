@@ -90,13 +90,7 @@ public sealed class RecallEngine : IDisposable
     /// <summary>Top-K songs for users with a published vector; an unknown user fails the request naming it.</summary>
     public RecallAnswer<IReadOnlyList<(string User, IReadOnlyList<Scored> Songs)>> RecallForUsers(IReadOnlyList<string> userIds, int k, string? version = null)
     {
-        ArgumentNullException.ThrowIfNull(userIds);
-        if (userIds.Count == 0) throw new ArgumentException("user_ids is empty", "user_ids");
-        if (userIds.Count > Limits.MaxBatch) throw new ArgumentException($"user_ids holds {userIds.Count} ids, more than the limit of {Limits.MaxBatch}", "user_ids");
-        for (int i = 0; i < userIds.Count; i++) RequireId(userIds[i], $"user_ids[{i}]");
-        RequireCount(k, "k", Limits.MaxResults);
-        if ((long)userIds.Count * k > Limits.MaxScored)
-            throw new ArgumentException($"user_ids holds {userIds.Count} ids at k = {k}: {(long)userIds.Count * k} scored songs, more than the {Limits.MaxScored} one answer may hold; ask for at most {Math.Max(1, Limits.MaxScored / k)} users at this k", "user_ids");
+        CheckUsersRequest(userIds, k);
         using var lease = Acquire(version);
         var snapshot = lease.Snapshot;
         var d = snapshot.Set.Dimensions;
@@ -107,11 +101,39 @@ public sealed class RecallEngine : IDisposable
                 throw new KeyNotFoundException($"user_ids[{i}] = '{Truncate(userIds[i])}' has no vector in model version {snapshot.Version}");
             vector.CopyTo(queries.AsSpan(i * d, d));
         }
-        var hits = snapshot.Items.SearchBatch(queries, Math.Min(k, snapshot.Items.Count), threads: 1);
+        var hits = RankSongs(snapshot, queries, k);
         var answer = new (string, IReadOnlyList<Scored>)[userIds.Count];
-        for (int i = 0; i < userIds.Count; i++)
-            answer[i] = (userIds[i], hits[i].Select(h => new Scored(h.Id, h.Score)).ToArray());
+        for (int i = 0; i < userIds.Count; i++) answer[i] = (userIds[i], hits[i]);
         return new(snapshot.Version, answer);
+    }
+
+    /// <summary>Checks a recall-for-users request's ids, K and size against the limits; throws naming the field.</summary>
+    public void CheckUsersRequest(IReadOnlyList<string> userIds, int k)
+    {
+        ArgumentNullException.ThrowIfNull(userIds);
+        if (userIds.Count == 0) throw new ArgumentException("user_ids is empty", "user_ids");
+        if (userIds.Count > Limits.MaxBatch) throw new ArgumentException($"user_ids holds {userIds.Count} ids, more than the limit of {Limits.MaxBatch}", "user_ids");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < userIds.Count; i++)
+        {
+            RequireId(userIds[i], $"user_ids[{i}]");
+            if (!seen.Add(userIds[i])) throw new ArgumentException($"user_ids[{i}] = '{Truncate(userIds[i])}' is asked twice", $"user_ids[{i}]");
+        }
+        RequireCount(k, "k", Limits.MaxResults);
+        if ((long)userIds.Count * k > Limits.MaxScored)
+            throw new ArgumentException($"user_ids holds {userIds.Count} ids at k = {k}: {(long)userIds.Count * k} scored songs, more than the {Limits.MaxScored} one answer may hold; ask for at most {Math.Max(1, Limits.MaxScored / k)} users at this k", "user_ids");
+    }
+
+    /// <summary>Top-K songs of <paramref name="snapshot"/> for each row of <paramref name="queries"/> (user vectors of its width, row after row).</summary>
+    public IReadOnlyList<Scored>[] RankSongs(ServingSnapshot snapshot, ReadOnlyMemory<float> queries, int k)
+    {
+        ArgumentNullException.ThrowIfNull(snapshot);
+        var d = snapshot.Set.Dimensions;
+        if (queries.Length == 0) return [];
+        if (queries.Length % d != 0) throw new ArgumentException($"query vectors hold {queries.Length} values, not rows of {d}", nameof(queries));
+        // One thread per request: a server already answers requests in parallel, and a request must not wait for pool threads.
+        var hits = snapshot.Items.SearchBatch(queries, Math.Min(k, snapshot.Items.Count), threads: 1);
+        return hits.Select(h => (IReadOnlyList<Scored>)h.Select(x => new Scored(x.Id, x.Score)).ToArray()).ToArray();
     }
 
     /// <summary>Holds the snapshot of <paramref name="version"/> (null or empty: the serving one) for one query.</summary>
