@@ -74,6 +74,7 @@ public static class DemoCommand
         JobInfo? ping = null;
         var trainRuns = new List<(string Method, TrainingJobFollower.Outcome Outcome, string TrainingJob)>();
         DemoServing.Served? served = null;
+        DemoLiveRecall.Live? live = null;
         const string servedMethod = "federated encrypted";
         EventHandler onExit = (_, _) => { foreach (var h in federation?.Hosts.Values ?? []) h.Kill(); };
         AppDomain.CurrentDomain.ProcessExit += onExit;
@@ -114,6 +115,10 @@ public static class DemoCommand
                     served = await DemoServing.AskAsync(federation, published.Keys.ToArray(), harness.Candidates.ToHashSet(StringComparer.Ordinal),
                         100, published, ct);
                     phases.Add(("recall API (cold-start users)", Lap()));
+                    var liveUsers = published.Keys.Order(StringComparer.Ordinal).Take(64).ToArray();
+                    Step($"opening a live inference session with E (job 'infer') and asking M's recall API to compute {liveUsers.Length} cold-start users through E now (decoy factor 4)");
+                    live = await DemoLiveRecall.AskAsync(federation, connection, size.TrainParameters(trainingJob, evaluationUsers, isPlaintext), liveUsers, 16, ct);
+                    phases.Add(("live recall through E (infer job)", Lap()));
                 }
             }
             Step("stopping the hosts");
@@ -183,6 +188,7 @@ public static class DemoCommand
         var allJobs = new List<JobInfo>();
         if (ping is not null) allJobs.Add(ping);
         allJobs.AddRange(trainRuns.Select(r => r.Outcome.Job));
+        if (live is not null) allJobs.Add(live.Job);
         if (allJobs.Count > 0) AnsiConsole.Write(OperatorTables.Jobs(allJobs).Title("jobs"));
         foreach (var job in allJobs) AnsiConsole.Write(OperatorTables.Reports(job).Title($"party reports: {job.Kind} {job.JobId}"));
 
@@ -207,6 +213,9 @@ public static class DemoCommand
             AnsiConsole.Write(examples);
         }
 
+        if (live is not null)
+            AnsiConsole.MarkupLineInterpolated($"live recall through E (infer job {live.JobId}): session open in {live.Opening.TotalSeconds:0.0} s; {live.Users} cold-start users in {live.Requests} requests of 16, {live.PerRequest.TotalMilliseconds:0} ms per request, {live.Messages} messages and {live.Bytes / 1048576.0:0.0} MiB relayed; top 10 identical to the published vectors' for {live.SameTop10:P1}");
+
         var times = new Table().Title("wall time per phase").AddColumns("phase", "seconds");
         foreach (var (phase, time) in phases) times.AddRow(Markup.Escape(phase), time.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture));
         times.AddRow("[bold]total[/]", total.Elapsed.TotalSeconds.ToString("0.0", CultureInfo.InvariantCulture));
@@ -225,6 +234,9 @@ public static class DemoCommand
         if (trainRuns.Any(r => r.Method == servedMethod && r.Outcome.Job.State == JobState.Completed))
             checks.Add(("cold-start users answered through M's recall API", served is not null && served.Rankings.Count > 0 && served.SameTop10 >= 0.95,
                 served is null ? "not asked" : $"{served.Rankings.Count} users from version {served.Version}; top 10 as in the job for {served.SameTop10:P1}"));
+        if (served is not null)
+            checks.Add(("cold-start users computed live through E (infer job)", live is not null && live.SameTop10 >= 0.95 && live.Job.State == JobState.Stopped,
+                live is null ? "not asked" : $"{live.Users} users, top 10 as published for {live.SameTop10:P1}; job {JobWaits.StateText(live.Job.State)}"));
         foreach (var method in outcomes.Keys)
         {
             var federated = table[method].Report[50].HitRate;
