@@ -105,6 +105,7 @@ public sealed class RecallEngineTests : IDisposable
     [InlineData(5, 0, "user_ids")]
     [InlineData(5, 4097, "user_ids")]
     [InlineData(1000, 21, "user_ids")]
+    [InlineData(5, 2, "user_ids[1]")]
     public void Bad_recall_requests_name_the_field(int k, int users, string field)
     {
         using var engine = new RecallEngine(StoreWith(("song", "user")));

@@ -113,15 +113,15 @@ public sealed class RecallEngine : IDisposable
         ArgumentNullException.ThrowIfNull(userIds);
         if (userIds.Count == 0) throw new ArgumentException("user_ids is empty", "user_ids");
         if (userIds.Count > Limits.MaxBatch) throw new ArgumentException($"user_ids holds {userIds.Count} ids, more than the limit of {Limits.MaxBatch}", "user_ids");
+        RequireCount(k, "k", Limits.MaxResults);
+        if ((long)userIds.Count * k > Limits.MaxScored)
+            throw new ArgumentException($"user_ids holds {userIds.Count} ids at k = {k}: {(long)userIds.Count * k} scored songs, more than the {Limits.MaxScored} one answer may hold; ask for at most {Math.Max(1, Limits.MaxScored / k)} users at this k", "user_ids");
         var seen = new HashSet<string>(StringComparer.Ordinal);
         for (int i = 0; i < userIds.Count; i++)
         {
             RequireId(userIds[i], $"user_ids[{i}]");
             if (!seen.Add(userIds[i])) throw new ArgumentException($"user_ids[{i}] = '{Truncate(userIds[i])}' is asked twice", $"user_ids[{i}]");
         }
-        RequireCount(k, "k", Limits.MaxResults);
-        if ((long)userIds.Count * k > Limits.MaxScored)
-            throw new ArgumentException($"user_ids holds {userIds.Count} ids at k = {k}: {(long)userIds.Count * k} scored songs, more than the {Limits.MaxScored} one answer may hold; ask for at most {Math.Max(1, Limits.MaxScored / k)} users at this k", "user_ids");
     }
 
     /// <summary>Top-K songs of <paramref name="snapshot"/> for each row of <paramref name="queries"/> (user vectors of its width, row after row).</summary>
