@@ -38,7 +38,12 @@ public sealed class InferenceSessionTests(ITestOutputHelper output) : IDisposabl
         var jobs = Path.Combine(_work, "jobs");
         var trained = await FederatedExperiment.RunFederatedInProcessAsync(world, jobs, training, harness.UsersToRank, 11, 22);
         var published = trained.Music.Embeddings;
-        Assert.True(published.UserKeys.Length >= 12, $"{published.UserKeys.Length} evaluated users");
+        // The version holds the evaluated (cold-start) users and every aligned user, with M's own features of them.
+        var alignedUsers = File.ReadAllLines(Path.Combine(jobs, "music", "psi-r1", "aligned-keys.txt"));
+        Assert.Equal(trained.Music.Rankings.Count + alignedUsers.Length, published.UserKeys.Length);
+        Assert.Subset(published.UserKeys.ToHashSet(), alignedUsers.ToHashSet());
+        var coldUsers = published.UserKeys.Where(u => trained.Music.Rankings.ContainsKey(u)).ToArray();
+        Assert.True(coldUsers.Length >= 12, $"{coldUsers.Length} evaluated users");
 
         var options = new InferenceSessionOptions { Training = training, SessionId = "session-1", DecoyFactor = 4 };
         var (toMusic, toExternal) = InMemoryPeerChannel.CreatePair();
@@ -50,7 +55,7 @@ public sealed class InferenceSessionTests(ITestOutputHelper output) : IDisposabl
             new PartyJobPaths(Path.Combine(world, SyntheticWorldLayout.MusicFolder), Path.Combine(jobs, "music"), 22), options, stop.Token);
 
         // Four users the job evaluated (new to M, known to E): the session's vectors are the job's.
-        var cold = published.UserKeys.Take(4).ToArray();
+        var cold = coldUsers.Take(4).ToArray();
         var first = await session.InferAsync(cold, stop.Token);
         Assert.All(first.Sources, s => Assert.Equal(InferredSource.Federated, s));
         int d = published.Dimensions;
@@ -67,8 +72,7 @@ public sealed class InferenceSessionTests(ITestOutputHelper output) : IDisposabl
         }
 
         // Same size, one real user: two ids E does not hold and one of the job's aligned users (answered by M alone).
-        var aligned = File.ReadLines(Path.Combine(jobs, "music", "psi-r1", "aligned-keys.txt")).First();
-        var second = await session.InferAsync([published.UserKeys[5], "nobody-1", aligned, "nobody-2"], stop.Token);
+        var second = await session.InferAsync([coldUsers[5], "nobody-1", alignedUsers[0], "nobody-2"], stop.Token);
         Assert.Equal([InferredSource.Federated, InferredSource.NotAtExternal, InferredSource.Aligned, InferredSource.NotAtExternal], second.Sources);
         Assert.NotNull(second.Vectors[0]);
         Assert.All(second.Vectors.Skip(1), v => Assert.Null(v));

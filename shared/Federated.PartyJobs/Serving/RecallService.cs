@@ -70,6 +70,13 @@ public sealed class RecallService(RecallEngine engine, LiveInference live) : Fed
                 for (int j = 0; j < part.Length; j++)
                 {
                     int i = part[j];
+                    if (inferred.Sources[j] == InferredSource.Aligned && snapshot.Set.TryGetUser(users[i], out var own))
+                    {
+                        // Not new to M: asked live, still answered from the version (E is never asked for it).
+                        own.CopyTo(queries.AsSpan(i * d, d));
+                        sources[i] = "published";
+                        continue;
+                    }
                     if (inferred.Vectors[j] is { } v)
                     {
                         if (v.Length != d) throw new RpcException(new Status(StatusCode.Internal, $"the inference session returned {v.Length}-wide vectors for model version {snapshot.Version} of width {d}"));

@@ -103,6 +103,16 @@ public static class ExternalPartyJob
             await link.SendSplitAsync(f3!, ct).ConfigureAwait(false);
             progress?.Report(new TrainingProgress(Party, "evaluation", (ulong)(start + part.Length), (ulong)evalRows.Length));
         }
+        // The aligned users' vectors for M's publication: the training rows, forward only.
+        for (int start = 0; start < alignedToSource.Length; start += chunk)
+        {
+            var part = alignedToSource[start..Math.Min(alignedToSource.Length, start + chunk)].Select(r => (int)r).ToArray();
+            var batch = new ExternalBatch(part.Length, features.CategoricalRows(part), features.DenseRows(part));
+            await link.SendSplitAsync(role.BeginInference(batch), ct).ConfigureAwait(false);
+            var f2 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F2, ct).ConfigureAwait(false);
+            await link.SendSplitAsync(role.Handle(f2)!, ct).ConfigureAwait(false);
+            progress?.Report(new TrainingProgress(Party, "aligned users' vectors", (ulong)(start + part.Length), (ulong)alignedToSource.Length));
+        }
         await link.ReceiveAsync(PeerLink.EvalDone, ct).ConfigureAwait(false);
         var evaluationTime = clock.Elapsed;
 

@@ -54,6 +54,22 @@ internal sealed class MusicBatchBuilder
         return new MusicBatch(rows.Length, songs, ids, known);
     }
 
+    /// <summary>M's own user features of aligned rows, all shown (no dropout): for the users' published vectors. Nulls when M has no user part.</summary>
+    public (long[]? Categorical, bool[]? Known) UserFeatures(int[] rows)
+    {
+        if (_width == 0) return (null, null);
+        var ids = new long[(long)rows.Length * _width];
+        var known = new bool[rows.Length];
+        for (int i = 0; i < rows.Length; i++)
+        {
+            int userRow = _userRows[rows[i]], userId = _userIds[rows[i]];
+            known[i] = userRow >= 0 || userId >= 0;
+            if (userRow >= 0) Array.Copy(_data.Users!.Categorical, (long)userRow * _featureColumns, ids, (long)i * _width, _featureColumns);
+            if (userId >= 0) ids[(long)i * _width + _width - 1] = userId;
+        }
+        return (ids, known);
+    }
+
     private void DrawEpoch(int epoch)
     {
         var random = new Random(unchecked((int)(_seed ^ (_seed >> 32)) ^ (epoch * 0x3C6EF372)));

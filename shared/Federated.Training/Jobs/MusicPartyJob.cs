@@ -132,6 +132,23 @@ public static class MusicPartyJob
                 }
             progress?.Report(new TrainingProgress(Party, "evaluation", (ulong)(start + rows), (ulong)evalUsers.Count));
         }
+        // The aligned users' vectors, with M's own features of them, for publication: E knows these rows are M's
+        // users already, so the pass reveals nothing new; F1..F3 forward only, in the aligned row order.
+        for (int start = 0; start < alignedUsers.Length; start += options.BatchSize)
+        {
+            int rows = Math.Min(options.BatchSize, alignedUsers.Length - start);
+            var (categorical, known) = batches.UserFeatures(Enumerable.Range(start, rows).ToArray());
+            role.PrepareInference(rows, categorical, known);
+            var f1 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F1, ct).ConfigureAwait(false);
+            await link.SendSplitAsync(role.Handle(f1)!, ct).ConfigureAwait(false);
+            var f3 = await link.ReceiveSplitAsync(SplitTrainingMessage.BodyOneofCase.F3, ct).ConfigureAwait(false);
+            if (role.Handle(f3) is not null) throw new InvalidOperationException("M answered F3 of an inference");
+            var vectors = TrainedEmbeddings.Rows(role.LastUserVectors!);
+            dimensions = vectors.Length / rows;
+            userKeys.AddRange(alignedUsers.AsSpan(start, rows));
+            userVectors.AddRange(vectors);
+            progress?.Report(new TrainingProgress(Party, "aligned users' vectors", (ulong)(start + rows), (ulong)alignedUsers.Length));
+        }
         await link.SendAsync(PeerLink.EvalDone, [], ct).ConfigureAwait(false);
         var (itemKeys, items, itemDimensions) = TrainedEmbeddings.AllSongs(top, catalog, data);
         if (dimensions != 0 && dimensions != itemDimensions)
