@@ -3,7 +3,11 @@ using System.Globalization;
 using Federated.Core;
 using Federated.Agent;
 using Federated.Security;
+using Federated.PartyJobs.Serving;
 using Federated.Serving.Publication;
+using Federated.Serving.Recall;
+using Federated.Serving.Redis;
+using StackExchange.Redis;
 using Federated.Training.Jobs;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
@@ -23,7 +27,8 @@ namespace Federated.PartyJobs;
 /// restart is absorbed by the relay channel (it re-sends what the peer has not received) and needs no new attempt.
 /// </para>
 /// </summary>
-public sealed class TrainJobHandler(IConfiguration configuration, IOptions<PartyAgentOptions> agent, EmbeddingVersionStore? published = null) : IJobHandler
+public sealed class TrainJobHandler(IConfiguration configuration, IOptions<PartyAgentOptions> agent, EmbeddingVersionStore? published = null,
+    RecallEngine? engine = null, IOptions<ServingOptions>? serving = null) : IJobHandler
 {
     public const string JobKind = "train";
 
@@ -64,11 +69,12 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
                 var m = await MusicPartyJob.RunAsync(peer, paths, options, users, progress, cancellationToken).ConfigureAwait(false);
                 TrainJobFolders.WriteRankings(TrainJobFolders.RankingsFile(jobFolder, options.Round), m.Rankings);
                 var version = Publish(context, parameters, m);
+                var redis = version is null ? "" : await PushToRedisAsync(context, version, m.Embeddings, cancellationToken).ConfigureAwait(false);
                 outcome = Outcome(party, parameters, context, m.Mode, m.SecurityNotice, m.AlignedRows, m.Steps, m.ResumedFromStep,
                     m.EvaluationRowsAligned, m.Epsilon, m.Delta, m.Timings);
                 context.Summary = $"{party}: {m.AlignedRows} aligned rows, {m.Steps} steps (resumed from step {m.ResumedFromStep}), " +
                     $"{m.Rankings.Count} of {users.Count} requested users ranked, ε {Format(m.Epsilon)} (δ {Format(m.Delta)}); " +
-                    (version is null ? "" : $"published model version {version} ({m.Embeddings.ItemKeys.Length} songs, {m.Embeddings.UserKeys.Length} users); ") +
+                    (version is null ? "" : $"published model version {version} ({m.Embeddings.ItemKeys.Length} songs, {m.Embeddings.UserKeys.Length} users); {redis}") +
                     $"{m.Timings}";
             }
             else
@@ -124,6 +130,33 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
         context.Logger.LogInformation("Published model version {Version} of training job {TrainingJob}: {Songs} songs, {Users} users, {Dimensions} dimensions",
             set.Manifest.Version, parameters.TrainingJob, e.ItemKeys.Length, e.UserKeys.Length, e.Dimensions);
         return set.Manifest.Version;
+    }
+
+    /// <summary>
+    /// With <c>Serving:Redis</c> set, writes the new version's recall lists (every user it holds) and the audiences of
+    /// its new songs to Redis, then switches Redis's current version. A failure never fails the job: Redis keeps its
+    /// previous version, the log and the job's summary say so.
+    /// </summary>
+    private async Task<string> PushToRedisAsync(JobContext context, string version, TrainedEmbeddings embeddings, CancellationToken ct)
+    {
+        if (serving?.Value.Redis is not { Enabled: true } redis || engine is null) return "";
+        try
+        {
+            var connection = await ConnectionMultiplexer.ConnectAsync(redis.ConnectionString).ConfigureAwait(false);
+            await using (connection.ConfigureAwait(false))
+            {
+                var publisher = new RedisRecallPublisher(connection, redis.Prefix, TimeSpan.FromHours(redis.TtlHours));
+                var pushed = await RedisVersionPush.PushAsync(engine, publisher, version, embeddings.NewSongKeys, redis.RecallDepth, redis.AudienceSize, ct)
+                    .ConfigureAwait(false);
+                context.Logger.LogInformation("Model version {Version} pushed to Redis: {Recall} recall lists, {Audiences} new songs' audiences", version, pushed.RecallLists, pushed.AudienceLists);
+                return $"pushed to Redis ({pushed.RecallLists} recall lists, {pushed.AudienceLists} audiences); ";
+            }
+        }
+        catch (Exception e) when (e is RedisPublishException or RedisException or TimeoutException)
+        {
+            context.Logger.LogWarning("Model version {Version} was not pushed to Redis; Redis keeps serving its previous version: {Reason}", version, e.Message);
+            return $"Redis NOT updated (it keeps its previous version): {e.Message}; ";
+        }
     }
 
     private static string Format(double? value) => value is { } v ? v.ToString("0.###", CultureInfo.InvariantCulture) : "-";

@@ -154,7 +154,7 @@ public static class MusicPartyJob
         if (dimensions != 0 && dimensions != itemDimensions)
             throw new InvalidOperationException($"user vectors have {dimensions} dimensions but item vectors {itemDimensions}");
         var embeddings = new TrainedEmbeddings(itemDimensions, itemKeys, items, [.. userKeys], [.. userVectors],
-            TrainedEmbeddings.FingerprintSchemas(paths.DataFolder));
+            TrainedEmbeddings.FingerprintSchemas(paths.DataFolder)) { NewSongKeys = TrainedEmbeddings.NewSongs(data) };
         var evaluationTime = clock.Elapsed;
 
         return new MusicJobResult(options.Job, options.Round, options.Mode, options.SecurityNotice, alignment.Rows, schedule.TotalSteps,

@@ -12,6 +12,12 @@ namespace Federated.Training.Jobs;
 /// </summary>
 public sealed record TrainedEmbeddings(int Dimensions, string[] ItemKeys, float[] Items, string[] UserKeys, float[] Users, string SchemaFingerprint)
 {
+    /// <summary>Songs with no training interactions (new to the catalogue's listeners): the ones to find an audience for.</summary>
+    public IReadOnlyList<string> NewSongKeys { get; init; } = [];
+
+    internal static string[] NewSongs(MusicPartyData data) =>
+        Enumerable.Range(0, data.Songs.Rows).Where(s => data.SongInteractionCounts[s] == 0).Select(s => data.Songs.Keys[s]).ToArray();
+
     /// <summary>Item vectors of all of M's songs, in the songs table's order, computed in chunks.</summary>
     internal static (string[] Keys, float[] Vectors, int Dimensions) AllSongs(MusicTopModel top, SongCatalog catalog, MusicPartyData data)
     {
