@@ -211,15 +211,24 @@ public class EvaluatorTests
         using var hoisted = k.Evaluator.Hoist(ca);
         k.Evaluator.Rotate(ca, 1, gk, r);
         k.Evaluator.RotateHoisted(hoisted, 1, gk, r);
-        const int calls = 8;
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < calls; i++) k.Evaluator.Rotate(ca, 1, gk, r);
-        long plain = (GC.GetAllocatedBytesForCurrentThread() - before) / calls;
-        before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < calls; i++) k.Evaluator.RotateHoisted(hoisted, 1, gk, r);
-        long hoistedBytes = (GC.GetAllocatedBytesForCurrentThread() - before) / calls;
+        // The least of several rounds: another test's thread growing the shared pool's bookkeeping at the same
+        // moment can show up once as a few hundred bytes; a per-call polynomial would show up in every round.
+        long plain = LeastBytesPerCall(() => k.Evaluator.Rotate(ca, 1, gk, r));
+        long hoistedBytes = LeastBytesPerCall(() => k.Evaluator.RotateHoisted(hoisted, 1, gk, r));
         Assert.True(plain <= 256, $"Rotate into a destination allocated {plain} bytes per call");
         Assert.True(hoistedBytes <= 256, $"RotateHoisted allocated {hoistedBytes} bytes per call");
+    }
+
+    private static long LeastBytesPerCall(Action call, int rounds = 5, int calls = 8)
+    {
+        long least = long.MaxValue;
+        for (int round = 0; round < rounds; round++)
+        {
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < calls; i++) call();
+            least = Math.Min(least, (GC.GetAllocatedBytesForCurrentThread() - before) / calls);
+        }
+        return least;
     }
 
     [Fact]
