@@ -1,4 +1,5 @@
 using Federated.Data.Evaluation;
+using Federated.Data.Reading;
 using Federated.Synthetic;
 
 namespace Federated.Experiments;
@@ -36,6 +37,9 @@ public sealed class EvaluationHarness
     /// <summary>The songs the task ranks against (warm songs, for cold-start users).</summary>
     public IReadOnlyList<string> Candidates => _task.Candidates;
 
+    /// <summary>User → the songs of their held-out interactions (the truth the task scores against).</summary>
+    public IReadOnlyDictionary<string, HashSet<string>> Relevant => _task.Relevant;
+
     /// <summary>Scores M's ranked lists; a user without a list counts as all misses.</summary>
     public RecallReport Score(string method, IReadOnlyDictionary<string, IReadOnlyList<string>> rankings) =>
         RecallMetrics.Evaluate(method, rankings, _task.Relevant);
@@ -44,6 +48,33 @@ public sealed class EvaluationHarness
     public async Task<RecallReport> PopularityAsync(CancellationToken cancellationToken = default) =>
         await SyntheticEvaluation.PopularityAsync(_worldDirectory ?? throw new InvalidOperationException("popularity needs the world directory"), _task, cancellationToken)
             .ConfigureAwait(false) with { Method = "popularity" };
+
+    /// <summary>The popularity row's lists: the <paramref name="depth"/> most played candidates, the same for every user.</summary>
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<string>>> PopularityRankingsAsync(int depth, CancellationToken cancellationToken = default)
+    {
+        var interactions = await TableReader.OpenFromSchemaFileAsync(
+            SyntheticWorldLayout.InteractionsSchema(_worldDirectory ?? throw new InvalidOperationException("popularity needs the world directory")),
+            cancellationToken: cancellationToken).ConfigureAwait(false);
+        await using var interactionsDisposal = interactions.ConfigureAwait(false);
+        var list = (await PopularityRanker.FitAsync(interactions, cancellationToken).ConfigureAwait(false)).Rank(_task.Candidates, depth);
+        return _task.Users.ToDictionary(u => u, _ => list, StringComparer.Ordinal);
+    }
+
+    /// <summary>The oracle row's lists: per user, the <paramref name="depth"/> candidates the generator makes most likely.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> OracleRankings(int depth)
+    {
+        var truth = _truth ?? throw new InvalidOperationException("the oracle needs the ground truth");
+        return _task.Users.ToDictionary(u => u, u => truth.OracleRank(u, _task.Candidates, depth), StringComparer.Ordinal);
+    }
+
+    /// <summary>
+    /// Audience targeting for the world's cold songs among <paramref name="pool"/> (users with a published vector); a
+    /// pool user's activity is the number of songs of their held-out interactions in this task.
+    /// </summary>
+    public Task<ColdSongAudience> ColdSongAudienceAsync(IReadOnlyCollection<string> pool, CancellationToken cancellationToken = default) =>
+        ColdSongAudience.LoadAsync(_worldDirectory ?? throw new InvalidOperationException("the cold-song task needs the world directory"),
+            _truth ?? throw new InvalidOperationException("the cold-song task needs the ground truth"), pool,
+            _task.Relevant.ToDictionary(p => p.Key, p => p.Value.Count, StringComparer.Ordinal), cancellationToken);
 
     /// <summary>The generator's own choice model (synthetic worlds).</summary>
     public RecallReport Oracle() =>

@@ -37,7 +37,12 @@ public sealed record ExperimentOptions
 
 /// <summary>The results table plus per-phase wall times of the federated runs.</summary>
 public sealed record ExperimentResult(
-    ResultsTable Table, TimeSpan Generation, IReadOnlyDictionary<string, (ExternalJobResult External, MusicJobResult Music)> FederatedRuns);
+    ResultsTable Table, TimeSpan Generation, IReadOnlyDictionary<string, (ExternalJobResult External, MusicJobResult Music)> FederatedRuns)
+{
+    /// <summary>Each trained row's ranked lists (method → user → songs, best first), as the table scored them.</summary>
+    public IReadOnlyDictionary<string, IReadOnlyDictionary<string, IReadOnlyList<string>>> Rankings { get; init; } =
+        new Dictionary<string, IReadOnlyDictionary<string, IReadOnlyList<string>>>();
+}
 
 /// <summary>
 /// The single-process runner (tests, and the main job until the three-process wiring lands): generates the world,
@@ -62,6 +67,7 @@ public static class FederatedExperiment
         var users = harness.UsersToRank;
         var rows = new List<ResultRow>();
         var runs = new Dictionary<string, (ExternalJobResult, MusicJobResult)>();
+        var rankings = new Dictionary<string, IReadOnlyDictionary<string, IReadOnlyList<string>>>(StringComparer.Ordinal);
         var progress = log is null ? null : new Progress<TrainingProgress>(p =>
         {
             if (p.Step == p.TotalSteps || p.Step % 50 == 0)
@@ -77,6 +83,7 @@ public static class FederatedExperiment
             var b = await BaselineTrainers.MusicAloneAsync(Path.Combine(world, SyntheticWorldLayout.MusicFolder), options.Training, users, options.MusicSeed, progress, ct)
                 .ConfigureAwait(false);
             rows.Add(Row(harness.Score(b.Method, b.Rankings), null, null, "", b.WallTime));
+            rankings[b.Method] = b.Rankings;
         }
 
         foreach (var (flag, mode, name) in new[]
@@ -98,6 +105,7 @@ public static class FederatedExperiment
             var jobs = Path.Combine(options.WorkFolder, "jobs", training.Job.Value);
             var run = await RunFederatedInProcessAsync(world, jobs, training, users, options.ExternalSeed, options.MusicSeed, progress, ct).ConfigureAwait(false);
             runs[name] = run;
+            rankings[name] = run.Music.Rankings;
             var t = run.Music.Timings;
             rows.Add(Row(harness.Score(name, run.Music.Rankings), run.Music.Epsilon, run.Music.Delta,
                 training.IsInsecure ? training.SecurityNotice : "", t.Loading + t.Alignment + t.Training + t.Evaluation));
@@ -109,12 +117,13 @@ public static class FederatedExperiment
             var b = await BaselineTrainers.CentralisedAsync(Path.Combine(world, SyntheticWorldLayout.ExternalFolder), Path.Combine(world, SyntheticWorldLayout.MusicFolder),
                 options.Training, users, options.MusicSeed, progress, ct).ConfigureAwait(false);
             rows.Add(Row(harness.Score(b.Method, b.Rankings), null, null, "no privacy: the upper bound", b.WallTime));
+            rankings[b.Method] = b.Rankings;
         }
 
         if (options.Methods.HasFlag(ExperimentMethods.Oracle))
             rows.Add(Row(harness.Oracle(), null, null, "", TimeSpan.Zero));
 
-        return new ExperimentResult(new ResultsTable(harness.TaskName, rows), generation, runs);
+        return new ExperimentResult(new ResultsTable(harness.TaskName, rows), generation, runs) { Rankings = rankings };
     }
 
     /// <summary>

@@ -9,9 +9,10 @@ public sealed record ResultRow(string Method, RecallReport Report, double? Epsil
 
 /// <summary>
 /// The results table of DESIGN.md "How quality is judged": HitRate@K, Recall@K and NDCG@K for K in {10, 50, 100},
-/// one row per method, with ε spent. <see cref="ToText"/> is what the operator CLI prints.
+/// one row per method, with ε spent. <see cref="ToText"/> is what the operator CLI prints; <c>queries</c> names what the
+/// rows were averaged over (users, or songs for the cold-song audience table).
 /// </summary>
-public sealed class ResultsTable(string task, IReadOnlyList<ResultRow> rows)
+public sealed class ResultsTable(string task, IReadOnlyList<ResultRow> rows, string queries = "users")
 {
     public static readonly IReadOnlyList<int> Cutoffs = RecallMetrics.DefaultCutoffs;
 
@@ -44,7 +45,7 @@ public sealed class ResultsTable(string task, IReadOnlyList<ResultRow> rows)
         }
         var widths = Enumerable.Range(0, header.Count).Select(i => lines.Max(l => l[i].Length)).ToArray();
         var text = new StringBuilder();
-        text.AppendLine($"{Task}: {Rows.FirstOrDefault()?.Report.Users ?? 0} users");
+        text.AppendLine($"{Task}: {Rows.FirstOrDefault()?.Report.Users ?? 0} {queries}");
         foreach (var (line, index) in lines.Select((l, i) => (l, i)))
         {
             text.AppendLine("| " + string.Join(" | ", line.Select((cell, i) => i == 0 ? cell.PadRight(widths[i]) : cell.PadLeft(widths[i]))) + " |");

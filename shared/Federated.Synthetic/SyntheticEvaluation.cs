@@ -24,6 +24,13 @@ public static class SyntheticEvaluation
     public static Task<EvaluationTask> ColdSongsAsync(string worldDirectory, GroundTruth truth, CancellationToken cancellationToken = default) =>
         TaskAsync("cold-start songs", worldDirectory, SyntheticWorldLayout.ColdSongSegment, truth.ColdSongs, cancellationToken);
 
+    /// <summary>
+    /// Cold users → their held-out interactions with cold songs (neither side in training); candidates: all cold songs.
+    /// Read the other way round (song → users), the audience a cold song finds among new users.
+    /// </summary>
+    public static Task<EvaluationTask> ColdUsersAndSongsAsync(string worldDirectory, GroundTruth truth, CancellationToken cancellationToken = default) =>
+        TaskAsync("cold-start users and songs", worldDirectory, SyntheticWorldLayout.ColdBothSegment, truth.ColdSongs, cancellationToken);
+
     private static async Task<EvaluationTask> TaskAsync(string name, string root, string segment, IReadOnlyList<string> candidates, CancellationToken ct)
     {
         var reader = await TableReader.OpenFromSchemaFileAsync(SyntheticWorldLayout.HeldOutSchema(root), cancellationToken: ct).ConfigureAwait(false);

@@ -9,6 +9,10 @@ using Federated.Operator;
 using Federated.PartyJobs;
 using Federated.Training;
 using Federated.Experiments;
+using Federated.Experiments.Reports;
+using Federated.Data.Evaluation;
+using Federated.PartyJobs.Serving;
+using Federated.Serving.Publication;
 using Federated.Transport.V1;
 using Spectre.Console;
 
@@ -19,10 +23,11 @@ namespace Federated.Local.Commands;
 /// loopback with mutual TLS (each party gets only its own data folder; nobody gets the truth), checks the sealed
 /// round trip with a ping job, runs the federated <c>train</c> job in encrypted mode (PSI -> training -> evaluation
 /// forward; M writes its ranked lists into its own job folder and publishes the job's embeddings as a model version),
-/// asks M's recall API for the published cold-start users, stops the hosts, then does the operator's part: scores the
-/// recall API's answers against the held-out truth, trains the baselines on the same world (single process) and
-/// prints the results table, example answers, ε spent, the audit-log check and the wall time per phase. Exit 0 only
-/// if every check passes.
+/// asks M's recall API for the published cold-start users and for each cold-start song's audience among them, stops
+/// the hosts, then does the operator's part: scores the recall API's answers against the held-out truth, trains the
+/// baselines on the same world (single process), writes the evaluation report (K = 1..100, bootstrap intervals, plots,
+/// predictions) into the run folder and prints the results tables, example answers, ε spent, the audit-log check and
+/// the wall time per phase. Exit 0 only if every check passes.
 /// </summary>
 public static class DemoCommand
 {
@@ -75,6 +80,9 @@ public static class DemoCommand
         var trainRuns = new List<(string Method, TrainingJobFollower.Outcome Outcome, string TrainingJob)>();
         DemoServing.Served? served = null;
         DemoLiveRecall.Live? live = null;
+        ColdSongAudience? coldSongs = null;
+        DemoServing.Audiences? audiences = null;
+        IReadOnlyDictionary<string, IReadOnlyList<string>>? randomAudiences = null;
         const string servedMethod = "federated encrypted";
         EventHandler onExit = (_, _) => { foreach (var h in federation?.Hosts.Values ?? []) h.Kill(); };
         AppDomain.CurrentDomain.ProcessExit += onExit;
@@ -119,6 +127,15 @@ public static class DemoCommand
                     Step($"opening a live inference session with E (job 'infer') and asking M's recall API to compute {liveUsers.Length} cold-start users through E now (decoy factor 4)");
                     live = await DemoLiveRecall.AskAsync(federation, connection, size.TrainParameters(trainingJob, evaluationUsers, isPlaintext), liveUsers, 16, ct);
                     phases.Add(("live recall through E (infer job)", Lap()));
+
+                    // Cold-start songs: each song's audience among the users M published, from the same version.
+                    var publishedSet = new EmbeddingVersionStore(Path.Combine(run.PartyState(RunFolder.MusicName), new ServingOptions().StoreDirectory))
+                        .Open(served.Version);
+                    coldSongs = await harness.ColdSongAudienceAsync(publishedSet.UserKeysInOrder, ct);
+                    Step($"asking M's recall API for the audience of each of the {coldSongs.Songs.Count} cold-start songs among the {coldSongs.Pool.Count} users it published");
+                    audiences = await DemoServing.AudiencesAsync(federation, coldSongs.Songs, ReportDepth, [AudienceSimilarSongs], served.Version, ct);
+                    randomAudiences = coldSongs.RandomVectors(ReportDepth, publishedSet.Dimensions, UserVectors(publishedSet), seed: 17);
+                    phases.Add(("recall API (cold-start songs)", Lap()));
                 }
             }
             Step("stopping the hosts");
@@ -134,6 +151,10 @@ public static class DemoCommand
         // 2. The operator's evaluation: M's ranked lists (M's output, in its job folder) scored against the truth.
         var rows = new List<ResultRow> { new("popularity", await harness.PopularityAsync(ct), null, null, "", TimeSpan.Zero) };
         var outcomes = new Dictionary<string, TrainJobOutcome>();
+        var coldUserLists = new Dictionary<string, IReadOnlyDictionary<string, IReadOnlyList<string>>>(StringComparer.Ordinal)
+        {
+            ["popularity"] = await harness.PopularityRankingsAsync(ReportDepth, ct),
+        };
         foreach (var (method, outcome, trainingJob) in trainRuns.Where(r => r.Outcome.Job.State == JobState.Completed))
         {
             var musicJob = TrainJobFolders.JobFolder(Path.Combine(run.PartyState(RunFolder.MusicName), "train"), new TrainingJobName(trainingJob));
@@ -143,6 +164,7 @@ public static class DemoCommand
             var rankings = method == servedMethod && served is not null ? served.Rankings
                 : TrainJobFolders.ReadRankings(TrainJobFolders.RankingsFile(musicJob, RoundNumber.First));
             outcomes[method] = m;
+            coldUserLists[method] = rankings;
             rows.Add(new ResultRow(method, harness.Score(method, rankings), m.Epsilon, m.Delta,
                 m.Mode == nameof(FederationMode.Encrypted) ? "" : m.SecurityNotice,
                 TimeSpan.FromSeconds(m.LoadingSeconds + m.AlignmentSeconds + m.TrainingSeconds + m.EvaluationSeconds)));
@@ -150,23 +172,76 @@ public static class DemoCommand
         phases.Add(("score M's ranked lists", Lap()));
 
         // 3. Baselines through the same tables, shapes and schedule, in this process (no privacy needed: the operator's bench).
+        var reportNotes = new List<string>
+        {
+            "federated encrypted (cold-start users): the lists M's recall API answered for the users M published after the encrypted job.",
+        };
         if (withBaselines)
         {
-            Step("training the baselines in this process: M alone, centralised (all features pooled: the upper bound)");
+            // Without --plaintext-reference the plaintext reference row is trained here, both parties in one process.
+            var plaintextHere = !withPlaintext;
+            Step($"training the baselines in this process: M alone, {(plaintextHere ? "the federated plaintext reference, " : "")}centralised (all features pooled: the upper bound)");
             var parameters = TrainJobParameters.Parse(new AttemptId("demo-baselines"), size.TrainParameters("demo-baselines", evaluationUsers, plaintext: false));
             var baselines = await FederatedExperiment.RunAsync(new ExperimentOptions
             {
                 WorkFolder = Path.Combine(run.Root, "operator", "baselines-work"),
                 World = size.World,
                 Training = parameters.Options,
-                Methods = ExperimentMethods.MusicAlone | ExperimentMethods.Centralised,
+                Methods = ExperimentMethods.MusicAlone | ExperimentMethods.Centralised | (plaintextHere ? ExperimentMethods.FederatedPlaintext : ExperimentMethods.None),
             }.WithWorld(world), new Progress<string>(Step), ct);
             rows.InsertRange(1, baselines.Table.Rows.Where(r => r.Method.StartsWith("M alone", StringComparison.Ordinal)));
+            if (plaintextHere && baselines.Table.Find(PlaintextMethod) is { } plain)
+            {
+                var inProcess = plain with { Method = PlaintextMethod + " (in process)" };
+                rows.Insert(rows.FindIndex(r => r.Method == servedMethod) is var at and >= 0 ? at : rows.Count, inProcess);
+                coldUserLists[inProcess.Method] = baselines.Rankings[PlaintextMethod];
+                reportNotes.Add($"{inProcess.Method}: both party jobs in the operator's process with the same tables, schedule and label DP (no relay); --plaintext-reference runs it through the three hosts instead.");
+            }
             rows.AddRange(baselines.Table.Rows.Where(r => r.Method == "centralised"));
+            foreach (var (method, lists) in baselines.Rankings) coldUserLists.TryAdd(method, lists);
             phases.Add(("baselines (M alone, centralised)", Lap()));
         }
         rows.Add(new ResultRow("oracle", harness.Oracle(), null, null, "", TimeSpan.Zero));
+        coldUserLists["oracle"] = harness.OracleRankings(ReportDepth);
         var table = new ResultsTable(harness.TaskName, rows);
+
+        // 3b. Cold-start songs: the recall API's audiences against the baselines, on the same pool of published users.
+        var reportTasks = new List<ReportTask>
+        {
+            new(harness.TaskName, "user", "song",
+                "Users new to M (known to E), ranked against every warm song; the truth is each user's held-out interactions.",
+                harness.Relevant.ToDictionary(p => p.Key, p => (IReadOnlySet<string>)p.Value, StringComparer.Ordinal),
+                table.Rows.Where(r => coldUserLists.ContainsKey(r.Method)).Select(r => new RankedLists(r.Method, coldUserLists[r.Method], r.Notice)).ToArray()),
+        };
+        ResultsTable? songTable = null;
+        if (coldSongs is not null && audiences is not null && randomAudiences is not null)
+        {
+            var songMethods = new RankedLists[]
+            {
+                new("most active users", coldSongs.MostActiveUsers(ReportDepth),
+                    "the popularity analogue (a cold song has no plays to count): the same list for every song, users by their number of held-out warm songs"),
+                new("random vectors", randomAudiences, "a random unit vector per song (seeded) scored against the published user vectors"),
+                new(AudienceMethod, audiences.BySimilarSongs[AudienceSimilarSongs],
+                    $"M's recall API, TargetAudience with similar_songs = {AudienceSimilarSongs} (its default): the song and its nearest songs draw their nearest users"),
+                new("oracle", coldSongs.Oracle(ReportDepth), "the generator's own choice model (taste · style) over the same users"),
+            };
+            var audienceSets = coldSongs.Truth.ToDictionary(p => p.Key, p => p.Value.ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
+            songTable = new ResultsTable($"cold-start songs (audiences among the {coldSongs.Pool.Count} users M published)",
+                songMethods.Select(m => new ResultRow(m.Method, RecallMetrics.Evaluate(m.Method, m.Lists, audienceSets), null, null, "", TimeSpan.Zero)).ToArray(),
+                queries: "songs");
+            reportTasks.Add(new ReportTask("cold-start songs", "song", "user",
+                $"Songs with no training interactions (item vectors from metadata and audio only); for each, the {ReportDepth} users to offer it to among the " +
+                $"{coldSongs.Pool.Count} users M published. The truth is which of those users played the song in the held-out period; " +
+                $"songs none of them played are not scored ({coldSongs.Truth.Count} of {coldSongs.Songs.Count} cold songs are).",
+                coldSongs.Truth, songMethods));
+        }
+        else reportNotes.Add("cold-start songs: not evaluated (the recall API was not asked).");
+        if (!coldUserLists.Keys.Any(k => k.StartsWith(PlaintextMethod, StringComparison.Ordinal)))
+            reportNotes.Add($"{PlaintextMethod}: not run in this demo.");
+        var reportFolder = Path.Combine(run.Root, "report");
+        Step($"writing the evaluation report (K = 1..{ReportDepth}, bootstrap intervals over users and songs) to {reportFolder}");
+        var report = await EvaluationReport.WriteAsync(reportFolder, reportTasks, new ReportSettings { MaxK = ReportDepth }, reportNotes, ct);
+        phases.Add(("evaluation report", Lap()));
 
         // 4. The audit log and what is left running.
         var leftOver = hostRows.Where(h => ProcessSignals.IsAlive(h.Pid)).ToList();
@@ -194,6 +269,12 @@ public static class DemoCommand
 
         AnsiConsole.WriteLine();
         AnsiConsole.Write(new Text(table.ToText()));
+        if (songTable is not null)
+        {
+            AnsiConsole.Write(new Text(songTable.ToText()));
+            AnsiConsole.MarkupLineInterpolated($"cold-start songs: {audiences!.Requests} TargetAudience requests to M's recall API in {audiences.Time.TotalMilliseconds:0} ms");
+        }
+        AnsiConsole.MarkupLineInterpolated($"evaluation report (HR, Recall, NDCG at K = 1..{report.Settings.MaxK} with {report.Settings.Level:P0} bootstrap intervals, plots, predictions): {Path.Combine(reportFolder, EvaluationReport.MarkdownFile)}");
         foreach (var (method, m) in outcomes)
         {
             AnsiConsole.MarkupLineInterpolated($"{method}: ε spent {Format(m.Epsilon)} (δ {m.Delta?.ToString("0e0", CultureInfo.InvariantCulture) ?? "-"}), {m.AlignedRows} aligned rows, {m.Steps} steps, {m.EvaluationRows} cold-start users known to E; PSI {m.AlignmentSeconds:0.0} s, training {m.TrainingSeconds:0.0} s, evaluation {m.EvaluationSeconds:0.0} s (at M)");
@@ -256,6 +337,15 @@ public static class DemoCommand
         }
         checks.Add(("audit log hash chain", verification.IsValid, verification.IsValid
             ? $"valid ({verification.RecordsChecked} records)" : $"INVALID at record {verification.FirstBadIndex}: {verification.Problem}"));
+        if (songTable is not null)
+        {
+            var audience = songTable[AudienceMethod].Report[50].HitRate;
+            var best = songTable.Rows.Where(r => r.Method is "most active users" or "random vectors").MaxBy(r => r.Report[50].HitRate)!;
+            checks.Add(("cold-start songs: recall API audiences HR@50 above the baselines", audience > best.Report[50].HitRate,
+                $"{audience:0.000} vs {best.Report[50].HitRate:0.000} ({best.Method})"));
+        }
+        checks.Add(("evaluation report written", File.Exists(Path.Combine(reportFolder, EvaluationReport.JsonFile)) && report.Tasks.All(t => t.Queries > 0),
+            $"{string.Join(", ", report.Tasks.Select(t => $"{t.Task}: {t.Queries} {t.QueryKind}s, {t.Methods.Count} methods"))} in {reportFolder}"));
         checks.Add(("processes left behind", leftOver.Count == 0, leftOver.Count == 0 ? "none" : string.Join(", ", leftOver.Select(l => $"{l.Name} ({l.Pid})"))));
 
         var summary = new Table().Title("checks").AddColumns("check", "result");
@@ -279,6 +369,24 @@ public static class DemoCommand
             if (progress is not null && progress.CoordinatorJobId == job.JobId)
                 yield return $"{party} {progress.Phase} {progress.Step}/{progress.TotalSteps}";
         }
+    }
+
+    /// <summary>The deepest K of the report: every list the demo scores is this long.</summary>
+    private const int ReportDepth = 100;
+
+    /// <summary>Similar songs a cold song's audience spreads from (the recall API's default).</summary>
+    private const int AudienceSimilarSongs = 20;
+
+    private const string PlaintextMethod = "federated plaintext reference";
+
+    private const string AudienceMethod = "federated encrypted (TargetAudience)";
+
+    /// <summary>A published user's vector, by id.</summary>
+    private static Func<string, ReadOnlyMemory<float>> UserVectors(EmbeddingSet set)
+    {
+        var row = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (int i = 0; i < set.UserKeysInOrder.Count; i++) row[set.UserKeysInOrder[i]] = i;
+        return user => set.UserMatrix.Slice(row[user] * set.Dimensions, set.Dimensions);
     }
 
     private static string Format(double? value) => value is { } v ? v.ToString("0.00", CultureInfo.InvariantCulture) : "-";

@@ -8,7 +8,8 @@ namespace Federated.Local.Commands;
 /// <summary>
 /// The demo's serving step: the operator, as one of M's serving clients, asks the music host's recall API for the
 /// cold-start users M published and scores what the API answers (not the job's files). Songs outside the task's
-/// candidates (cold songs, for the cold-user task) are skipped, as a client showing catalogue songs would.
+/// candidates (cold songs, for the cold-user task) are skipped, as a client showing catalogue songs would. For cold-start
+/// songs it asks the API for each song's audience among the users M published.
 /// </summary>
 internal static class DemoServing
 {
@@ -49,5 +50,39 @@ internal static class DemoServing
         var time = clock.Elapsed;
         int same = rankings.Count(r => jobRankings.TryGetValue(r.Key, out var job) && job.Take(10).SequenceEqual(r.Value.Take(10)));
         return new Served(serving.Version, serving.Items, rankings, examples, requests, time, rankings.Count == 0 ? 0 : (double)same / rankings.Count);
+    }
+
+    /// <summary>Audiences of songs from the recall API, one <c>TargetAudience</c> request per song and setting.</summary>
+    public sealed record Audiences(IReadOnlyDictionary<int, IReadOnlyDictionary<string, IReadOnlyList<string>>> BySimilarSongs, int Requests, TimeSpan Time);
+
+    /// <summary>
+    /// Asks the music host for the <paramref name="n"/> users to offer each song to, once per value of
+    /// <paramref name="similarSongs"/>, from model version <paramref name="version"/>.
+    /// </summary>
+    public static async Task<Audiences> AudiencesAsync(LocalFederation federation, IReadOnlyList<string> songs, int n, IReadOnlyList<int> similarSongs,
+        string version, CancellationToken ct)
+    {
+        var address = federation.Hosts[RunFolder.MusicName].Address?.ToString()
+            ?? throw new OperatorException("the music host has no address");
+        using var connection = OperatorConnection.OpenMusic(address, null, RunFolder.OperatorName, federation.Folder);
+        var recall = new Recall.RecallClient(connection.Channel);
+        var answers = new Dictionary<int, IReadOnlyDictionary<string, IReadOnlyList<string>>>();
+        int requests = 0;
+        var clock = Stopwatch.StartNew();
+        foreach (var similar in similarSongs)
+        {
+            var lists = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
+            foreach (var song in songs)
+            {
+                var reply = await recall.TargetAudienceAsync(new TargetAudienceRequest { SongId = song, N = n, SimilarSongs = similar, ModelVersion = version },
+                    cancellationToken: ct);
+                requests++;
+                if (reply.ModelVersion != version)
+                    throw new OperatorException($"asked for model version {version}, answered by {reply.ModelVersion}");
+                lists[song] = reply.Users.Select(u => u.Id).ToArray();
+            }
+            answers[similar] = lists;
+        }
+        return new Audiences(answers, requests, clock.Elapsed);
     }
 }
