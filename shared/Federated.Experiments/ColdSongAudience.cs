@@ -44,9 +44,11 @@ public sealed class ColdSongAudience
         ArgumentNullException.ThrowIfNull(truth);
         ArgumentNullException.ThrowIfNull(pool);
         var members = pool.ToHashSet(StringComparer.Ordinal);
-        var task = await SyntheticEvaluation.ColdUsersAndSongsAsync(worldDirectory, truth, cancellationToken).ConfigureAwait(false);
+        // Held-out plays of cold songs by new users and by users M knows: whichever of them the pool holds.
+        var newUsers = await SyntheticEvaluation.ColdUsersAndSongsAsync(worldDirectory, truth, cancellationToken).ConfigureAwait(false);
+        var knownUsers = await SyntheticEvaluation.ColdSongsAsync(worldDirectory, truth, cancellationToken).ConfigureAwait(false);
         var audience = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
-        foreach (var (user, songs) in task.Relevant)
+        foreach (var (user, songs) in newUsers.Relevant.Concat(knownUsers.Relevant))
         {
             if (!members.Contains(user)) continue;
             foreach (var song in songs)
