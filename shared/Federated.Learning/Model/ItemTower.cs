@@ -41,13 +41,30 @@ public sealed class ItemTower : nn.Module<Tensor, Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor songIds, Tensor metadata, Tensor audio)
     {
         using var scope = NewDisposeScope();
-        long n = songIds.shape[0];
-        var parts = new List<Tensor> { songEmbedding.forward(songIds) };
+        return Combine(songEmbedding.forward(songIds), metadata, audioEncoder.forward(audio)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Item vectors (unnormalised) of songs without a trained ID embedding (never trained on, or new to M): the audio
+    /// encoder's output stands in for the ID embedding, as <see cref="InitialiseIdEmbeddingsFromAudio"/> sets it.
+    /// metadata: int64 [n, C]; audio: float32 [n, A]. Returns float32 [n, d].
+    /// </summary>
+    public Tensor ForwardWithAudioAsId(Tensor metadata, Tensor audio)
+    {
+        using var scope = NewDisposeScope();
+        var encoded = audioEncoder.forward(audio);
+        return Combine(encoded, metadata, encoded).MoveToOuterDisposeScope();
+    }
+
+    private Tensor Combine(Tensor idPart, Tensor metadata, Tensor encodedAudio)
+    {
+        long n = idPart.shape[0];
+        var parts = new List<Tensor> { idPart };
         if (_metadataColumns > 0)
             parts.Add(metadataEmbedding.forward(metadata.Plus(tensor(_offsets, ScalarType.Int64).unsqueeze(0)))
                 .reshape(n, _metadataColumns * Options.MetadataEmbeddingWidth));
-        parts.Add(audioEncoder.forward(audio));
-        return head.forward(cat(parts, 1)).MoveToOuterDisposeScope();
+        parts.Add(encodedAudio);
+        return head.forward(cat(parts, 1));
     }
 
     /// <summary>Item vectors (unnormalised) of the given songs, with their features taken from the catalog.</summary>

@@ -82,6 +82,16 @@ public sealed class MusicTopModel : nn.Module
     }
 
     /// <summary>
+    /// L2-normalised item vectors of songs without a trained ID embedding, from their metadata ids [n, C] and audio
+    /// input [n, A] alone (<see cref="ItemTower.ForwardWithAudioAsId"/>).
+    /// </summary>
+    public Tensor ItemVectorsWithAudioAsId(Tensor metadata, Tensor audio)
+    {
+        using var scope = NewDisposeScope();
+        return nn.functional.normalize(items.ForwardWithAudioAsId(metadata, audio), p: 2, dim: 1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
     /// The batch loss (mean over rows) for z_E [B, d]. <paramref name="negativeSampler"/> draws the popularity-sampled
     /// negatives of the BCE option (unused by the in-batch softmax).
     /// </summary>

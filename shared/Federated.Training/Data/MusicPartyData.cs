@@ -17,6 +17,9 @@ public sealed class MusicPartyData
     public required PartyDataFolder Folder { get; init; }
     /// <summary>Songs: keys, metadata ids (categorical columns) and the dense input of the audio encoder.</summary>
     public required EncodedTable Songs { get; init; }
+    /// <summary>The songs table's schema and the encoding fitted on it (vocabularies, normalisation): what a new song's row needs.</summary>
+    public required TableSchema SongsSchema { get; init; }
+    public required FeaturePreprocessor SongsPreprocessor { get; init; }
     public required Dictionary<string, int> SongIndex { get; init; }
     /// <summary>M's own user features (categorical columns), or null when M has no users table or no categorical column.</summary>
     public EncodedTable? Users { get; init; }
@@ -33,7 +36,9 @@ public sealed class MusicPartyData
         var songsSchemaPath = folder.RequireTable(TableRole.Songs, "songs with metadata and audio descriptors");
         var interactionsSchemaPath = folder.RequireTable(TableRole.Interactions, "training interactions (labels)");
 
-        var songs = await EncodeAsync(folder, songsSchemaPath, cancellationToken).ConfigureAwait(false);
+        var songsSchema = TableSchema.Load(songsSchemaPath);
+        var songsPreprocessor = await FeaturePreprocessor.FitAsync(songsSchema, folder.Rows(songsSchemaPath, cancellationToken), cancellationToken: cancellationToken).ConfigureAwait(false);
+        var songs = EncodedTable.From(songsPreprocessor, await songsPreprocessor.EncodeAllAsync(folder.Rows(songsSchemaPath, cancellationToken), cancellationToken).ConfigureAwait(false));
         if (songs.Rows == 0) throw new TrainingDataException(Party, $"songs table '{Path.GetFileName(songsSchemaPath)}' has no rows");
         if (songs.DenseWidth == 0)
             throw new TrainingDataException(Party, $"songs table '{Path.GetFileName(songsSchemaPath)}' has no numeric or vector feature for the audio encoder");
@@ -78,7 +83,7 @@ public sealed class MusicPartyData
 
         return new MusicPartyData
         {
-            Folder = folder, Songs = songs, SongIndex = songIndex, Users = users, UserIndex = userIndex,
+            Folder = folder, Songs = songs, SongsSchema = songsSchema, SongsPreprocessor = songsPreprocessor, SongIndex = songIndex, Users = users, UserIndex = userIndex,
             Positives = positives.ToDictionary(p => p.Key, p => p.Value.ToArray(), StringComparer.Ordinal),
             TrainableUserKeys = order.ToArray(),
             TrainableUserIndex = Index(order.ToArray()),

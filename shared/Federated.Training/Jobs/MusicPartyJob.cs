@@ -153,8 +153,10 @@ public static class MusicPartyJob
         var (itemKeys, items, itemDimensions) = TrainedEmbeddings.AllSongs(top, catalog, data);
         if (dimensions != 0 && dimensions != itemDimensions)
             throw new InvalidOperationException($"user vectors have {dimensions} dimensions but item vectors {itemDimensions}");
+        var encoderFolder = Path.Combine(paths.JobFolder, "models", $"r{options.Round}", "new-song-encoder");
+        NewSongEncoder.Write(encoderFolder, top, data);
         var embeddings = new TrainedEmbeddings(itemDimensions, itemKeys, items, [.. userKeys], [.. userVectors],
-            TrainedEmbeddings.FingerprintSchemas(paths.DataFolder)) { NewSongKeys = TrainedEmbeddings.NewSongs(data) };
+            TrainedEmbeddings.FingerprintSchemas(paths.DataFolder)) { NewSongKeys = TrainedEmbeddings.NewSongs(data), EncoderFolder = encoderFolder };
         var evaluationTime = clock.Elapsed;
 
         return new MusicJobResult(options.Job, options.Round, options.Mode, options.SecurityNotice, alignment.Rows, schedule.TotalSteps,

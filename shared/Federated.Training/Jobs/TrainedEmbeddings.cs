@@ -18,10 +18,25 @@ public sealed record TrainedEmbeddings(int Dimensions, string[] ItemKeys, float[
     internal static string[] NewSongs(MusicPartyData data) =>
         Enumerable.Range(0, data.Songs.Rows).Where(s => data.SongInteractionCounts[s] == 0).Select(s => data.Songs.Keys[s]).ToArray();
 
-    /// <summary>Item vectors of all of M's songs, in the songs table's order, computed in chunks.</summary>
-    internal static (string[] Keys, float[] Vectors, int Dimensions) AllSongs(MusicTopModel top, SongCatalog catalog, MusicPartyData data)
+    /// <summary>
+    /// Where the version's new-song encoder is (item tower, songs schema and encoding; <see cref="NewSongEncoder"/>),
+    /// published beside the vectors; null when the job wrote none.
+    /// </summary>
+    public string? EncoderFolder { get; init; }
+
+    /// <summary>
+    /// Item vectors of all of M's songs, in the songs table's order, computed in chunks. A song never trained on (no
+    /// training interaction and never drawn into a batch, so its ID embedding is still the random start) takes the
+    /// audio encoder's output as its ID embedding (docs/protocol.md §4.2): its vector is what its metadata and audio
+    /// say, the same vector <see cref="NewSongEncoder"/> gives a new song with those features.
+    /// </summary>
+    public static (string[] Keys, float[] Vectors, int Dimensions) AllSongs(MusicTopModel top, SongCatalog catalog, MusicPartyData data)
     {
+        ArgumentNullException.ThrowIfNull(top);
+        ArgumentNullException.ThrowIfNull(catalog);
+        ArgumentNullException.ThrowIfNull(data);
         var keys = data.Songs.Keys;
+        var seen = top.ExportSeenSongs();
         const int chunk = 4096;
         float[]? all = null;
         int dimensions = 0;
@@ -35,6 +50,13 @@ public sealed record TrainedEmbeddings(int Dimensions, string[] ItemKeys, float[
             dimensions = (int)vectors.shape[1];
             all ??= new float[(long)keys.Length * dimensions];
             vectors.data<float>().CopyTo(all, checked(start * dimensions));
+            var untrained = ids.Where(i => !seen[i] && data.SongInteractionCounts[i] == 0).ToArray();
+            if (untrained.Length == 0) continue;
+            var rows = tensor(untrained, ScalarType.Int64);
+            using var cold = top.ItemVectorsWithAudioAsId(catalog.Metadata.index_select(0, rows), catalog.Audio.index_select(0, rows));
+            var values = cold.contiguous().data<float>().ToArray();
+            for (int r = 0; r < untrained.Length; r++)
+                values.AsSpan(r * dimensions, dimensions).CopyTo(all.AsSpan(checked((int)untrained[r] * dimensions), dimensions));
         }
         return (keys, all ?? [], dimensions);
     }
