@@ -31,6 +31,7 @@ public static class MusicServing
         services.AddSingleton<LiveInference>();
         services.AddSingleton(provider => new RecallEngine(provider.GetRequiredService<EmbeddingVersionStore>(),
             new RecallLimits(options.MaxResults, options.MaxBatch)));
+        services.AddSingleton<INewSongEncoder, VersionNewSongEncoder>();
         services.AddAuthorizationBuilder().AddServingPolicies(options);
         return services;
     }

@@ -10,10 +10,12 @@ namespace Federated.PartyJobs.Serving;
 /// <summary>
 /// M's recall API over gRPC, for the callers M lists (<see cref="ServingOptions.AllowedCallers"/>). Each answer names
 /// the one model version it was computed on. Bad requests answer InvalidArgument naming the field, unknown ids and
-/// versions NotFound, nothing published FailedPrecondition.
+/// versions NotFound, nothing published FailedPrecondition. A <c>new_song</c> (metadata and audio descriptor) is
+/// embedded with the answering version's item tower (<see cref="INewSongEncoder"/>); a version published without one
+/// answers FailedPrecondition.
 /// </summary>
 [Authorize(Policy = ServingPolicies.RecallCaller)]
-public sealed class RecallService(RecallEngine engine, LiveInference live) : Federated.Serving.V1.Recall.RecallBase
+public sealed class RecallService(RecallEngine engine, LiveInference live, INewSongEncoder? newSongs = null) : Federated.Serving.V1.Recall.RecallBase
 {
     /// <summary>
     /// Users with a vector in the version are answered from it; the others, through the inference session with E open
@@ -106,8 +108,12 @@ public sealed class RecallService(RecallEngine engine, LiveInference live) : Fed
 
     public override Task<SimilarSongsReply> SimilarSongs(SimilarSongsRequest request, ServerCallContext context) => Answer(() =>
     {
-        var answer = engine.SimilarSongs(SongId(request.SongCase == SimilarSongsRequest.SongOneofCase.SongId ? request.SongId : null, request.SongCase),
-            request.K, request.ModelVersion);
+        var answer = request.SongCase switch
+        {
+            SimilarSongsRequest.SongOneofCase.SongId => engine.SimilarSongs(request.SongId, request.K, request.ModelVersion),
+            SimilarSongsRequest.SongOneofCase.NewSong => engine.SimilarToVector(NewSongVector(request.NewSong), request.K, request.ModelVersion),
+            _ => throw NoSong(),
+        };
         var reply = new SimilarSongsReply { ModelVersion = answer.ModelVersion };
         reply.Songs.AddRange(answer.Value.Select(ToProto));
         return reply;
@@ -115,22 +121,28 @@ public sealed class RecallService(RecallEngine engine, LiveInference live) : Fed
 
     public override Task<TargetAudienceReply> TargetAudience(TargetAudienceRequest request, ServerCallContext context) => Answer(() =>
     {
-        var song = SongId(request.SongCase == TargetAudienceRequest.SongOneofCase.SongId ? request.SongId : null,
-            request.SongCase == TargetAudienceRequest.SongOneofCase.NewSong ? SimilarSongsRequest.SongOneofCase.NewSong
-            : request.SongCase == TargetAudienceRequest.SongOneofCase.None ? SimilarSongsRequest.SongOneofCase.None : SimilarSongsRequest.SongOneofCase.SongId);
-        var answer = engine.TargetAudience(song, request.N, request.SimilarSongs == 0 ? 20 : request.SimilarSongs, request.ModelVersion);
+        int similar = request.SimilarSongs == 0 ? 20 : request.SimilarSongs;
+        var answer = request.SongCase switch
+        {
+            TargetAudienceRequest.SongOneofCase.SongId => engine.TargetAudience(request.SongId, request.N, similar, request.ModelVersion),
+            TargetAudienceRequest.SongOneofCase.NewSong => engine.TargetAudienceForVector(NewSongVector(request.NewSong), request.N, similar, request.ModelVersion),
+            _ => throw NoSong(),
+        };
         var reply = new TargetAudienceReply { ModelVersion = answer.ModelVersion };
         reply.Users.AddRange(answer.Value.Select(ToProto));
         return reply;
     });
 
-    private static string SongId(string? songId, SimilarSongsRequest.SongOneofCase which) => which switch
+    /// <summary>The new song's vector, built on the answering version with that version's item tower.</summary>
+    private Func<Federated.Serving.Publication.EmbeddingSet, float[]> NewSongVector(NewSong song)
     {
-        SimilarSongsRequest.SongOneofCase.SongId => songId!,
-        SimilarSongsRequest.SongOneofCase.NewSong => throw new RpcException(new Status(StatusCode.FailedPrecondition,
-            "new_song: this host answers for songs of a published version (give song_id); a new song's vector needs the item tower at serving time")),
-        _ => throw new RpcException(new Status(StatusCode.InvalidArgument, "song: give song_id")),
-    };
+        if (newSongs is null)
+            throw new RpcException(new Status(StatusCode.FailedPrecondition, "new_song: this host has no item tower to embed a new song with (give song_id)"));
+        var features = new NewSongFeatures(song.Metadata, song.AudioDescriptor);
+        return set => newSongs.Encode(set, features);
+    }
+
+    private static RpcException NoSong() => new(new Status(StatusCode.InvalidArgument, "song: give song_id or new_song"));
 
     private static ScoredId ToProto(Scored scored) => new() { Id = scored.Id, Score = scored.Score };
 

@@ -38,6 +38,8 @@ public sealed record EmbeddingManifest
 public sealed class EmbeddingSet
 {
     public const string ManifestFile = "manifest.json";
+    /// <summary>Subfolder of a version with what the music host needs to embed a new song (item tower, songs encoding), when published.</summary>
+    public const string EncoderFolderName = "encoder";
     private const string ItemKeys = "items.keys", ItemVectors = "items.f32", UserKeys = "users.keys", UserVectors = "users.f32";
 
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, Converters = { new JsonStringEnumConverter() } };
@@ -66,6 +68,8 @@ public sealed class EmbeddingSet
     public ReadOnlyMemory<float> ItemMatrix { get; }
     /// <summary>Row-major [users, dimensions].</summary>
     public ReadOnlyMemory<float> UserMatrix { get; }
+    /// <summary>The version's new-song encoder files (checked against the manifest's hashes when opened), or null when it has none.</summary>
+    public string? EncoderFolder => Manifest.Files.Keys.Any(IsEncoderFile) ? Path.Combine(Folder, EncoderFolderName) : null;
 
     public bool TryGetItem(string key, out ReadOnlySpan<float> vector) => TryRow(_itemRow, ItemMatrix, key, out vector);
     public bool TryGetUser(string key, out ReadOnlySpan<float> vector) => TryRow(_userRow, UserMatrix, key, out vector);
@@ -80,11 +84,17 @@ public sealed class EmbeddingSet
 
     /// <summary>
     /// Writes a set into <paramref name="folder"/> (which must not exist yet): data files first, the manifest with
-    /// their hashes last, all through a temporary folder renamed into place, so a crash leaves no half set.
+    /// their hashes last, all through a temporary folder renamed into place, so a crash leaves no half set. The files of
+    /// <paramref name="encoderFolder"/> (flat; the new-song encoder) are copied into <see cref="EncoderFolderName"/> and hashed alike.
     /// </summary>
     public static EmbeddingSet Write(string folder, EmbeddingManifest manifest, IReadOnlyList<string> itemKeys, ReadOnlySpan<float> items,
-        IReadOnlyList<string> userKeys, ReadOnlySpan<float> users)
+        IReadOnlyList<string> userKeys, ReadOnlySpan<float> users, string? encoderFolder = null)
     {
+        var encoderFiles = encoderFolder is null ? [] : Directory.GetFiles(encoderFolder).Order(StringComparer.Ordinal).ToArray();
+        if (encoderFolder is not null && encoderFiles.Length == 0) throw new ArgumentException($"new-song encoder folder {encoderFolder} holds no files", nameof(encoderFolder));
+        foreach (var file in encoderFiles)
+            if (!IsEncoderFile(EncoderFolderName + "/" + Path.GetFileName(file)))
+                throw new ArgumentException($"new-song encoder file name '{Path.GetFileName(file)}' must be letters, digits, '.', '-' or '_'", nameof(encoderFolder));
         var d = manifest.Dimensions;
         if (d <= 0) throw new ArgumentException($"dimensions must be positive, got {d}");
         Check(itemKeys, items, d, "item");
@@ -100,6 +110,13 @@ public sealed class EmbeddingSet
             [UserKeys] = WriteKeys(Path.Combine(temporary, UserKeys), userKeys),
             [UserVectors] = WriteVectors(Path.Combine(temporary, UserVectors), users),
         };
+        if (encoderFiles.Length > 0) Directory.CreateDirectory(Path.Combine(temporary, EncoderFolderName));
+        foreach (var file in encoderFiles)
+        {
+            var copy = Path.Combine(temporary, EncoderFolderName, Path.GetFileName(file));
+            File.Copy(file, copy);
+            hashes[EncoderFolderName + "/" + Path.GetFileName(file)] = HashFile(copy);
+        }
         var final = manifest with { Items = itemKeys.Count, Users = userKeys.Count, Files = hashes };
         File.WriteAllBytes(Path.Combine(temporary, ManifestFile), JsonSerializer.SerializeToUtf8Bytes(final, Json));
         Directory.Move(temporary, folder);
@@ -125,6 +142,15 @@ public sealed class EmbeddingSet
             var path = Path.Combine(folder, name);
             if (!File.Exists(path)) throw new InvalidDataException($"embedding set {folder}: {name} is missing");
             if (!manifest.Files.TryGetValue(name, out var expected) || !string.Equals(expected, HashFile(path), StringComparison.Ordinal))
+                throw new InvalidDataException($"embedding set {folder}: {name} does not match the hash in its manifest (changed or damaged)");
+        }
+        foreach (var (name, expected) in manifest.Files)
+        {
+            if (name is ItemKeys or ItemVectors or UserKeys or UserVectors) continue;
+            if (!IsEncoderFile(name)) throw new InvalidDataException($"embedding set {folder}: its manifest lists '{name}', which is no file a version holds");
+            var path = Path.Combine(folder, EncoderFolderName, name[(EncoderFolderName.Length + 1)..]);
+            if (!File.Exists(path)) throw new InvalidDataException($"embedding set {folder}: {name} is missing");
+            if (!string.Equals(expected, HashFile(path), StringComparison.Ordinal))
                 throw new InvalidDataException($"embedding set {folder}: {name} does not match the hash in its manifest (changed or damaged)");
         }
         var itemKeys = File.ReadAllLines(Path.Combine(folder, ItemKeys));
@@ -190,6 +216,11 @@ public sealed class EmbeddingSet
         for (var i = 0; i < values.Length; i++) values[i] = BinaryPrimitives.ReadSingleLittleEndian(bytes.AsSpan(4 * i));
         return values;
     }
+
+    /// <summary>"encoder/NAME" with a plain file name (no folders, no "..").</summary>
+    private static bool IsEncoderFile(string name) =>
+        name.StartsWith(EncoderFolderName + "/", StringComparison.Ordinal) && name[(EncoderFolderName.Length + 1)..] is { Length: > 0 } file
+        && file.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_') && file.Trim('.').Length > 0 && !file.Contains("..", StringComparison.Ordinal);
 
     internal static string HashFile(string path)
     {

@@ -53,9 +53,12 @@ public sealed class EmbeddingVersionStore
         }).ToArray();
     }
 
-    /// <summary>Writes a new version and makes it current; returns it. <paramref name="makeCurrent"/> false publishes without switching (a gated round).</summary>
+    /// <summary>
+    /// Writes a new version and makes it current; returns it. <paramref name="makeCurrent"/> false publishes without
+    /// switching (a gated round). <paramref name="encoderFolder"/>: the new-song encoder's files, kept inside the version.
+    /// </summary>
     public EmbeddingSet Publish(EmbeddingManifest manifest, IReadOnlyList<string> itemKeys, ReadOnlySpan<float> items,
-        IReadOnlyList<string> userKeys, ReadOnlySpan<float> users, bool makeCurrent = true)
+        IReadOnlyList<string> userKeys, ReadOnlySpan<float> users, bool makeCurrent = true, string? encoderFolder = null)
     {
         EmbeddingSet set;
         lock (_gate)
@@ -64,7 +67,7 @@ public sealed class EmbeddingVersionStore
             var number = Versions().Select(Number).DefaultIfEmpty(0).Max() + 1;
             var version = "v" + number.ToString(CultureInfo.InvariantCulture);
             set = EmbeddingSet.Write(VersionFolder(version), manifest with { Version = version, Created = DateTimeOffset.UtcNow },
-                itemKeys, items, userKeys, users);
+                itemKeys, items, userKeys, users, encoderFolder);
             if (makeCurrent) WritePointer(new CurrentPointer(version, DateTimeOffset.UtcNow, "published"));
             Prune();
         }

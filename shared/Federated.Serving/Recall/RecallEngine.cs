@@ -67,24 +67,68 @@ public sealed class RecallEngine : IDisposable
         using var lease = Acquire(version);
         var snapshot = lease.Snapshot;
         if (snapshot.Users.Count == 0) return new(snapshot.Version, []);
-        var vector = SongVector(snapshot, songId);
-        var seeds = snapshot.Items.Search(vector, Math.Min(similarSongs + 1, snapshot.Items.Count))
-            .Where(h => h.Id != songId).Take(similarSongs).Prepend(new VectorHit<string>(songId, 1f)).ToArray();
-        var scores = new Dictionary<string, float>(StringComparer.Ordinal);
+        return new(snapshot.Version, Audience(snapshot, SongVector(snapshot, songId), songId, n, similarSongs));
+    }
+
+    /// <summary>
+    /// Songs nearest to a query vector (a song no version holds, say), best first. <paramref name="query"/> builds the
+    /// vector on the version that answers, so vector and index come from the same model.
+    /// </summary>
+    public RecallAnswer<IReadOnlyList<Scored>> SimilarToVector(Func<EmbeddingSet, float[]> query, int k, string? version = null)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        RequireCount(k, "k", Limits.MaxResults);
+        using var lease = Acquire(version);
+        var snapshot = lease.Snapshot;
+        var vector = QueryVector(snapshot, query);
+        var hits = snapshot.Items.Search(vector, Math.Min(k, snapshot.Items.Count));
+        return new(snapshot.Version, hits.Select(h => new Scored(h.Id, h.Score)).ToArray());
+    }
+
+    /// <summary><see cref="TargetAudience"/> for a query vector built on the answering version (the query itself weighs 1).</summary>
+    public RecallAnswer<IReadOnlyList<Scored>> TargetAudienceForVector(Func<EmbeddingSet, float[]> query, int n, int similarSongs = 20, string? version = null)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        RequireCount(n, "n", Limits.MaxResults);
+        if (similarSongs is < 0 || similarSongs > Limits.MaxSimilarSongs)
+            throw new ArgumentException($"similar_songs must be 0..{Limits.MaxSimilarSongs}, got {similarSongs}", "similar_songs");
+        using var lease = Acquire(version);
+        var snapshot = lease.Snapshot;
+        var vector = QueryVector(snapshot, query);
+        return new(snapshot.Version, snapshot.Users.Count == 0 ? [] : Audience(snapshot, vector, null, n, similarSongs));
+    }
+
+    private static float[] QueryVector(ServingSnapshot snapshot, Func<EmbeddingSet, float[]> query)
+    {
+        var vector = query(snapshot.Set);
+        if (vector.Length != snapshot.Set.Dimensions || !Array.TrueForAll(vector, float.IsFinite))
+            throw new InvalidOperationException($"the query vector for model version {snapshot.Version} has {vector.Length} values (finite: {Array.TrueForAll(vector, float.IsFinite)}), the version {snapshot.Set.Dimensions}");
+        return vector;
+    }
+
+    /// <summary>The seed (<paramref name="self"/>, or a query that is no song of the version) and its nearest songs draw their nearest users.</summary>
+    private static Scored[] Audience(ServingSnapshot snapshot, ReadOnlySpan<float> vector, string? self, int n, int similarSongs)
+    {
         var d = snapshot.Set.Dimensions;
-        var queries = new float[seeds.Length * d];
-        for (int s = 0; s < seeds.Length; s++) SongVector(snapshot, seeds[s].Id).CopyTo(queries.AsSpan(s * d, d));
+        var neighbours = snapshot.Items.Search(vector, Math.Min(similarSongs + 1, snapshot.Items.Count))
+            .Where(h => h.Id != self).Take(similarSongs).ToArray();
+        var weights = new float[neighbours.Length + 1];
+        var queries = new float[weights.Length * d];
+        weights[0] = 1f;
+        vector.CopyTo(queries.AsSpan(0, d));
+        for (int s = 0; s < neighbours.Length; s++)
+        {
+            weights[s + 1] = Math.Max(0f, neighbours[s].Score);
+            SongVector(snapshot, neighbours[s].Id).CopyTo(queries.AsSpan((s + 1) * d, d));
+        }
         // One thread per request: a server already answers requests in parallel, and a request must not wait for pool threads.
         var perSeed = snapshot.Users.SearchBatch(queries, Math.Min(n, snapshot.Users.Count), threads: 1);
-        for (int s = 0; s < seeds.Length; s++)
-        {
-            float weight = Math.Max(0f, seeds[s].Score);
+        var scores = new Dictionary<string, float>(StringComparer.Ordinal);
+        for (int s = 0; s < weights.Length; s++)
             foreach (var hit in perSeed[s])
-                scores[hit.Id] = scores.GetValueOrDefault(hit.Id) + weight * hit.Score;
-        }
-        var audience = scores.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Take(n)
+                scores[hit.Id] = scores.GetValueOrDefault(hit.Id) + weights[s] * hit.Score;
+        return scores.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Take(n)
             .Select(p => new Scored(p.Key, p.Value)).ToArray();
-        return new(snapshot.Version, audience);
     }
 
     /// <summary>Top-K songs for users with a published vector; an unknown user fails the request naming it.</summary>
