@@ -113,6 +113,33 @@ public sealed class EmbeddingStoreTests : IDisposable
         Assert.Empty(store.List());
     }
 
+    [Fact]
+    public void A_versions_new_song_encoder_files_are_kept_inside_it_hashed_and_a_changed_one_is_refused()
+    {
+        var store = new EmbeddingVersionStore(_folder);
+        var encoder = Path.Combine(_folder, "encoder-source");
+        Directory.CreateDirectory(encoder);
+        File.WriteAllText(Path.Combine(encoder, "item-tower.json"), "{\"shape\": 1}");
+        File.WriteAllBytes(Path.Combine(encoder, "item-tower.bin"), [1, 2, 3, 4]);
+        var (items, iv) = Rows("song", 4, 4, 1f);
+        var plain = store.Publish(Manifest(), items, iv, [], []);
+        var withEncoder = store.Publish(Manifest(), items, iv, [], [], encoderFolder: encoder);
+        Assert.Null(plain.EncoderFolder);
+        Assert.NotNull(withEncoder.EncoderFolder);
+        Assert.Equal("{\"shape\": 1}", File.ReadAllText(Path.Combine(withEncoder.EncoderFolder!, "item-tower.json")));
+        Assert.Contains("encoder/item-tower.bin", store.Open("v2").Manifest.Files.Keys);
+
+        File.WriteAllBytes(Path.Combine(withEncoder.EncoderFolder!, "item-tower.bin"), [1, 2, 3, 5]);
+        var e = Assert.Throws<InvalidDataException>(() => store.Open("v2"));
+        Assert.Contains("encoder/item-tower.bin does not match the hash", e.Message);
+        File.WriteAllBytes(Path.Combine(withEncoder.EncoderFolder!, "item-tower.bin"), [1, 2, 3, 4]);
+        Assert.NotNull(store.Open("v2").EncoderFolder);
+        File.Delete(Path.Combine(withEncoder.EncoderFolder!, "item-tower.json"));
+        Assert.Contains("encoder/item-tower.json is missing", Assert.Throws<InvalidDataException>(() => store.Open("v2")).Message);
+        Assert.Contains("holds no files", Assert.Throws<ArgumentException>(() =>
+            store.Publish(Manifest(), items, iv, [], [], encoderFolder: Directory.CreateDirectory(Path.Combine(_folder, "empty")).FullName)).Message);
+    }
+
     public void Dispose()
     {
         try { Directory.Delete(_folder, recursive: true); } catch (IOException) { }

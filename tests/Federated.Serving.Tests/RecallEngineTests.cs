@@ -48,6 +48,55 @@ public sealed class RecallEngineTests : IDisposable
     }
 
     [Fact]
+    public void A_query_vector_built_on_the_answering_version_is_searched_as_a_song_of_it_is()
+    {
+        var store = StoreWith(("song", "user"), ("tune", "listener"));
+        using var engine = new RecallEngine(store);
+        string? builtOn = null;
+        float[] Query(EmbeddingSet set)
+        {
+            builtOn = set.Manifest.Version;
+            set.TryGetItem(set.ItemKeysInOrder[0].StartsWith("song", StringComparison.Ordinal) ? "song2-7" : "tune2-7", out var v);
+            return v.ToArray();
+        }
+
+        // The vector of a version's own song answers as that song does, the song itself first (a new song has no id to leave out).
+        var similar = engine.SimilarToVector(Query, 6, "v1");
+        Assert.Equal("v1", builtOn);
+        Assert.Equal("song2-7", similar.Value[0].Id);
+        Assert.Equal(1f, similar.Value[0].Score, 4);
+        Assert.Equal(engine.SimilarSongs("song2-7", 5, "v1").Value.Select(s => s.Id), similar.Value.Skip(1).Select(s => s.Id));
+
+        var audience = engine.TargetAudienceForVector(Query, 15, similarSongs: 6);
+        Assert.Equal("v2", builtOn); // the serving version built the vector and answered
+        Assert.Equal("v2", audience.ModelVersion);
+        // By hand: the query (weight 1) and its 6 nearest songs (weight: similarity) each draw their 15 nearest users.
+        var set = store.Open("v2");
+        set.TryGetItem("tune2-7", out var q);
+        var query = q.ToArray();
+        float SongDot(string key) { Assert.True(set.TryGetItem(key, out var v)); return Dot(query, v); }
+        var seeds = new List<(float Weight, float[] Vector)> { (1f, query) };
+        foreach (var song in set.ItemKeysInOrder.OrderByDescending(SongDot).Take(6))
+        {
+            set.TryGetItem(song, out var v);
+            seeds.Add((Math.Max(0f, SongDot(song)), v.ToArray()));
+        }
+        var expected = new Dictionary<string, float>();
+        foreach (var (weight, vector) in seeds)
+            foreach (var user in set.UserKeysInOrder.Select(u => { set.TryGetUser(u, out var v); return (u, s: Dot(vector, v)); }).OrderByDescending(p => p.s).Take(15))
+                expected[user.u] = expected.GetValueOrDefault(user.u) + weight * user.s;
+        var best = expected.OrderByDescending(p => p.Value).Take(15).ToArray();
+        Assert.Equal(best.Select(p => p.Key).Take(10), audience.Value.Select(u => u.Id).Take(10));
+        Assert.All(audience.Value.Zip(best), p => Assert.Equal(p.Second.Value, p.First.Score, 3));
+        Assert.All(audience.Value, u => Assert.StartsWith("listener2-", u.Id));
+
+        Assert.Throws<InvalidOperationException>(() => engine.SimilarToVector(_ => new float[D - 1], 3));
+        Assert.Throws<InvalidOperationException>(() => engine.SimilarToVector(_ => Enumerable.Repeat(float.NaN, D).ToArray(), 3));
+        Assert.Equal("k", Assert.Throws<ArgumentException>(() => engine.SimilarToVector(Query, 0)).ParamName);
+        Assert.Equal("similar_songs", Assert.Throws<ArgumentException>(() => engine.TargetAudienceForVector(Query, 5, 999)).ParamName);
+    }
+
+    [Fact]
     public void Similar_songs_are_the_exact_nearest_by_dot_product_without_the_song_itself()
     {
         var store = StoreWith(("song", "user"));
