@@ -2,6 +2,11 @@ using Federated.Operator;
 using Federated.Serving.Publication;
 using Federated.Serving.V1;
 using Federated.Transport.Client;
+using Federated.Learning.Model;
+using Federated.Synthetic;
+using Federated.Training;
+using Federated.Training.Data;
+using Federated.Training.Jobs;
 using Grpc.Core;
 
 namespace Federated.Integration.Tests;
@@ -119,5 +124,98 @@ public sealed class ModelVersionApiTests(FederationFixture fixture)
         using var external = Music(RunFolder.ExternalName);
         var refused = await Refused(async () => await new Recall.RecallClient(external.Channel).SimilarSongsAsync(new SimilarSongsRequest { SongId = "song-3", K = 5 }));
         Assert.Equal(StatusCode.PermissionDenied, refused.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_new_song_given_by_metadata_and_audio_is_embedded_with_the_versions_item_tower_on_the_music_host()
+    {
+        if (Directory.Exists(StoreFolder)) Directory.Delete(StoreFolder, recursive: true);
+        // A version as M publishes it: every song's vector from a (seeded, untrained) top model, and its new-song encoder.
+        var work = Path.Combine(fixture.RunDirectory, "new-song-world");
+        if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+        await SyntheticWorld.GenerateAsync(SyntheticWorldOptions.Tiny with { Users = 300, Songs = 120 }, work);
+        var music = Path.Combine(work, SyntheticWorldLayout.MusicFolder);
+        var data = await MusicPartyData.LoadAsync(music);
+        var model = new TrainingModelOptions();
+        using var top = ModelShapes.Seeded(3, () => new MusicTopModel(ModelShapes.MusicTop(data, model)));
+        using var catalog = ModelShapes.Catalog(data, model);
+        var (keys, vectors, d) = TrainedEmbeddings.AllSongs(top, catalog, data);
+        var encoder = Path.Combine(work, "encoder");
+        NewSongEncoder.Write(encoder, top, data);
+        var users = Enumerable.Range(0, 30).Select(i => $"user-{i}").ToArray();
+        var userVectors = vectors.AsSpan(0, users.Length * d).ToArray(); // users placed on the first songs' vectors
+        var store = new EmbeddingVersionStore(StoreFolder);
+        store.Publish(new EmbeddingManifest
+        {
+            TrainingJob = "new-song", AttemptId = "attempt", Round = 1, Dimensions = d, Items = 0, Users = 0, SchemaFingerprint = "schema",
+        }, keys, vectors, users, userVectors, encoderFolder: encoder);
+
+        // A cold song of the table, sent as a new song: its own cells and descriptor.
+        var coldIndex = Enumerable.Range(0, data.Songs.Rows).First(i => data.SongInteractionCounts[i] == 0);
+        var cold = await SongCells(SyntheticWorldLayout.SongsSchema(work), data.Songs.Keys[coldIndex]);
+
+        using var caller = Music(RunFolder.OperatorName);
+        var recall = new Recall.RecallClient(caller.Channel);
+        var similar = await recall.SimilarSongsAsync(new SimilarSongsRequest { NewSong = cold, K = 5 });
+        Assert.Equal("v1", similar.ModelVersion);
+        Assert.Equal(5, similar.Songs.Count);
+        // Same tower, same features: the nearest song is the cold song itself, at cosine 1.
+        Assert.Equal(data.Songs.Keys[coldIndex], similar.Songs[0].Id);
+        Assert.Equal(1f, similar.Songs[0].Score, 4);
+        Assert.True(similar.Songs.Zip(similar.Songs.Skip(1)).All(p => p.First.Score >= p.Second.Score));
+        var audience = await recall.TargetAudienceAsync(new TargetAudienceRequest { NewSong = cold, N = 4, SimilarSongs = 3 });
+        Assert.Equal(4, audience.Users.Count);
+        Assert.All(audience.Users, u => Assert.StartsWith("user-", u.Id));
+
+        async Task<RpcException> Refused(NewSong song) => await Assert.ThrowsAsync<RpcException>(async () =>
+            await recall.SimilarSongsAsync(new SimilarSongsRequest { NewSong = song, K = 3 }));
+        var unknownColumn = cold.Clone();
+        unknownColumn.Metadata["tempo"] = "120";
+        var badColumn = await Refused(unknownColumn);
+        Assert.Equal(StatusCode.InvalidArgument, badColumn.StatusCode);
+        Assert.Contains("'tempo'", badColumn.Status.Detail);
+        var missing = cold.Clone();
+        missing.Metadata.Remove("genre");
+        Assert.Contains("new_song.metadata['genre'] is missing", (await Refused(missing)).Status.Detail);
+        var shortAudio = cold.Clone();
+        shortAudio.AudioDescriptor.RemoveAt(0);
+        var badAudio = await Refused(shortAudio);
+        Assert.Equal(StatusCode.InvalidArgument, badAudio.StatusCode);
+        Assert.Contains("new_song.audio_descriptor", badAudio.Status.Detail);
+
+        // A version published without an item tower cannot embed a new song.
+        store.Publish(new EmbeddingManifest
+        {
+            TrainingJob = "vectors-only", AttemptId = "attempt", Round = 1, Dimensions = d, Items = 0, Users = 0, SchemaFingerprint = "schema",
+        }, keys, vectors, users, userVectors);
+        var noTower = await Refused(cold);
+        Assert.Equal(StatusCode.FailedPrecondition, noTower.StatusCode);
+        Assert.Contains("v2", noTower.Status.Detail);
+        Assert.Equal("v1", (await recall.SimilarSongsAsync(new SimilarSongsRequest { NewSong = cold, K = 1, ModelVersion = "v1" })).ModelVersion);
+    }
+
+    /// <summary>One row of M's songs table as a new-song request: each feature cell as text, the vector column as the descriptor.</summary>
+    private static async Task<NewSong> SongCells(string schemaPath, string key)
+    {
+        await using var reader = await Federated.Data.Reading.TableReader.OpenFromSchemaFileAsync(schemaPath);
+        await foreach (var row in reader)
+        {
+            if (row.Key != key) continue;
+            var song = new NewSong();
+            for (int c = 0; c < row.Schema.Columns.Count; c++)
+            {
+                var spec = row.Schema.Columns[c];
+                if (!spec.IsFeature) continue;
+                switch (spec.Kind)
+                {
+                    case Federated.Data.Schema.ColumnKind.Vector: song.AudioDescriptor.Add(row.GetVector(c)!); break;
+                    case Federated.Data.Schema.ColumnKind.MultiCategorical: song.Metadata[spec.Name] = string.Join('|', row.GetTokens(c)); break;
+                    case Federated.Data.Schema.ColumnKind.Categorical: song.Metadata[spec.Name] = row.GetText(c)!; break;
+                    default: song.Metadata[spec.Name] = row.GetNumber(c).ToString("R", System.Globalization.CultureInfo.InvariantCulture); break;
+                }
+            }
+            return song;
+        }
+        throw new InvalidOperationException($"song {key} is not in {schemaPath}");
     }
 }

@@ -191,7 +191,7 @@ public sealed class RecallEngine : IDisposable
                 if (string.IsNullOrEmpty(version))
                 {
                     var serving = _store.CurrentVersion ?? throw new InvalidOperationException($"no model version is serving yet in {_store.Folder}");
-                    if (_current?.Version != serving) _current = OpenLocked(serving);
+                    if (_current?.Version != serving || !_current.StillOnDisk) _current = OpenLocked(serving);
                     snapshot = _current;
                 }
                 else
@@ -206,7 +206,15 @@ public sealed class RecallEngine : IDisposable
 
     private ServingSnapshot OpenLocked(string version)
     {
-        if (_open.TryGetValue(version, out var open)) return open;
+        if (_open.TryGetValue(version, out var open))
+        {
+            if (open.StillOnDisk) return open;
+            // The same version name now holds another set (a store deleted and published anew): retire the old one.
+            _open.Remove(version);
+            _openOrder.Remove(version);
+            if (ReferenceEquals(_current, open)) _current = null;
+            open.Release();
+        }
         var snapshot = ServingSnapshot.Open(_store.Open(version), _policy); // KeyNotFoundException names the versions there are
         _open[version] = snapshot;
         _openOrder.Add(version);

@@ -15,8 +15,11 @@ public sealed class ServingSnapshot
     private int _holders = 1; // the engine's own reference
     private int _disposed;
 
+    private readonly DateTime _manifestWritten;
+
     private ServingSnapshot(EmbeddingSet set, IVectorIndex<string> items, IVectorIndex<string> users)
     {
+        _manifestWritten = ManifestWritten(set.Folder);
         Set = set;
         Items = items;
         Users = users;
@@ -62,6 +65,11 @@ public sealed class ServingSnapshot
         catch (UnauthorizedAccessException) { }
         return index;
     }
+
+    /// <summary>False when the version's folder no longer holds the set this snapshot was opened from (the store was deleted and published anew).</summary>
+    internal bool StillOnDisk => ManifestWritten(Set.Folder) == _manifestWritten;
+
+    private static DateTime ManifestWritten(string folder) => File.GetLastWriteTimeUtc(Path.Combine(folder, EmbeddingSet.ManifestFile));
 
     /// <summary>Holds the snapshot for one query; null when it has been retired and released already.</summary>
     internal Lease? TryAcquire()
