@@ -1,4 +1,3 @@
-using System.Globalization;
 using Federated.Agent;
 using Federated.Core;
 using Federated.Security;
@@ -37,8 +36,8 @@ public sealed class InferJobHandler(IConfiguration configuration, IOptions<Party
         {
             Training = parameters.Options,
             SessionId = context.Attempt.Value,
-            DecoyFactor = Int(context.Parameters, "decoyFactor", 4, 4, 64),
-            MaxUsersPerRequest = Int(context.Parameters, "maxUsersPerRequest", 1024, 1, 65_536),
+            DecoyFactor = JobParameterValues.Int(JobKind, context.Parameters, "decoyFactor", 4, 4, 64),
+            MaxUsersPerRequest = JobParameterValues.Int(JobKind, context.Parameters, "maxUsersPerRequest", 1024, 1, 65_536),
         };
         var (data, jobs) = TrainJobFolders.PartyFolders(configuration, agent.Value.StateDirectory, context.SelfPartyId);
         var paths = new PartyJobPaths(data, TrainJobFolders.JobFolder(jobs, parameters.TrainingJob), parameters.PartySeed(party));
@@ -69,13 +68,5 @@ public sealed class InferJobHandler(IConfiguration configuration, IOptions<Party
                 context.Summary = $"{party}: answered {s.Requests} inference requests for {s.UsersAsked} users, {s.RowsServed} rows sent to E";
             }
         }
-    }
-
-    private static int Int(IReadOnlyDictionary<string, string> p, string name, int defaultValue, int min, int max)
-    {
-        if (!p.TryGetValue(name, out var text) || string.IsNullOrWhiteSpace(text)) return defaultValue;
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
-            throw new ArgumentException($"infer job parameter '{name}' = '{text}' must be an integer between {min} and {max}");
-        return value;
     }
 }

@@ -68,14 +68,8 @@ public sealed record TrainJobParameters(TrainingJobName TrainingJob, TrainingJob
     /// <summary>This party's own seed: derived from the test seed and the party, so the two parties never share one.</summary>
     public ulong? PartySeed(string party) => SeedBase is { } s ? s * 1_000_003UL + (ulong)(party == "music" ? 2 : 1) : null;
 
-    private static string? Get(IReadOnlyDictionary<string, string> p, string name) =>
-        p.TryGetValue(name, out var v) && !string.IsNullOrWhiteSpace(v) ? v.Trim() : null;
+    private static string? Get(IReadOnlyDictionary<string, string> p, string name) => JobParameterValues.Get(p, name);
 
-    private static int Int(IReadOnlyDictionary<string, string> p, string name, int defaultValue, int min, int max)
-    {
-        if (Get(p, name) is not { } text) return defaultValue;
-        if (!int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) || value < min || value > max)
-            throw new ArgumentException($"train job parameter '{name}' = '{text}' must be an integer between {min} and {max}");
-        return value;
-    }
+    private static int Int(IReadOnlyDictionary<string, string> p, string name, int defaultValue, int min, int max) =>
+        JobParameterValues.Int("train", p, name, defaultValue, min, max);
 }
