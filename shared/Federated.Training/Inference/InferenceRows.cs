@@ -65,10 +65,13 @@ public sealed class InferenceRows
         return new InferenceRows(order.Select(o => (uint)o).ToArray(), wanted.Select(o => rowOf[o]).ToArray());
     }
 
-    public byte[] ToPayload()
+    public byte[] ToPayload() => ToPayload(Ordinals);
+
+    /// <summary>Ordinals as the wire carries them (little-endian uint32).</summary>
+    public static byte[] ToPayload(IReadOnlyList<uint> ordinals)
     {
-        var payload = new byte[Ordinals.Count * 4];
-        for (int i = 0; i < Ordinals.Count; i++) BinaryPrimitives.WriteUInt32LittleEndian(payload.AsSpan(i * 4), Ordinals[i]);
+        var payload = new byte[ordinals.Count * 4];
+        for (int i = 0; i < ordinals.Count; i++) BinaryPrimitives.WriteUInt32LittleEndian(payload.AsSpan(i * 4), ordinals[i]);
         return payload;
     }
 

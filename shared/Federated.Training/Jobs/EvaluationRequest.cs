@@ -1,7 +1,5 @@
-using System.Buffers.Binary;
-using System.Security.Cryptography;
-using Federated.Core;
 using Federated.Crypto.Psi;
+using Federated.Training.Inference;
 
 namespace Federated.Training.Jobs;
 
@@ -38,58 +36,27 @@ public sealed class EvaluationRequest
         if (keys.Length != ordinals.Length) throw new InvalidDataException($"{evaluation.AlignedKeysPath}: {keys.Length} keys for {ordinals.Length} ordinals");
         if (evaluation.PeerIdCount > int.MaxValue) throw new InvalidDataException($"E announced {evaluation.PeerIdCount} users");
 
-        var knownToM = new HashSet<uint>(ordinals);
-        var rows = new List<(uint Ordinal, string? User)>();
+        // The wanted users' ordinals among decoys from E's users M does not know, as an inference request draws them.
+        var wantedOrdinals = new List<int>();
+        var wantedUsers = new List<string>();
         for (int i = 0; i < keys.Length; i++)
-            if (wanted.Contains(keys[i])) rows.Add((ordinals[i], keys[i]));
-        long candidates = evaluation.PeerIdCount - knownToM.Count;
-        long decoys = Math.Min((long)decoysPerUser * rows.Count, candidates);
-        var picked = new HashSet<uint>();
-        if (decoys > candidates / 2)
-        {
-            // Dense: shuffle all candidates and take a prefix.
-            var all = new List<uint>();
-            for (uint o = 0; o < evaluation.PeerIdCount; o++) if (!knownToM.Contains(o)) all.Add(o);
-            var array = all.ToArray();
-            RandomNumberGenerator.Shuffle(array.AsSpan());
-            foreach (var o in array.Take((int)decoys)) picked.Add(o);
-        }
-        else
-            while (picked.Count < decoys)
-            {
-                var o = (uint)RandomNumberGenerator.GetInt32((int)evaluation.PeerIdCount);
-                if (!knownToM.Contains(o)) picked.Add(o);
-            }
-        rows.AddRange(picked.Select(o => (o, (string?)null)));
-        var shuffled = rows.ToArray();
-        RandomNumberGenerator.Shuffle(shuffled.AsSpan());
-        return new EvaluationRequest(shuffled.Select(r => r.Ordinal).ToArray(), shuffled.Select(r => r.User).ToArray());
+            if (wanted.Contains(keys[i])) { wantedOrdinals.Add(checked((int)ordinals[i])); wantedUsers.Add(keys[i]); }
+        var wantedSet = wantedOrdinals.ToHashSet();
+        var excluded = ordinals.Select(o => checked((int)o)).Where(o => !wantedSet.Contains(o)).ToHashSet();
+        long rows = Math.Min((long)wantedOrdinals.Count * (1 + (long)decoysPerUser), evaluation.PeerIdCount);
+        var plan = InferenceRows.Plan(wantedOrdinals, (int)evaluation.PeerIdCount, excluded, (int)rows);
+        var users = new string?[plan.Ordinals.Count];
+        for (int j = 0; j < wantedUsers.Count; j++) users[plan.WantedRows[j]] = wantedUsers[j];
+        return new EvaluationRequest(plan.Ordinals.ToArray(), users);
     }
 
-    public byte[] ToPayload()
-    {
-        var payload = new byte[Ordinals.Count * 4];
-        for (int i = 0; i < Ordinals.Count; i++) BinaryPrimitives.WriteUInt32LittleEndian(payload.AsSpan(i * 4), Ordinals[i]);
-        return payload;
-    }
+    public byte[] ToPayload() => InferenceRows.ToPayload(Ordinals);
 
     /// <summary>E: the source rows M asks for, checked against E's M-only PSI result (range, duplicates).</summary>
     public static int[] ResolveRows(ReadOnlySpan<byte> payload, PsiResult evaluation)
     {
         if (evaluation.OrdinalSourceIndexPath is null) throw new InvalidOperationException("the evaluation PSI must be M-only (PsiOptions.IntersectionForMusicOnly)");
-        if (payload.Length % 4 != 0) throw new ProtocolViolationException($"{PeerLink.EvalRequest}: {payload.Length} bytes is not a list of uint32 ordinals");
-        var sourceOfOrdinal = ReadOrdinals(evaluation.OrdinalSourceIndexPath);
-        var rows = new int[payload.Length / 4];
-        var seen = new HashSet<uint>();
-        for (int i = 0; i < rows.Length; i++)
-        {
-            uint ordinal = BinaryPrimitives.ReadUInt32LittleEndian(payload.Slice(i * 4));
-            if (ordinal >= sourceOfOrdinal.Length)
-                throw new ProtocolViolationException($"{PeerLink.EvalRequest}: row {i} names ordinal {ordinal}, but this party sent {sourceOfOrdinal.Length} users");
-            if (!seen.Add(ordinal)) throw new ProtocolViolationException($"{PeerLink.EvalRequest}: ordinal {ordinal} is requested twice");
-            rows[i] = (int)sourceOfOrdinal[ordinal];
-        }
-        return rows;
+        return InferenceRows.Resolve(payload, IndexFile.Read(evaluation.OrdinalSourceIndexPath), int.MaxValue, PeerLink.EvalRequest);
     }
 
     private static uint[] ReadOrdinals(string path) => IndexFile.Read(path).Select(v => checked((uint)v)).ToArray();
