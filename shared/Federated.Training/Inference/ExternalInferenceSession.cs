@@ -57,9 +57,8 @@ public static class ExternalInferenceSession
         await data.FitAndEncodeAsync(files.Alignment.SourceIndex().ToHashSet(), ct).ConfigureAwait(false);
         var features = data.Features!;
         ulong seed = JobAlignment.PartySeed(paths);
-        using var tower = ModelShapes.Seeded((long)(seed & 0x7FFFFFFF), () => new ExternalBottomTower(ModelShapes.ExternalTower(features, training.Model)));
-        using var role = new ExternalPartyRole(training.ToSplitOptions(files.Alignment.Rows), tower, ModelShapes.Adam(training.Model.TowerLearningRate),
-            ExternalPartyJob.NewSession(training, seed), seed);
+        using var tower = PartyModels.NewExternalTower(features, training.Model, seed);
+        using var role = PartyModels.NewExternalRole(training, files.Alignment.Rows, tower, seed);
         ExternalCheckpoint.Restore(files.CheckpointFolder, tower, role, files.FinalStep);
 
         var hello = new InferenceHello(ExternalPartyJob.Party, training.AgreementFingerprint(), files.Alignment.StateId, files.FinalStep,

@@ -82,9 +82,8 @@ public sealed class MusicInferenceSession : IAsyncDisposable
                 throw new InvalidDataException($"{files.Alignment.AlignedKeysPath}: {aligned.Length} keys for {files.Alignment.Rows} aligned rows");
             ulong seed = JobAlignment.PartySeed(paths);
             catalog = ModelShapes.Catalog(data, training.Model);
-            top = ModelShapes.Seeded((long)(seed & 0x7FFFFFFF), () => new MusicTopModel(ModelShapes.MusicTop(data, training.Model)));
-            role = new MusicPartyRole(training.ToSplitOptions(files.Alignment.Rows), top, catalog, ModelShapes.Adam(training.Model.TopLearningRate),
-                MusicPartyJob.NewSession(training, seed), seed);
+            top = PartyModels.NewMusicTop(data, training.Model, seed);
+            role = PartyModels.NewMusicRole(training, files.Alignment.Rows, top, catalog, seed);
             MusicCheckpoint.Restore(files.CheckpointFolder, top, role, files.FinalStep);
 
             var hello = new InferenceHello(MusicPartyJob.Party, training.AgreementFingerprint(), files.Alignment.StateId, files.FinalStep,

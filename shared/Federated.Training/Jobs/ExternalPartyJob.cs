@@ -51,10 +51,8 @@ public static class ExternalPartyJob
         clock.Restart();
         ulong seed = JobAlignment.PartySeed(paths);
         var schedule = new TrainingSchedule(alignment.JointSeed, (int)alignment.Rows, options.BatchSize, options.Epochs);
-        var split = options.ToSplitOptions(alignment.Rows);
-        var tower = ModelShapes.Seeded((long)(seed & 0x7FFFFFFF), () => new ExternalBottomTower(ModelShapes.ExternalTower(features, options.Model)));
-        var crypto = NewSession(options, seed); // the role owns and disposes it
-        using var role = new ExternalPartyRole(split, tower, ModelShapes.Adam(options.Model.TowerLearningRate), crypto, seed);
+        var tower = PartyModels.NewExternalTower(features, options.Model, seed);
+        using var role = PartyModels.NewExternalRole(options, alignment.Rows, tower, seed);
         if (resumeStep > 0) ExternalCheckpoint.Restore(checkpoints.PathOf(resumeStep), tower, role, resumeStep);
 
         // Setup: E announces its public HE material, M answers with its own.

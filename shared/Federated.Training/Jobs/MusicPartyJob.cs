@@ -55,13 +55,11 @@ public static class MusicPartyJob
         ulong seed = JobAlignment.PartySeed(paths);
         var schedule = new TrainingSchedule(alignment.JointSeed, (int)alignment.Rows, options.BatchSize, options.Epochs);
         var batches = new MusicBatchBuilder(data, alignedUsers, seed, options.MusicUserFeatureDropout, options.Model);
-        var split = options.ToSplitOptions(alignment.Rows);
         using var catalog = ModelShapes.Catalog(data, options.Model);
-        var top = ModelShapes.Seeded((long)(seed & 0x7FFFFFFF), () => new MusicTopModel(ModelShapes.MusicTop(data, options.Model)));
+        var top = PartyModels.NewMusicTop(data, options.Model, seed);
         if (resumeStep == 0)
             MusicPretraining.Run(top, catalog, data, options, seed, options.Model.MusicPretrainEpochs, progress, Party, ct);
-        var crypto = NewSession(options, seed); // the role owns and disposes it
-        using var role = new MusicPartyRole(split, top, catalog, ModelShapes.Adam(options.Model.TopLearningRate), crypto, seed);
+        using var role = PartyModels.NewMusicRole(options, alignment.Rows, top, catalog, seed);
         if (resumeStep > 0) MusicCheckpoint.Restore(checkpoints.PathOf(resumeStep), top, role, resumeStep);
 
         // M answers E's key announcement with its own.
