@@ -7,7 +7,7 @@ namespace Federated.Experiments;
 /// Audience targeting for cold-start songs (no training interactions) on a synthetic world: for each cold song, which
 /// users of a pool (the users with a published vector) it should be offered to. The truth is the generator's held-out
 /// interactions of pool users with the song; songs no pool user played are not scored. The baselines rank the same
-/// pool: the most active users first (the popularity analogue: a cold song has no plays to count), random song
+/// pool: the users most active in M's training data first (the popularity analogue: a cold song has no plays to count), random song
 /// vectors scored against the users' published vectors, and the oracle (the generator's own choice model).
 /// </summary>
 public sealed class ColdSongAudience
@@ -35,8 +35,8 @@ public sealed class ColdSongAudience
     public IReadOnlyDictionary<string, IReadOnlySet<string>> Truth { get; }
 
     /// <summary>
-    /// Builds the task. <paramref name="activity"/>: each pool user's number of songs played apart from the cold songs
-    /// being scored (for cold-start users: their held-out warm songs); it orders the most-active baseline.
+    /// Builds the task. <paramref name="activity"/>: each user's number of songs played in M's training data (what M
+    /// knows when a new song arrives); it orders the most-active baseline.
     /// </summary>
     public static async Task<ColdSongAudience> LoadAsync(string worldDirectory, GroundTruth truth, IReadOnlyCollection<string> pool,
         IReadOnlyDictionary<string, int> activity, CancellationToken cancellationToken = default)

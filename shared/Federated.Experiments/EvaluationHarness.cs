@@ -69,12 +69,20 @@ public sealed class EvaluationHarness
 
     /// <summary>
     /// Audience targeting for the world's cold songs among <paramref name="pool"/> (users with a published vector); a
-    /// pool user's activity is the number of songs of their held-out interactions in this task.
+    /// pool user's activity is the number of distinct songs of their interactions in M's training table (what M knows
+    /// of them when a song arrives: users new to M count zero).
     /// </summary>
-    public Task<ColdSongAudience> ColdSongAudienceAsync(IReadOnlyCollection<string> pool, CancellationToken cancellationToken = default) =>
-        ColdSongAudience.LoadAsync(_worldDirectory ?? throw new InvalidOperationException("the cold-song task needs the world directory"),
-            _truth ?? throw new InvalidOperationException("the cold-song task needs the ground truth"), pool,
-            _task.Relevant.ToDictionary(p => p.Key, p => p.Value.Count, StringComparer.Ordinal), cancellationToken);
+    public async Task<ColdSongAudience> ColdSongAudienceAsync(IReadOnlyCollection<string> pool, CancellationToken cancellationToken = default)
+    {
+        var world = _worldDirectory ?? throw new InvalidOperationException("the cold-song task needs the world directory");
+        var interactions = await TableReader.OpenFromSchemaFileAsync(SyntheticWorldLayout.InteractionsSchema(world), cancellationToken: cancellationToken)
+            .ConfigureAwait(false);
+        Dictionary<string, HashSet<string>> played;
+        await using (interactions.ConfigureAwait(false))
+            played = await Rankings.RelevantSetsAsync(interactions, cancellationToken: cancellationToken).ConfigureAwait(false);
+        return await ColdSongAudience.LoadAsync(world, _truth ?? throw new InvalidOperationException("the cold-song task needs the ground truth"), pool,
+            played.ToDictionary(p => p.Key, p => p.Value.Count, StringComparer.Ordinal), cancellationToken).ConfigureAwait(false);
+    }
 
     /// <summary>The generator's own choice model (synthetic worlds).</summary>
     public RecallReport Oracle() =>

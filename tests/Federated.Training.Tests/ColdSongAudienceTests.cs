@@ -1,4 +1,5 @@
 using Federated.Data.Evaluation;
+using Federated.Data.Reading;
 using Federated.Experiments;
 using Federated.Synthetic;
 using Federated.Training.Tests.Support;
@@ -18,12 +19,16 @@ public sealed class ColdSongAudienceTests : IDisposable
         var world = await TestWorlds.GenerateAsync(TestWorlds.Small, _folder);
         var harness = await EvaluationHarness.ForSyntheticColdUsersAsync(world);
         var truth = await GroundTruth.LoadAsync(world);
-        var pool = harness.UsersToRank;
+        // The pool: the cold-start users (new to M) and some users M trained on.
+        var interactions = await TableReader.OpenFromSchemaFileAsync(SyntheticWorldLayout.InteractionsSchema(world));
+        Dictionary<string, HashSet<string>> played;
+        await using (interactions) played = await Rankings.RelevantSetsAsync(interactions);
+        var pool = harness.UsersToRank.Concat(played.Keys.Order(StringComparer.Ordinal).Take(200)).Distinct().ToArray();
         var audience = await harness.ColdSongAudienceAsync(pool);
 
         Assert.Equal(truth.ColdSongs.Count, audience.Songs.Count);
         Assert.Equal(pool.Order(StringComparer.Ordinal), audience.Pool);
-        Assert.True(audience.Truth.Count >= 20, $"only {audience.Truth.Count} cold songs have an audience among {pool.Count} users");
+        Assert.True(audience.Truth.Count >= 20, $"only {audience.Truth.Count} cold songs have an audience among {pool.Length} users");
         var members = pool.ToHashSet(StringComparer.Ordinal);
         Assert.All(audience.Truth, p =>
         {
@@ -32,13 +37,15 @@ public sealed class ColdSongAudienceTests : IDisposable
             Assert.All(p.Value, u => Assert.Contains(u, members));
         });
 
-        // Most active first: the same list for every song, in falling activity.
+        // Most active in M's training data first: the same list for every song, in falling activity; users new to M last.
         var active = audience.MostActiveUsers(50);
         var first = active[audience.Songs[0]];
         Assert.Equal(50, first.Count);
         Assert.All(active.Values, list => Assert.Same(first, list));
-        var activity = first.Select(u => harness.Relevant[u].Count).ToArray();
+        var activity = first.Select(u => played.TryGetValue(u, out var songs) ? songs.Count : 0).ToArray();
         Assert.Equal(activity.OrderDescending(), activity);
+        Assert.True(activity[^1] > 0, "a user new to M ranked among the 50 most active of a pool with 200 known users");
+        Assert.DoesNotContain(first, u => harness.UsersToRank.Contains(u));
 
         // Random song vectors against (here random) user vectors: seeded, pool users only, n per song.
         const int d = 8;
