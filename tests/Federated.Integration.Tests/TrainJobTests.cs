@@ -1,3 +1,4 @@
+using Federated.Tests.Shared;
 using Federated.Core.Jobs;
 using Federated.Operator;
 using System.Globalization;
@@ -26,19 +27,31 @@ public sealed class TrainFederationFixture() : LocalFederationFixture("train")
     public EvaluationHarness Harness { get; private set; } = null!;
     public string EvaluationUsersFile => Path.Combine(RunDirectory, "operator", "evaluation-users.txt");
 
+    /// <summary>M's own Redis (a real redis-server): the music host pushes every version it publishes there.</summary>
+    public RedisServer Redis { get; } = new();
+
     protected override async Task PrepareAsync()
     {
+        await Redis.InitializeAsync();
         await SyntheticWorld.GenerateAsync(SyntheticWorldOptions.Tiny, World);
         Harness = await EvaluationHarness.ForSyntheticColdUsersAsync(World);
         Directory.CreateDirectory(Path.GetDirectoryName(EvaluationUsersFile)!);
         await File.WriteAllLinesAsync(EvaluationUsersFile, Harness.UsersToRank);
     }
 
-    protected override LocalFederationOptions Configure(LocalFederationOptions options) => WithTranscript(Restartable(options, PartyLostSeconds)) with
+    protected override LocalFederationOptions Configure(LocalFederationOptions options)
     {
-        MusicDataDirectory = Path.Combine(World, SyntheticWorldLayout.MusicFolder),
-        ExternalDataDirectory = Path.Combine(World, SyntheticWorldLayout.ExternalFolder),
-    };
+        var hosts = WithTranscript(Restartable(options, PartyLostSeconds));
+        return hosts with
+        {
+            MusicDataDirectory = Path.Combine(World, SyntheticWorldLayout.MusicFolder),
+            ExternalDataDirectory = Path.Combine(World, SyntheticWorldLayout.ExternalFolder),
+            ExtraArguments = [.. hosts.ExtraArguments,
+                $"--Serving:Redis:ConnectionString=127.0.0.1:{Redis.Port},abortConnect=false,connectTimeout=2000,syncTimeout=5000"],
+        };
+    }
+
+    protected override async Task StopAsync() => await Redis.DisposeAsync();
 
     public string JobFolderOf(string party, string trainingJob) =>
         TrainJobFolders.JobFolder(Path.Combine(Folder.PartyState(party), "train"), new Federated.Core.Jobs.TrainingJobName(trainingJob));

@@ -1,3 +1,4 @@
+using Federated.Tests.Shared;
 using Federated.Serving.Redis;
 using StackExchange.Redis;
 
@@ -5,7 +6,7 @@ namespace Federated.Serving.Tests;
 
 [Trait("Category", "Integration")]
 [Collection(RedisCollection.Name)]
-public sealed class RedisPublisherTests(RedisServerFixture redis)
+public sealed class RedisPublisherTests(RedisServer redis)
 {
     private static ScoredList List(string prefix, float mark, int n = 5) =>
         new(Enumerable.Range(0, n).Select(i => $"{prefix}{i}").ToArray(), Enumerable.Range(0, n).Select(i => mark - i / 100f).ToArray());

@@ -1,3 +1,4 @@
+using Federated.Tests.Shared;
 using Federated.Serving.Publication;
 using Federated.Serving.Recall;
 using Federated.Serving.Redis;
@@ -9,7 +10,7 @@ namespace Federated.Serving.Tests;
 /// equal to what the recall API answers on that version; a push that fails half-way leaves the previous version current.
 /// </summary>
 [Collection(RedisCollection.Name)]
-public sealed class RedisVersionPushTests(RedisServerFixture redis) : IDisposable
+public sealed class RedisVersionPushTests(RedisServer redis) : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "federated-redis-push-" + Guid.NewGuid().ToString("N")[..8]);
 

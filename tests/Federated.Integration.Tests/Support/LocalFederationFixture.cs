@@ -26,6 +26,9 @@ public abstract class LocalFederationFixture(string name) : IAsyncLifetime
     /// <summary>Work before the hosts start (a world to generate, data files to write).</summary>
     protected virtual Task PrepareAsync() => Task.CompletedTask;
 
+    /// <summary>Work after the hosts stopped (servers <see cref="PrepareAsync"/> started).</summary>
+    protected virtual Task StopAsync() => Task.CompletedTask;
+
     /// <summary>The hosts' settings; the defaults give free ports and no data folders.</summary>
     protected virtual LocalFederationOptions Configure(LocalFederationOptions options) => options;
 
@@ -121,6 +124,7 @@ public abstract class LocalFederationFixture(string name) : IAsyncLifetime
     {
         if (Federation is not null)
             await Federation.DisposeAsync();
+        await StopAsync();
         try { Directory.Delete(RunDirectory, recursive: true); }
         catch (IOException) { /* a log file may still be flushed; the folder is in the temp area */ }
     }
