@@ -201,19 +201,10 @@ public sealed class ModelVersionApiTests(FederationFixture fixture)
         await foreach (var row in reader)
         {
             if (row.Key != key) continue;
+            var (metadata, audio) = NewSongEncoder.CellsOf(row);
             var song = new NewSong();
-            for (int c = 0; c < row.Schema.Columns.Count; c++)
-            {
-                var spec = row.Schema.Columns[c];
-                if (!spec.IsFeature) continue;
-                switch (spec.Kind)
-                {
-                    case Federated.Data.Schema.ColumnKind.Vector: song.AudioDescriptor.Add(row.GetVector(c)!); break;
-                    case Federated.Data.Schema.ColumnKind.MultiCategorical: song.Metadata[spec.Name] = string.Join('|', row.GetTokens(c)); break;
-                    case Federated.Data.Schema.ColumnKind.Categorical: song.Metadata[spec.Name] = row.GetText(c)!; break;
-                    default: song.Metadata[spec.Name] = row.GetNumber(c).ToString("R", System.Globalization.CultureInfo.InvariantCulture); break;
-                }
-            }
+            song.Metadata.Add(metadata);
+            song.AudioDescriptor.Add(audio);
             return song;
         }
         throw new InvalidOperationException($"song {key} is not in {schemaPath}");

@@ -51,20 +51,7 @@ public sealed record SongRow(string Key, Dictionary<string, string> Metadata, fl
         await using var reader = await TableReader.OpenFromSchemaFileAsync(schemaPath);
         await foreach (var row in reader)
         {
-            var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
-            float[] audio = [];
-            for (int c = 0; c < row.Schema.Columns.Count; c++)
-            {
-                var spec = row.Schema.Columns[c];
-                if (!spec.IsFeature) continue;
-                switch (spec.Kind)
-                {
-                    case ColumnKind.Vector: audio = (float[])row.GetVector(c)!.Clone(); break;
-                    case ColumnKind.MultiCategorical: metadata[spec.Name] = string.Join('|', row.GetTokens(c)); break;
-                    case ColumnKind.Categorical: metadata[spec.Name] = row.GetText(c)!; break;
-                    default: metadata[spec.Name] = row.GetNumber(c).ToString("R", CultureInfo.InvariantCulture); break;
-                }
-            }
+            var (metadata, audio) = NewSongEncoder.CellsOf(row);
             rows.Add(new SongRow(row.Key!, metadata, audio));
         }
         return rows;

@@ -83,6 +83,7 @@ public static class DemoCommand
         ColdSongAudience? coldSongs = null;
         DemoServing.Audiences? audiences = null;
         IReadOnlyDictionary<string, IReadOnlyList<string>>? randomAudiences = null;
+        (int Same, int Asked)? arrivingAgreement = null;
         const string servedMethod = "federated encrypted";
         EventHandler onExit = (_, _) => { foreach (var h in federation?.Hosts.Values ?? []) h.Kill(); };
         AppDomain.CurrentDomain.ProcessExit += onExit;
@@ -132,8 +133,14 @@ public static class DemoCommand
                     var publishedSet = new EmbeddingVersionStore(Path.Combine(run.PartyState(RunFolder.MusicName), new ServingOptions().StoreDirectory))
                         .Open(served.Version);
                     coldSongs = await harness.ColdSongAudienceAsync(publishedSet.UserKeysInOrder, ct);
-                    Step($"asking M's recall API for the audience of each of the {coldSongs.Songs.Count} cold-start songs among the {coldSongs.Pool.Count} users it published");
-                    audiences = await DemoServing.AudiencesAsync(federation, coldSongs.Songs, ReportDepth, [AudienceSimilarSongs], served.Version, ct);
+                    Step($"asking M's recall API for the audience of each of the {coldSongs.Songs.Count} cold-start songs among the {coldSongs.Pool.Count} users it published, " +
+                        "each song sent as it arrives (new_song: its metadata and audio descriptor, embedded by the version's item tower at request time)");
+                    var arriving = await DemoServing.ArrivingSongsAsync(SyntheticWorldLayout.SongsSchema(world), coldSongs.Songs, ct);
+                    audiences = await DemoServing.AudiencesAsync(federation, coldSongs.Songs, ReportDepth, [AudienceSimilarSongs], served.Version, ct, arriving);
+                    // The same songs by id: M published them from the same features, so the audiences agree.
+                    var sample = coldSongs.Songs.Take(50).ToArray();
+                    var byId = (await DemoServing.AudiencesAsync(federation, sample, ReportDepth, [AudienceSimilarSongs], served.Version, ct)).BySimilarSongs[AudienceSimilarSongs];
+                    arrivingAgreement = (sample.Count(song => byId[song].SequenceEqual(audiences.BySimilarSongs[AudienceSimilarSongs][song])), sample.Length);
                     randomAudiences = coldSongs.RandomVectors(ReportDepth, publishedSet.Dimensions, UserVectors(publishedSet), seed: 17);
                     phases.Add(("recall API (cold-start songs)", Lap()));
                 }
@@ -272,7 +279,7 @@ public static class DemoCommand
         if (songTable is not null)
         {
             AnsiConsole.Write(new Text(songTable.ToText()));
-            AnsiConsole.MarkupLineInterpolated($"cold-start songs: {audiences!.Requests} TargetAudience requests to M's recall API in {audiences.Time.TotalMilliseconds:0} ms");
+            AnsiConsole.MarkupLineInterpolated($"cold-start songs: {audiences!.Requests} TargetAudience requests to M's recall API in {audiences.Time.TotalMilliseconds:0} ms, each song sent as it arrives (new_song); top {ReportDepth} audience identical to the song id's for {arrivingAgreement?.Same ?? 0} of {arrivingAgreement?.Asked ?? 0}");
         }
         AnsiConsole.MarkupLineInterpolated($"evaluation report (HR, Recall, NDCG at K = 1..{report.Settings.MaxK} with {report.Settings.Level:P0} bootstrap intervals, plots, predictions): {Path.Combine(reportFolder, EvaluationReport.MarkdownFile)}");
         foreach (var (method, m) in outcomes)
@@ -343,6 +350,8 @@ public static class DemoCommand
             var best = songTable.Rows.Where(r => r.Method is "most active users" or "random vectors").MaxBy(r => r.Report[50].HitRate)!;
             checks.Add(("cold-start songs: recall API audiences HR@50 above the baselines", audience > best.Report[50].HitRate,
                 $"{audience:0.000} vs {best.Report[50].HitRate:0.000} ({best.Method})"));
+            checks.Add(("cold-start songs sent as they arrive: audiences as for the published song", arrivingAgreement is { } a && a.Same >= 0.95 * a.Asked,
+                arrivingAgreement is { } b ? $"{b.Same} of {b.Asked} top-{ReportDepth} audiences identical" : "not asked"));
         }
         checks.Add(("evaluation report written", File.Exists(Path.Combine(reportFolder, EvaluationReport.JsonFile)) && report.Tasks.All(t => t.Queries > 0),
             $"{string.Join(", ", report.Tasks.Select(t => $"{t.Task}: {t.Queries} {t.QueryKind}s, {t.Methods.Count} methods"))} in {reportFolder}"));

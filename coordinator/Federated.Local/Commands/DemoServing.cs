@@ -2,6 +2,8 @@ using System.Diagnostics;
 using Federated.Launcher;
 using Federated.Operator;
 using Federated.Serving.V1;
+using Federated.Data.Reading;
+using Federated.Training.Jobs;
 
 namespace Federated.Local.Commands;
 
@@ -57,10 +59,12 @@ internal static class DemoServing
 
     /// <summary>
     /// Asks the music host for the <paramref name="n"/> users to offer each song to, once per value of
-    /// <paramref name="similarSongs"/>, from model version <paramref name="version"/>.
+    /// <paramref name="similarSongs"/>, from model version <paramref name="version"/>. With <paramref name="asArriving"/>,
+    /// a song is sent as it arrives (<c>new_song</c>: its metadata and audio descriptor), not by id, and the version
+    /// embeds it with its item tower at request time.
     /// </summary>
     public static async Task<Audiences> AudiencesAsync(LocalFederation federation, IReadOnlyList<string> songs, int n, IReadOnlyList<int> similarSongs,
-        string version, CancellationToken ct)
+        string version, CancellationToken ct, IReadOnlyDictionary<string, NewSong>? asArriving = null)
     {
         var address = federation.Hosts[RunFolder.MusicName].Address?.ToString()
             ?? throw new OperatorException("the music host has no address");
@@ -74,8 +78,10 @@ internal static class DemoServing
             var lists = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
             foreach (var song in songs)
             {
-                var reply = await recall.TargetAudienceAsync(new TargetAudienceRequest { SongId = song, N = n, SimilarSongs = similar, ModelVersion = version },
-                    cancellationToken: ct);
+                var request = new TargetAudienceRequest { N = n, SimilarSongs = similar, ModelVersion = version };
+                if (asArriving is null) request.SongId = song;
+                else request.NewSong = asArriving[song];
+                var reply = await recall.TargetAudienceAsync(request, cancellationToken: ct);
                 requests++;
                 if (reply.ModelVersion != version)
                     throw new OperatorException($"asked for model version {version}, answered by {reply.ModelVersion}");
@@ -84,5 +90,26 @@ internal static class DemoServing
             answers[similar] = lists;
         }
         return new Audiences(answers, requests, clock.Elapsed);
+    }
+
+    /// <summary>Songs as a catalogue client sends them on arrival: each one's row of M's songs table as <c>new_song</c> cells.</summary>
+    public static async Task<Dictionary<string, NewSong>> ArrivingSongsAsync(string songsSchema, IReadOnlyCollection<string> songs, CancellationToken ct)
+    {
+        var wanted = songs.ToHashSet(StringComparer.Ordinal);
+        var found = new Dictionary<string, NewSong>(StringComparer.Ordinal);
+        var reader = await TableReader.OpenFromSchemaFileAsync(songsSchema, cancellationToken: ct);
+        await using (reader)
+            await foreach (var row in reader.WithCancellation(ct))
+            {
+                if (row.Key is not { } key || !wanted.Contains(key)) continue;
+                var (metadata, audio) = NewSongEncoder.CellsOf(row);
+                var song = new NewSong();
+                song.Metadata.Add(metadata);
+                song.AudioDescriptor.Add(audio);
+                found[key] = song;
+            }
+        if (found.Count != wanted.Count)
+            throw new OperatorException($"{songsSchema}: {wanted.Count - found.Count} of the {wanted.Count} songs are not in the table");
+        return found;
     }
 }

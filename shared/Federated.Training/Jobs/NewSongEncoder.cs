@@ -143,6 +143,44 @@ public sealed class NewSongEncoder : IDisposable
         }
     }
 
+    /// <summary>
+    /// A row of a songs table in the form <see cref="Encode"/> takes: every feature cell but the vector column as its
+    /// CSV text (multi-categorical tokens joined by '|', numbers round-trip in invariant culture), the first vector
+    /// column as the audio descriptor. What a catalogue client sends for a song as it arrives.
+    /// </summary>
+    public static (Dictionary<string, string> Metadata, float[] AudioDescriptor) CellsOf(DataRow row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
+        float[] audio = [];
+        bool audioTaken = false;
+        for (int c = 0; c < row.Schema.Columns.Count; c++)
+        {
+            var spec = row.Schema.Columns[c];
+            if (!spec.IsFeature || c == row.Schema.KeyIndex) continue;
+            switch (spec.Kind)
+            {
+                case ColumnKind.Vector when !audioTaken:
+                    audio = row.GetVector(c)?.ToArray() ?? [];
+                    audioTaken = true;
+                    break;
+                case ColumnKind.Vector:
+                    break;
+                case ColumnKind.MultiCategorical:
+                    metadata[spec.Name] = string.Join('|', row.GetTokens(c));
+                    break;
+                case ColumnKind.Categorical:
+                    if (row.GetText(c) is { } text) metadata[spec.Name] = text;
+                    break;
+                default:
+                    var number = row.GetNumber(c);
+                    if (!double.IsNaN(number)) metadata[spec.Name] = number.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+                    break;
+            }
+        }
+        return (metadata, audio);
+    }
+
     private static string Clip(string s) => s.Length <= 40 ? s : s[..40] + "...";
 
     public void Dispose() => _tower.Dispose();
