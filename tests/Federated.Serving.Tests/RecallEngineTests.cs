@@ -70,13 +70,14 @@ public sealed class RecallEngineTests : IDisposable
         var audience = engine.TargetAudienceForVector(Query, 15, similarSongs: 6);
         Assert.Equal("v2", builtOn); // the serving version built the vector and answered
         Assert.Equal("v2", audience.ModelVersion);
-        // By hand: the query (weight 1) and its 6 nearest songs (weight: similarity) each draw their 15 nearest users.
+        // By hand: the query (weight 1) and its 6 nearest songs (weight: similarity) each draw their 15 nearest users;
+        // tune2-7, whose vector the query is, is the seed itself and not one of its neighbours.
         var set = store.Open("v2");
         set.TryGetItem("tune2-7", out var q);
         var query = q.ToArray();
         float SongDot(string key) { Assert.True(set.TryGetItem(key, out var v)); return Dot(query, v); }
         var seeds = new List<(float Weight, float[] Vector)> { (1f, query) };
-        foreach (var song in set.ItemKeysInOrder.OrderByDescending(SongDot).Take(6))
+        foreach (var song in set.ItemKeysInOrder.Where(k => k != "tune2-7").OrderByDescending(SongDot).Take(6))
         {
             set.TryGetItem(song, out var v);
             seeds.Add((Math.Max(0f, SongDot(song)), v.ToArray()));
@@ -89,6 +90,8 @@ public sealed class RecallEngineTests : IDisposable
         Assert.Equal(best.Select(p => p.Key).Take(10), audience.Value.Select(u => u.Id).Take(10));
         Assert.All(audience.Value.Zip(best), p => Assert.Equal(p.Second.Value, p.First.Score, 3));
         Assert.All(audience.Value, u => Assert.StartsWith("listener2-", u.Id));
+        // A song M holds, sent by its features, gets the audience its id gets.
+        Assert.Equal(engine.TargetAudience("tune2-7", 15, 6, "v2").Value.Select(u => u.Id), audience.Value.Select(u => u.Id));
 
         Assert.Throws<InvalidOperationException>(() => engine.SimilarToVector(_ => new float[D - 1], 3));
         Assert.Throws<InvalidOperationException>(() => engine.SimilarToVector(_ => Enumerable.Repeat(float.NaN, D).ToArray(), 3));

@@ -106,12 +106,18 @@ public sealed class RecallEngine : IDisposable
         return vector;
     }
 
-    /// <summary>The seed (<paramref name="self"/>, or a query that is no song of the version) and its nearest songs draw their nearest users.</summary>
+    /// <summary>
+    /// The seed (<paramref name="self"/>, or a query vector) and its nearest songs draw their nearest users. A song of
+    /// the version whose vector is the query's (a song sent by its features that M already holds) is the seed itself,
+    /// so it is not counted again as a neighbour: the answer is the one its id gives.
+    /// </summary>
     private static Scored[] Audience(ServingSnapshot snapshot, ReadOnlySpan<float> vector, string? self, int n, int similarSongs)
     {
         var d = snapshot.Set.Dimensions;
-        var neighbours = snapshot.Items.Search(vector, Math.Min(similarSongs + 1, snapshot.Items.Count))
-            .Where(h => h.Id != self).Take(similarSongs).ToArray();
+        var query = vector.ToArray();
+        bool IsSeed(string id) => self is null ? SameVector(SongVector(snapshot, id), query) : id == self;
+        var neighbours = snapshot.Items.Search(vector, Math.Min(similarSongs + 2, snapshot.Items.Count))
+            .Where(h => !IsSeed(h.Id)).Take(similarSongs).ToArray();
         var weights = new float[neighbours.Length + 1];
         var queries = new float[weights.Length * d];
         weights[0] = 1f;
@@ -129,6 +135,14 @@ public sealed class RecallEngine : IDisposable
                 scores[hit.Id] = scores.GetValueOrDefault(hit.Id) + weights[s] * hit.Score;
         return scores.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Take(n)
             .Select(p => new Scored(p.Key, p.Value)).ToArray();
+    }
+
+    private static bool SameVector(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        // Encoding the same features again agrees to float rounding (about 1e-7); distinct songs differ far more.
+        for (int i = 0; i < a.Length; i++)
+            if (Math.Abs(a[i] - b[i]) > 1e-5f) return false;
+        return true;
     }
 
     /// <summary>Top-K songs for users with a published vector; an unknown user fails the request naming it.</summary>
