@@ -12,7 +12,15 @@ using static TorchSharp.torch;
 namespace Federated.Experiments;
 
 /// <summary>Rankings of one baseline for the evaluation harness, with its wall time.</summary>
-public sealed record BaselineRankings(string Method, IReadOnlyDictionary<string, IReadOnlyList<string>> Rankings, TimeSpan WallTime);
+public sealed record BaselineRankings(string Method, IReadOnlyDictionary<string, IReadOnlyList<string>> Rankings, TimeSpan WallTime)
+{
+    /// <summary>
+    /// The baseline's vectors, shaped like a published version: every song, and the users it can place (those it
+    /// trained on, with their features, and the evaluation users), so its song audiences are computed as the served
+    /// model's are.
+    /// </summary>
+    public TrainedEmbeddings? Embeddings { get; init; }
+}
 
 /// <summary>
 /// The non-federated rows of the results table, trained on the same party tables, with the same model shapes, the
@@ -65,6 +73,8 @@ public static class BaselineTrainers
         var known = evaluationUsers.Where(externalRow.ContainsKey).ToArray();
         var rankings = new Dictionary<string, IReadOnlyList<string>>(StringComparer.Ordinal);
         int userColumns = top.Options.Users?.CategoricalCardinalities.Count ?? 0;
+        var userKeys = new List<string>();
+        var userVectors = new List<float>();
         for (int start = 0; start < known.Length; start += options.BatchSize)
         {
             var part = known[start..Math.Min(known.Length, start + options.BatchSize)];
@@ -76,8 +86,23 @@ public static class BaselineTrainers
             var vectors = model.UserVectors(new ExternalBatch(part.Length, features.CategoricalRows(rows), features.DenseRows(rows)), musicBatch);
             var lists = ranker.TopK(vectors);
             for (int i = 0; i < part.Length; i++) rankings[part[i]] = lists[i];
+            userKeys.AddRange(part);
+            userVectors.AddRange(TrainedEmbeddings.Rows(vectors));
         }
-        return new BaselineRankings("centralised", rankings, clock.Elapsed);
+        // The users it trained on, with both parties' features (as the federated job publishes its aligned users).
+        for (int start = 0; start < users.Length; start += options.BatchSize)
+        {
+            int count = Math.Min(options.BatchSize, users.Length - start);
+            var rows = Enumerable.Range(start, count).ToArray();
+            var featureRows = rows.Select(r => externalRow[users[r]]).ToArray();
+            var (categorical, knownToM) = batches.UserFeatures(rows);
+            using var scope = NewDisposeScope();
+            var vectors = model.UserVectors(new ExternalBatch(count, features.CategoricalRows(featureRows), features.DenseRows(featureRows)),
+                new MusicBatch(count, new long[count], categorical, knownToM));
+            userKeys.AddRange(users.AsSpan(start, count));
+            userVectors.AddRange(TrainedEmbeddings.Rows(vectors));
+        }
+        return new BaselineRankings("centralised", rankings, clock.Elapsed) { Embeddings = Embeddings(top, catalog, music, musicFolder, userKeys, userVectors, options.Model.Temperature) };
     }
 
     public static async Task<BaselineRankings> MusicAloneAsync(string musicFolder, TrainingJobOptions options, IReadOnlyList<string> evaluationUsers, ulong seed,
@@ -95,8 +120,48 @@ public static class BaselineTrainers
         var ranker = new SongRanker(top, catalog, music, options.RankingDepth);
         // Users new to M: M has nothing but its "unknown user" vector, so every one of them gets the same list.
         var list = ranker.RankUnknownUsers(DenseMatrix.Zeros(1, d))[0];
-        var rankings = evaluationUsers.Distinct(StringComparer.Ordinal).ToDictionary(u => u, _ => list, StringComparer.Ordinal);
-        return new BaselineRankings("M alone (no E features)", rankings, clock.Elapsed);
+        var newUsers = evaluationUsers.Distinct(StringComparer.Ordinal).ToArray();
+        var rankings = newUsers.ToDictionary(u => u, _ => list, StringComparer.Ordinal);
+
+        // Vectors: the users M trained on from its own features (z_E = 0), the new ones all M's "unknown user" vector.
+        var trained = music.TrainableUsers.ToArray();
+        var features = new MusicBatchBuilder(music, trained, seed, 0, options.Model);
+        var userKeys = new List<string>();
+        var userVectors = new List<float>();
+        using (no_grad())
+        {
+            for (int start = 0; start < trained.Length; start += options.BatchSize)
+            {
+                int count = Math.Min(options.BatchSize, trained.Length - start);
+                var (categorical, known) = features.UserFeatures(Enumerable.Range(start, count).ToArray());
+                using var scope = NewDisposeScope();
+                var zE = zeros(new long[] { count, d }, ScalarType.Float32);
+                userKeys.AddRange(trained.AsSpan(start, count));
+                userVectors.AddRange(TrainedEmbeddings.Rows(top.UserVectors(zE, new MusicBatch(count, new long[count], categorical, known))));
+            }
+            if (newUsers.Length > 0)
+            {
+                var (categorical, known) = ranker.UnknownUsers(1);
+                using var scope = NewDisposeScope();
+                var unknown = TrainedEmbeddings.Rows(top.UserVectors(zeros(new long[] { 1, d }, ScalarType.Float32), new MusicBatch(1, new long[1], categorical, known)));
+                foreach (var user in newUsers)
+                {
+                    userKeys.Add(user);
+                    userVectors.AddRange(unknown);
+                }
+            }
+        }
+        return new BaselineRankings("M alone (no E features)", rankings, clock.Elapsed) { Embeddings = Embeddings(top, catalog, music, musicFolder, userKeys, userVectors, options.Model.Temperature) };
+    }
+
+    private static TrainedEmbeddings Embeddings(MusicTopModel top, SongCatalog catalog, MusicPartyData music, string musicFolder, List<string> userKeys, List<float> userVectors, double temperature)
+    {
+        var (itemKeys, items, dimensions) = TrainedEmbeddings.AllSongs(top, catalog, music);
+        return new TrainedEmbeddings(dimensions, itemKeys, items, [.. userKeys], [.. userVectors], TrainedEmbeddings.FingerprintSchemas(musicFolder))
+        {
+            NewSongKeys = TrainedEmbeddings.NewSongs(music),
+            UserPriors = TrainedEmbeddings.Priors(music, userKeys, temperature),
+        };
     }
 
     /// <summary>A 32-byte batch-order seed for a single-process baseline (no joint seed needed).</summary>

@@ -42,6 +42,9 @@ public sealed record ExperimentResult(
     /// <summary>Each trained row's ranked lists (method → user → songs, best first), as the table scored them.</summary>
     public IReadOnlyDictionary<string, IReadOnlyDictionary<string, IReadOnlyList<string>>> Rankings { get; init; } =
         new Dictionary<string, IReadOnlyDictionary<string, IReadOnlyList<string>>>();
+
+    /// <summary>Each trained row's vectors (songs and the users it can place), for the song-audience comparison.</summary>
+    public IReadOnlyDictionary<string, TrainedEmbeddings> Embeddings { get; init; } = new Dictionary<string, TrainedEmbeddings>();
 }
 
 /// <summary>
@@ -68,6 +71,7 @@ public static class FederatedExperiment
         var rows = new List<ResultRow>();
         var runs = new Dictionary<string, (ExternalJobResult, MusicJobResult)>();
         var rankings = new Dictionary<string, IReadOnlyDictionary<string, IReadOnlyList<string>>>(StringComparer.Ordinal);
+        var embeddings = new Dictionary<string, TrainedEmbeddings>(StringComparer.Ordinal);
         var progress = log is null ? null : new Progress<TrainingProgress>(p =>
         {
             if (p.Step == p.TotalSteps || p.Step % 50 == 0)
@@ -84,6 +88,7 @@ public static class FederatedExperiment
                 .ConfigureAwait(false);
             rows.Add(Row(harness.Score(b.Method, b.Rankings), null, null, "", b.WallTime));
             rankings[b.Method] = b.Rankings;
+            if (b.Embeddings is not null) embeddings[b.Method] = b.Embeddings;
         }
 
         foreach (var (flag, mode, name) in new[]
@@ -106,6 +111,7 @@ public static class FederatedExperiment
             var run = await RunFederatedInProcessAsync(world, jobs, training, users, options.ExternalSeed, options.MusicSeed, progress, ct).ConfigureAwait(false);
             runs[name] = run;
             rankings[name] = run.Music.Rankings;
+            embeddings[name] = run.Music.Embeddings;
             var t = run.Music.Timings;
             rows.Add(Row(harness.Score(name, run.Music.Rankings), run.Music.Epsilon, run.Music.Delta,
                 training.IsInsecure ? training.SecurityNotice : "", t.Loading + t.Alignment + t.Training + t.Evaluation));
@@ -118,12 +124,13 @@ public static class FederatedExperiment
                 options.Training, users, options.MusicSeed, progress, ct).ConfigureAwait(false);
             rows.Add(Row(harness.Score(b.Method, b.Rankings), null, null, "no privacy: the upper bound", b.WallTime));
             rankings[b.Method] = b.Rankings;
+            if (b.Embeddings is not null) embeddings[b.Method] = b.Embeddings;
         }
 
         if (options.Methods.HasFlag(ExperimentMethods.Oracle))
             rows.Add(Row(harness.Oracle(), null, null, "", TimeSpan.Zero));
 
-        return new ExperimentResult(new ResultsTable(harness.TaskName, rows), generation, runs) { Rankings = rankings };
+        return new ExperimentResult(new ResultsTable(harness.TaskName, rows), generation, runs) { Rankings = rankings, Embeddings = embeddings };
     }
 
     /// <summary>

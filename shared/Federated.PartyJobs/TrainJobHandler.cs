@@ -126,7 +126,7 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
             Users = e.UserKeys.Length,
             SchemaFingerprint = e.SchemaFingerprint,
             Metrics = metrics,
-        }, e.ItemKeys, e.Items, e.UserKeys, e.Users, encoderFolder: e.EncoderFolder);
+        }, e.ItemKeys, e.Items, e.UserKeys, e.Users, encoderFolder: e.EncoderFolder, userPriors: e.UserPriors);
         context.Logger.LogInformation("Published model version {Version} of training job {TrainingJob}: {Songs} songs, {Users} users, {Dimensions} dimensions",
             set.Manifest.Version, parameters.TrainingJob, e.ItemKeys.Length, e.UserKeys.Length, e.Dimensions);
         return set.Manifest.Version;

@@ -70,25 +70,26 @@ public sealed class RecallEngineTests : IDisposable
         var audience = engine.TargetAudienceForVector(Query, 15, similarSongs: 6);
         Assert.Equal("v2", builtOn); // the serving version built the vector and answered
         Assert.Equal("v2", audience.ModelVersion);
-        // By hand: the query (weight 1) and its 6 nearest songs (weight: similarity) each draw their 15 nearest users;
-        // tune2-7, whose vector the query is, is the seed itself and not one of its neighbours.
+        // By hand: the query (weight 1) and its 6 nearest songs (weight: similarity) averaged into one query, users by
+        // their dot product with it; tune2-7, whose vector the query is, is the seed itself and not one of its neighbours.
         var set = store.Open("v2");
         set.TryGetItem("tune2-7", out var q);
         var query = q.ToArray();
         float SongDot(string key) { Assert.True(set.TryGetItem(key, out var v)); return Dot(query, v); }
-        var seeds = new List<(float Weight, float[] Vector)> { (1f, query) };
+        var mean = (float[])query.Clone();
+        double total = 1;
         foreach (var song in set.ItemKeysInOrder.Where(k => k != "tune2-7").OrderByDescending(SongDot).Take(6))
         {
             set.TryGetItem(song, out var v);
-            seeds.Add((Math.Max(0f, SongDot(song)), v.ToArray()));
+            float w = Math.Max(0f, SongDot(song));
+            for (int i = 0; i < D; i++) mean[i] += w * v[i];
+            total += w;
         }
-        var expected = new Dictionary<string, float>();
-        foreach (var (weight, vector) in seeds)
-            foreach (var user in set.UserKeysInOrder.Select(u => { set.TryGetUser(u, out var v); return (u, s: Dot(vector, v)); }).OrderByDescending(p => p.s).Take(15))
-                expected[user.u] = expected.GetValueOrDefault(user.u) + weight * user.s;
-        var best = expected.OrderByDescending(p => p.Value).Take(15).ToArray();
+        for (int i = 0; i < D; i++) mean[i] = (float)(mean[i] / total);
+        var best = set.UserKeysInOrder.Select(u => { set.TryGetUser(u, out var v); return new KeyValuePair<string, float>(u, Dot(mean, v)); })
+            .OrderByDescending(p => p.Value).Take(15).ToArray();
         Assert.Equal(best.Select(p => p.Key).Take(10), audience.Value.Select(u => u.Id).Take(10));
-        Assert.All(audience.Value.Zip(best), p => Assert.Equal(p.Second.Value, p.First.Score, 3));
+        Assert.All(audience.Value.Zip(best), p => Assert.Equal(p.Second.Value, p.First.Score, 4));
         Assert.All(audience.Value, u => Assert.StartsWith("listener2-", u.Id));
         // A song M holds, sent by its features, gets the audience its id gets.
         Assert.Equal(engine.TargetAudience("tune2-7", 15, 6, "v2").Value.Select(u => u.Id), audience.Value.Select(u => u.Id));
@@ -128,6 +129,38 @@ public sealed class RecallEngineTests : IDisposable
         Assert.Equal(20, answer.Value.Count);
         Assert.All(answer.Value, u => Assert.StartsWith("user1-", u.Id)); // the song's cluster
         Assert.True(answer.Value.Zip(answer.Value.Skip(1)).All(p => p.First.Score >= p.Second.Score), "scores must be descending");
+    }
+
+    [Fact]
+    public void Audiences_add_each_users_prior_to_the_dot_product_and_the_prior_file_is_checked()
+    {
+        const int d = 4;
+        var items = new[] { "a", "b" };
+        float[] itemVectors = [1, 0, 0, 0, 0, 1, 0, 0];
+        var users = new[] { "close", "closer", "active" };
+        // "closer" is nearest to song a, "active" furthest, but "active" played much more at M.
+        float[] userVectors = [0.8f, 0.6f, 0, 0, 0.9f, 0.43589f, 0, 0, 0.5f, 0.86603f, 0, 0];
+        float[] priors = [0f, 0.05f, 0.5f];
+        var store = new EmbeddingVersionStore(Path.Combine(_folder, "priors"));
+        store.Publish(EmbeddingStoreTests.Manifest(d) with { Dimensions = d }, items, itemVectors, users, userVectors);
+        store.Publish(EmbeddingStoreTests.Manifest(d) with { Dimensions = d }, items, itemVectors, users, userVectors, userPriors: priors);
+        using var engine = new RecallEngine(store);
+
+        var plain = engine.TargetAudience("a", 3, similarSongs: 0, version: "v1").Value;
+        Assert.Equal(["closer", "close", "active"], plain.Select(u => u.Id));
+        var withPriors = engine.TargetAudience("a", 3, similarSongs: 0, version: "v2").Value;
+        Assert.Equal(["active", "closer", "close"], withPriors.Select(u => u.Id));
+        Assert.Equal(0.5f + 0.5f, withPriors[0].Score, 4);
+        Assert.Equal(0.9f + 0.05f, withPriors[1].Score, 4);
+
+        // The prior file is hashed like the others, and its length must match the users.
+        var file = Path.Combine(store.Open("v2").Folder, "users.prior.f32");
+        File.WriteAllBytes(file, new byte[12]);
+        Assert.Contains("users.prior.f32 does not match the hash", Assert.Throws<InvalidDataException>(() => EmbeddingSet.Open(Path.GetDirectoryName(file)!)).Message);
+        Assert.Contains("2 values for 3 users", Assert.Throws<ArgumentException>(() =>
+            store.Publish(EmbeddingStoreTests.Manifest(d) with { Dimensions = d }, items, itemVectors, users, userVectors, userPriors: new float[] { 0, 1 })).Message);
+        Assert.Contains("not finite", Assert.Throws<ArgumentException>(() =>
+            store.Publish(EmbeddingStoreTests.Manifest(d) with { Dimensions = d }, items, itemVectors, users, userVectors, userPriors: new[] { 0f, float.NaN, 1f })).Message);
     }
 
     [Fact]

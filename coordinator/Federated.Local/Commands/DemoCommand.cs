@@ -13,6 +13,7 @@ using Federated.Experiments.Reports;
 using Federated.Data.Evaluation;
 using Federated.PartyJobs.Serving;
 using Federated.Serving.Publication;
+using Federated.Training.Jobs;
 using Federated.Transport.V1;
 using Spectre.Console;
 
@@ -183,6 +184,7 @@ public static class DemoCommand
         {
             "federated encrypted (cold-start users): the lists M's recall API answered for the users M published after the encrypted job.",
         };
+        var baselineVectors = new Dictionary<string, TrainedEmbeddings>(StringComparer.Ordinal);
         if (withBaselines)
         {
             // Without --plaintext-reference the plaintext reference row is trained here, both parties in one process.
@@ -205,6 +207,8 @@ public static class DemoCommand
                 reportNotes.Add($"{inProcess.Method}: both party jobs in the operator's process with the same tables, schedule and label DP (no relay); --plaintext-reference runs it through the three hosts instead.");
             }
             rows.AddRange(baselines.Table.Rows.Where(r => r.Method == "centralised"));
+            foreach (var (method, vectors) in baselines.Embeddings)
+                baselineVectors[method == PlaintextMethod && plaintextHere ? PlaintextMethod + " (in process)" : method] = vectors;
             foreach (var (method, lists) in baselines.Rankings) coldUserLists.TryAdd(method, lists);
             phases.Add(("baselines (M alone, centralised)", Lap()));
         }
@@ -223,15 +227,26 @@ public static class DemoCommand
         ResultsTable? songTable = null;
         if (coldSongs is not null && audiences is not null && randomAudiences is not null)
         {
-            var songMethods = new RankedLists[]
+            // The trained baselines place the same songs among the same users with the recall engine's own rule.
+            var baselineAudiences = new Dictionary<string, IReadOnlyDictionary<string, IReadOnlyList<string>>>(StringComparer.Ordinal);
+            foreach (var (method, vectors) in baselineVectors)
+                baselineAudiences[method] = DemoAudiences.Of(vectors, coldSongs.Pool, coldSongs.Songs, ReportDepth, AudienceSimilarSongs,
+                    Path.Combine(run.Root, "operator", "baseline-audiences", DemoAudiences.Slug(method)));
+            RankedLists? Baseline(string method, string notice) =>
+                baselineAudiences.TryGetValue(method, out var lists) ? new RankedLists(method, lists, notice) : null;
+            const string sameRule = "its vectors, with the recall API's TargetAudience rule (same similar_songs), over the same users";
+            var songMethods = new[]
             {
-                new("most active users", coldSongs.MostActiveUsers(ReportDepth),
-                    "the popularity analogue (a cold song has no plays to count): the same list for every song, users by their number of held-out warm songs"),
-                new("random vectors", randomAudiences, "a random unit vector per song (seeded) scored against the published user vectors"),
-                new(AudienceMethod, audiences.BySimilarSongs[AudienceSimilarSongs],
-                    $"M's recall API, TargetAudience with similar_songs = {AudienceSimilarSongs} (its default): the song and its nearest songs draw their nearest users"),
-                new("oracle", coldSongs.Oracle(ReportDepth), "the generator's own choice model (taste · style) over the same users"),
-            };
+                new RankedLists("most active users", coldSongs.MostActiveUsers(ReportDepth),
+                    "the popularity analogue (a cold song has no plays to count): the same list for every song, users by their number of songs played in M's training data"),
+                Baseline("M alone (no E features)", $"M's model trained alone; {sameRule}"),
+                Baseline(PlaintextMethod + " (in process)", $"{sameRule}"),
+                new RankedLists(AudienceMethod, audiences.BySimilarSongs[AudienceSimilarSongs],
+                    $"M's recall API, TargetAudience with similar_songs = {AudienceSimilarSongs} (its default), each song sent as it arrives (new_song): the song and its nearest songs draw their nearest users"),
+                Baseline("centralised", $"all features pooled, no privacy; {sameRule}"),
+                new RankedLists("random vectors", randomAudiences, "a random unit vector per song (seeded) scored against the published user vectors"),
+                new RankedLists("oracle", coldSongs.Oracle(ReportDepth), "the generator's own choice model (taste · style) over the same users"),
+            }.OfType<RankedLists>().ToArray();
             var audienceSets = coldSongs.Truth.ToDictionary(p => p.Key, p => p.Value.ToHashSet(StringComparer.Ordinal), StringComparer.Ordinal);
             songTable = new ResultsTable($"cold-start songs (audiences among the {coldSongs.Pool.Count} users M published)",
                 songMethods.Select(m => new ResultRow(m.Method, RecallMetrics.Evaluate(m.Method, m.Lists, audienceSets), null, null, "", TimeSpan.Zero)).ToArray(),

@@ -40,15 +40,16 @@ public sealed class EmbeddingSet
     public const string ManifestFile = "manifest.json";
     /// <summary>Subfolder of a version with what the music host needs to embed a new song (item tower, songs encoding), when published.</summary>
     public const string EncoderFolderName = "encoder";
-    private const string ItemKeys = "items.keys", ItemVectors = "items.f32", UserKeys = "users.keys", UserVectors = "users.f32";
+    private const string ItemKeys = "items.keys", ItemVectors = "items.f32", UserKeys = "users.keys", UserVectors = "users.f32", UserPriorValues = "users.prior.f32";
 
     internal static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { WriteIndented = true, Converters = { new JsonStringEnumConverter() } };
 
     private readonly Dictionary<string, int> _itemRow;
     private readonly Dictionary<string, int> _userRow;
 
-    private EmbeddingSet(string folder, EmbeddingManifest manifest, string[] itemKeys, float[] items, string[] userKeys, float[] users)
+    private EmbeddingSet(string folder, EmbeddingManifest manifest, string[] itemKeys, float[] items, string[] userKeys, float[] users, float[] userPriors)
     {
+        UserPriors = userPriors;
         Folder = folder;
         Manifest = manifest;
         ItemKeysInOrder = itemKeys;
@@ -68,12 +69,21 @@ public sealed class EmbeddingSet
     public ReadOnlyMemory<float> ItemMatrix { get; }
     /// <summary>Row-major [users, dimensions].</summary>
     public ReadOnlyMemory<float> UserMatrix { get; }
+
+    /// <summary>
+    /// Per user, in <see cref="UserKeysInOrder"/> order, the additive audience prior in dot-product units (the model's
+    /// temperature times the log of the user's activity at M): song audiences rank users by u·s plus it. Empty when
+    /// the version has none (audiences then rank by u·s alone).
+    /// </summary>
+    public ReadOnlyMemory<float> UserPriors { get; }
     /// <summary>The version's new-song encoder files (checked against the manifest's hashes when opened), or null when it has none.</summary>
     public string? EncoderFolder => Manifest.Files.Keys.Any(IsEncoderFile) ? Path.Combine(Folder, EncoderFolderName) : null;
 
     public bool TryGetItem(string key, out ReadOnlySpan<float> vector) => TryRow(_itemRow, ItemMatrix, key, out vector);
     public bool TryGetUser(string key, out ReadOnlySpan<float> vector) => TryRow(_userRow, UserMatrix, key, out vector);
     public int ItemRow(string key) => _itemRow.TryGetValue(key, out var row) ? row : -1;
+
+    public int UserRow(string key) => _userRow.TryGetValue(key, out var row) ? row : -1;
 
     private bool TryRow(Dictionary<string, int> rows, ReadOnlyMemory<float> matrix, string key, out ReadOnlySpan<float> vector)
     {
@@ -88,8 +98,9 @@ public sealed class EmbeddingSet
     /// <paramref name="encoderFolder"/> (flat; the new-song encoder) are copied into <see cref="EncoderFolderName"/> and hashed alike.
     /// </summary>
     public static EmbeddingSet Write(string folder, EmbeddingManifest manifest, IReadOnlyList<string> itemKeys, ReadOnlySpan<float> items,
-        IReadOnlyList<string> userKeys, ReadOnlySpan<float> users, string? encoderFolder = null)
+        IReadOnlyList<string> userKeys, ReadOnlySpan<float> users, string? encoderFolder = null, ReadOnlySpan<float> userPriors = default)
     {
+        if (!userPriors.IsEmpty) CheckPriors(userPriors, userKeys.Count, "the user priors to publish");
         var encoderFiles = encoderFolder is null ? [] : Directory.GetFiles(encoderFolder).Order(StringComparer.Ordinal).ToArray();
         if (encoderFolder is not null && encoderFiles.Length == 0) throw new ArgumentException($"new-song encoder folder {encoderFolder} holds no files", nameof(encoderFolder));
         foreach (var file in encoderFiles)
@@ -110,6 +121,7 @@ public sealed class EmbeddingSet
             [UserKeys] = WriteKeys(Path.Combine(temporary, UserKeys), userKeys),
             [UserVectors] = WriteVectors(Path.Combine(temporary, UserVectors), users),
         };
+        if (!userPriors.IsEmpty) hashes[UserPriorValues] = WriteVectors(Path.Combine(temporary, UserPriorValues), userPriors);
         if (encoderFiles.Length > 0) Directory.CreateDirectory(Path.Combine(temporary, EncoderFolderName));
         foreach (var file in encoderFiles)
         {
@@ -147,6 +159,14 @@ public sealed class EmbeddingSet
         foreach (var (name, expected) in manifest.Files)
         {
             if (name is ItemKeys or ItemVectors or UserKeys or UserVectors) continue;
+            if (name is UserPriorValues)
+            {
+                var priorPath = Path.Combine(folder, name);
+                if (!File.Exists(priorPath)) throw new InvalidDataException($"embedding set {folder}: {name} is missing");
+                if (!string.Equals(expected, HashFile(priorPath), StringComparison.Ordinal))
+                    throw new InvalidDataException($"embedding set {folder}: {name} does not match the hash in its manifest (changed or damaged)");
+                continue;
+            }
             if (!IsEncoderFile(name)) throw new InvalidDataException($"embedding set {folder}: its manifest lists '{name}', which is no file a version holds");
             var path = Path.Combine(folder, EncoderFolderName, name[(EncoderFolderName.Length + 1)..]);
             if (!File.Exists(path)) throw new InvalidDataException($"embedding set {folder}: {name} is missing");
@@ -161,7 +181,21 @@ public sealed class EmbeddingSet
         Check(userKeys, users, manifest.Dimensions, "user");
         if (itemKeys.Length != manifest.Items || userKeys.Length != manifest.Users)
             throw new InvalidDataException($"embedding set {folder}: the manifest counts {manifest.Items} items and {manifest.Users} users, the files hold {itemKeys.Length} and {userKeys.Length}");
-        return new EmbeddingSet(folder, manifest, itemKeys, items, userKeys, users);
+        float[] priors = [];
+        if (manifest.Files.ContainsKey(UserPriorValues))
+        {
+            priors = ReadVectors(Path.Combine(folder, UserPriorValues));
+            try { CheckPriors(priors, userKeys.Length, $"embedding set {folder}: {UserPriorValues}"); }
+            catch (ArgumentException e) { throw new InvalidDataException(e.Message, e); }
+        }
+        return new EmbeddingSet(folder, manifest, itemKeys, items, userKeys, users, priors);
+    }
+
+    private static void CheckPriors(ReadOnlySpan<float> priors, int users, string what)
+    {
+        if (priors.Length != users) throw new ArgumentException($"{what}: {priors.Length} values for {users} users");
+        for (int i = 0; i < priors.Length; i++)
+            if (!float.IsFinite(priors[i])) throw new ArgumentException($"{what}: the value of user row {i} is not finite");
     }
 
     private static void Check(IReadOnlyList<string> keys, ReadOnlySpan<float> vectors, int d, string what)

@@ -55,10 +55,11 @@ public sealed class EmbeddingVersionStore
 
     /// <summary>
     /// Writes a new version and makes it current; returns it. <paramref name="makeCurrent"/> false publishes without
-    /// switching (a gated round). <paramref name="encoderFolder"/>: the new-song encoder's files, kept inside the version.
+    /// switching (a gated round). <paramref name="encoderFolder"/>: the new-song encoder's files, kept inside the version;
+    /// <paramref name="userPriors"/>: the users' audience priors (<see cref="EmbeddingSet.UserPriors"/>), or empty.
     /// </summary>
     public EmbeddingSet Publish(EmbeddingManifest manifest, IReadOnlyList<string> itemKeys, ReadOnlySpan<float> items,
-        IReadOnlyList<string> userKeys, ReadOnlySpan<float> users, bool makeCurrent = true, string? encoderFolder = null)
+        IReadOnlyList<string> userKeys, ReadOnlySpan<float> users, bool makeCurrent = true, string? encoderFolder = null, ReadOnlySpan<float> userPriors = default)
     {
         EmbeddingSet set;
         lock (_gate)
@@ -67,7 +68,7 @@ public sealed class EmbeddingVersionStore
             var number = Versions().Select(Number).DefaultIfEmpty(0).Max() + 1;
             var version = "v" + number.ToString(CultureInfo.InvariantCulture);
             set = EmbeddingSet.Write(VersionFolder(version), manifest with { Version = version, Created = DateTimeOffset.UtcNow },
-                itemKeys, items, userKeys, users, encoderFolder);
+                itemKeys, items, userKeys, users, encoderFolder, userPriors);
             if (makeCurrent) WritePointer(new CurrentPointer(version, DateTimeOffset.UtcNow, "published"));
             Prune();
         }

@@ -107,9 +107,12 @@ public sealed class RecallEngine : IDisposable
     }
 
     /// <summary>
-    /// The seed (<paramref name="self"/>, or a query vector) and its nearest songs draw their nearest users. A song of
-    /// the version whose vector is the query's (a song sent by its features that M already holds) is the seed itself,
-    /// so it is not counted again as a neighbour: the answer is the one its id gives.
+    /// The users to offer a song to. The seed (<paramref name="self"/>, or a query vector) and its
+    /// <paramref name="similarSongs"/> nearest songs, weighted by their similarity to it (the seed by 1), are averaged
+    /// into one query; a user scores its dot product with that query plus the user's audience prior
+    /// (<see cref="EmbeddingSet.UserPriors"/>: the model scores P(song | user), an audience wants P(user | song), which
+    /// adds log P(user) at the model's temperature). A song of the version whose vector is the query's (a song sent by
+    /// its features that M already holds) is the seed itself, not counted again as a neighbour.
     /// </summary>
     private static Scored[] Audience(ServingSnapshot snapshot, ReadOnlySpan<float> vector, string? self, int n, int similarSongs)
     {
@@ -118,24 +121,45 @@ public sealed class RecallEngine : IDisposable
         bool IsSeed(string id) => self is null ? SameVector(SongVector(snapshot, id), query) : id == self;
         var neighbours = snapshot.Items.Search(vector, Math.Min(similarSongs + 2, snapshot.Items.Count))
             .Where(h => !IsSeed(h.Id)).Take(similarSongs).ToArray();
-        var weights = new float[neighbours.Length + 1];
-        var queries = new float[weights.Length * d];
-        weights[0] = 1f;
-        vector.CopyTo(queries.AsSpan(0, d));
-        for (int s = 0; s < neighbours.Length; s++)
+        var mean = (float[])query.Clone();
+        double total = 1;
+        foreach (var neighbour in neighbours)
         {
-            weights[s + 1] = Math.Max(0f, neighbours[s].Score);
-            SongVector(snapshot, neighbours[s].Id).CopyTo(queries.AsSpan((s + 1) * d, d));
+            float w = Math.Max(0f, neighbour.Score);
+            var v = SongVector(snapshot, neighbour.Id);
+            for (int i = 0; i < d; i++) mean[i] += w * v[i];
+            total += w;
         }
-        // One thread per request: a server already answers requests in parallel, and a request must not wait for pool threads.
-        var perSeed = snapshot.Users.SearchBatch(queries, Math.Min(n, snapshot.Users.Count), threads: 1);
-        var scores = new Dictionary<string, float>(StringComparer.Ordinal);
-        for (int s = 0; s < weights.Length; s++)
-            foreach (var hit in perSeed[s])
-                scores[hit.Id] = scores.GetValueOrDefault(hit.Id) + weights[s] * hit.Score;
-        return scores.OrderByDescending(p => p.Value).ThenBy(p => p.Key, StringComparer.Ordinal).Take(n)
-            .Select(p => new Scored(p.Key, p.Value)).ToArray();
+        for (int i = 0; i < d; i++) mean[i] = (float)(mean[i] / total);
+
+        var priors = snapshot.Set.UserPriors.Span;
+        int users = snapshot.Users.Count;
+        if (priors.IsEmpty)
+            return snapshot.Users.Search(mean, Math.Min(n, users)).Select(h => new Scored(h.Id, h.Score)).ToArray();
+        if (users <= ExactAudienceUsers)
+        {
+            // Every user scored: exact.
+            var matrix = snapshot.Set.UserMatrix.Span;
+            var scores = new float[users];
+            for (int u = 0; u < users; u++) scores[u] = -(Dot(matrix.Slice(u * d, d), mean) + priors[u]);
+            var order = Enumerable.Range(0, users).ToArray();
+            Array.Sort(scores, order);
+            var keys = snapshot.Set.UserKeysInOrder;
+            return Enumerable.Range(0, Math.Min(n, users)).Select(j => new Scored(keys[order[j]], -scores[j])).ToArray();
+        }
+        // Large user sets: the index's nearest users by dot product, rescored with their priors.
+        var candidates = snapshot.Users.Search(mean, Math.Min(users, Math.Max(20 * n, 5000)));
+        var found = candidates.ToArray();
+        var rescored = new Scored[found.Length];
+        for (int i = 0; i < rescored.Length; i++)
+            rescored[i] = new Scored(found[i].Id, found[i].Score + priors[snapshot.Set.UserRow(found[i].Id)]);
+        return rescored.OrderByDescending(h => h.Score).ThenBy(h => h.Id, StringComparer.Ordinal).Take(n).ToArray();
     }
+
+    /// <summary>Up to this many users, an audience scores every one of them exactly.</summary>
+    private const int ExactAudienceUsers = 50_000;
+
+    private static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => System.Numerics.Tensors.TensorPrimitives.Dot(a, b);
 
     private static bool SameVector(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {

@@ -154,7 +154,7 @@ public static class MusicPartyJob
         var encoderFolder = Path.Combine(paths.JobFolder, "models", $"r{options.Round}", "new-song-encoder");
         NewSongEncoder.Write(encoderFolder, top, data);
         var embeddings = new TrainedEmbeddings(itemDimensions, itemKeys, items, [.. userKeys], [.. userVectors],
-            TrainedEmbeddings.FingerprintSchemas(paths.DataFolder)) { NewSongKeys = TrainedEmbeddings.NewSongs(data), EncoderFolder = encoderFolder };
+            TrainedEmbeddings.FingerprintSchemas(paths.DataFolder)) { NewSongKeys = TrainedEmbeddings.NewSongs(data), EncoderFolder = encoderFolder, UserPriors = TrainedEmbeddings.Priors(data, userKeys, options.Model.Temperature) };
         var evaluationTime = clock.Elapsed;
 
         return new MusicJobResult(options.Job, options.Round, options.Mode, options.SecurityNotice, alignment.Rows, schedule.TotalSteps,

@@ -15,6 +15,17 @@ public sealed record TrainedEmbeddings(int Dimensions, string[] ItemKeys, float[
     /// <summary>Songs with no training interactions (new to the catalogue's listeners): the ones to find an audience for.</summary>
     public IReadOnlyList<string> NewSongKeys { get; init; } = [];
 
+    /// <summary>
+    /// Per user (in <see cref="UserKeys"/> order), the audience prior <c>T · log(1 + n)</c>: n the songs the user
+    /// played at M in the training data (0 for users new to M), T the model's softmax temperature. The model scores
+    /// P(song | user) ∝ exp(u·s / T); an audience ranks users for a song, P(user | song) ∝ P(song | user) · P(user),
+    /// so u·s + T · log P(user) up to a constant per song. Empty when not computed.
+    /// </summary>
+    public float[] UserPriors { get; init; } = [];
+
+    internal static float[] Priors(MusicPartyData data, IReadOnlyList<string> userKeys, double temperature) =>
+        userKeys.Select(u => (float)(temperature * Math.Log(1 + (data.Positives.TryGetValue(u, out var songs) ? songs.Length : 0)))).ToArray();
+
     internal static string[] NewSongs(MusicPartyData data) =>
         Enumerable.Range(0, data.Songs.Rows).Where(s => data.SongInteractionCounts[s] == 0).Select(s => data.Songs.Keys[s]).ToArray();
 
