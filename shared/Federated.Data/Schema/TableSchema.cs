@@ -151,7 +151,15 @@ public sealed record TableSchema
             throw new SchemaException($"schema file '{path}' is not valid: {e.Message}", e);
         }
 
-        return (schema ?? throw new SchemaException($"schema file '{path}' is empty")).Validate();
+        if (schema is null) throw new SchemaException($"schema file '{path}' is empty");
+        try
+        {
+            return schema.Validate();
+        }
+        catch (SchemaException e)
+        {
+            throw new SchemaException($"schema file '{path}': {e.Message}", e);
+        }
     }
 
     public static TableSchema Parse(string json)
