@@ -99,7 +99,12 @@ public sealed record TableSchema
                 problems.Add($"{at}: min/max are only for numeric columns");
             if (c.Min > c.Max) problems.Add($"{at}: min {c.Min} > max {c.Max}");
             if (c.Kind == ColumnKind.Timestamp && c.TimestampFormat is null)
-                problems.Add($"{at}: a timestamp needs timestampFormat (Iso8601 or UnixSeconds)");
+                problems.Add($"{at}: a timestamp needs timestampFormat (Iso8601, UnixSeconds or Pattern)");
+            if (c.Kind == ColumnKind.Timestamp && c.TimestampFormat == Schema.TimestampFormat.Pattern
+                && TimestampPatterns.Problem(c.TimestampPattern) is { } patternProblem)
+                problems.Add($"{at}: timestampPattern {patternProblem}");
+            if (c.TimestampPattern is not null && c.TimestampFormat != Schema.TimestampFormat.Pattern)
+                problems.Add($"{at}: timestampPattern is only for timestamps with timestampFormat Pattern");
             if (c.MaxTokens is not null && c.Kind != ColumnKind.MultiCategorical)
                 problems.Add($"{at}: maxTokens is only for multi-categorical columns");
         }

@@ -98,9 +98,12 @@ public sealed class CsvTableWriter : ITableWriter
             case ColumnKind.Timestamp:
                 var seconds = row.GetNumber(c);
                 if (double.IsNaN(seconds)) return "";
-                return spec.TimestampFormat == TimestampFormat.UnixSeconds
-                    ? seconds.ToString("R", CultureInfo.InvariantCulture)
-                    : CsvText.FormatIso8601(row.GetTimestamp(c)!.Value);
+                return spec.TimestampFormat switch
+                {
+                    TimestampFormat.UnixSeconds => seconds.ToString("R", CultureInfo.InvariantCulture),
+                    TimestampFormat.Pattern => TimestampPatterns.Format(row.GetTimestamp(c)!.Value, spec.TimestampPattern!),
+                    _ => CsvText.FormatIso8601(row.GetTimestamp(c)!.Value),
+                };
             default:
                 var number = row.GetNumber(c);
                 return double.IsNaN(number) ? "" : CsvText.FormatNumber(number);
