@@ -27,6 +27,15 @@ public sealed record TableSchema
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public TableFormat? Format { get; init; }
 
+    /// <summary>CSV layout (encoding, delimiter, header, quoting); null means UTF-8, comma-separated, RFC 4180, with a header.
+    /// Only for CSV files.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public CsvOptions? Csv { get; init; }
+
+    /// <summary>The CSV layout in force: <see cref="Csv"/> or the default one.</summary>
+    [JsonIgnore]
+    public CsvOptions CsvLayout => Csv ?? CsvOptions.Default;
+
     /// <summary>The column whose values must be present and unique (users and songs tables). Optional for interactions.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Key { get; init; }
@@ -126,6 +135,12 @@ public sealed record TableSchema
                 problems.Add($"role '{role}' needs a {expected} column but '{column}' is {Columns[i].Kind}");
         }
 
+        if (Csv is not null)
+        {
+            problems.AddRange(Csv.Problems(this));
+            if (Format == TableFormat.Parquet) problems.Add("csv options are given but the format is Parquet");
+        }
+
         switch (Role)
         {
             case TableRole.Users or TableRole.Songs when Key is null:
@@ -190,13 +205,21 @@ public sealed record TableSchema
             : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(schemaPath))!, File));
 
     /// <summary>The format of a data file: the schema's, else from the extension.</summary>
-    public TableFormat FormatOf(string dataPath) =>
-        Format ?? Path.GetExtension(dataPath).ToLowerInvariant() switch
+    /// <summary>The format of a data file: the schema's, else from the extension; a file with another extension is CSV
+    /// when the schema gives csv options (e.g. <c>u.data</c>). Csv options for a Parquet file are refused.</summary>
+    public TableFormat FormatOf(string dataPath)
+    {
+        var format = Format ?? Path.GetExtension(dataPath).ToLowerInvariant() switch
         {
             ".csv" => TableFormat.Csv,
             ".parquet" or ".pq" => TableFormat.Parquet,
+            _ when Csv is not null => TableFormat.Csv,
             var ext => throw new SchemaException($"cannot tell the format of '{dataPath}' from '{ext}'; set \"format\" in the schema"),
         };
+        if (format == TableFormat.Parquet && Csv is not null)
+            throw new SchemaException($"table '{Table}': csv options are given but '{dataPath}' is a Parquet file");
+        return format;
+    }
 }
 
 /// <summary>A schema that is unreadable or inconsistent.</summary>
