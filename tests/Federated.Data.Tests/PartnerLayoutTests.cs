@@ -51,12 +51,12 @@ public sealed class PartnerLayoutTests : IDisposable
         }
         """;
 
-    // Latin-1 bytes: é = 0xE9, ë = 0xEB; a quote inside a title is an ordinary character with quoting None.
+    // Latin-1 bytes: é = 0xE9, ë = 0xEB, ê = 0xEA, à = 0xE0; quotes in a title are ordinary characters with quoting None.
     private static readonly string[] ItemLines =
     [
         "1|Café Society (1995)|01-Jan-1995||http://example.org/Caf%E9|1|0",
         "2|Wuthering Heights, Brontë (1939)|24-Mar-1939|05-Jul-1999|http://example.org/wh|0|1",
-        "3|Ready to \"Wear\" (1994)|15-Dec-1994||http://example.org/rtw|1|1",
+        "3|\"Ready to Wear\" (Prêt-à-Porter) (1994)|15-Dec-1994||http://example.org/rtw|1|1",
     ];
 
     private string WriteSchema(string name, string json) => _dir.Write(name, json);
@@ -106,7 +106,7 @@ public sealed class PartnerLayoutTests : IDisposable
         Assert.Equal(3, rows.Count);
         Assert.Equal("Café Society (1995)", rows[0].GetText("title"));
         Assert.Equal("Wuthering Heights, Brontë (1939)", rows[1].GetText("title"));
-        Assert.Equal("Ready to \"Wear\" (1994)", rows[2].GetText("title"));
+        Assert.Equal("\"Ready to Wear\" (Prêt-à-Porter) (1994)", rows[2].GetText("title"));
         Assert.Equal("http://example.org/Caf%E9", rows[0].GetText("url"));
         Assert.Equal(788918400, rows[0].GetNumber("released"));   // 1995-01-01T00:00:00Z in Unix seconds
         Assert.Equal(new DateTimeOffset(1939, 3, 24, 0, 0, 0, TimeSpan.Zero), rows[1].GetTimestamp(2));
