@@ -223,6 +223,54 @@ public sealed class PartnerLayoutTests : IDisposable
     }
 
     [Fact]
+    public async Task A_latin1_file_left_declared_utf8_reads_replacement_characters()
+    {
+        // Documented: UTF-8 replaces bytes that are not UTF-8 (as it always has), so the encoding must be declared.
+        WriteBytes("items.item", Encoding.Latin1.GetBytes(Lines(ItemLines)));
+        var schemaPath = WriteSchema("items.schema.json", ItemsSchema.Replace("\"encoding\": \"latin1\", ", ""));
+        Assert.DoesNotContain("latin1", File.ReadAllText(schemaPath));
+
+        await using var reader = await TableReader.OpenFromSchemaFileAsync(schemaPath);
+        Assert.Equal("Caf\uFFFD Society (1995)", (await reader.ToListAsync())[0].GetText("title"));
+    }
+
+    [Fact]
+    public async Task The_documented_items_schema_ignores_trailing_fields_of_a_headerless_file()
+    {
+        // The example in shared/Federated.Data/README.md: five declared columns, then nineteen genre flags ignored.
+        var flags = string.Join("|", Enumerable.Repeat("0", 19));
+        WriteBytes("items.item", Encoding.Latin1.GetBytes(Lines([
+            $"1|Café Society (1995)|01-Jan-1995||http://example.org/1|{flags}",
+            $"2|Brontë (1939)|24-Mar-1939|05-Jul-1999|http://example.org/2|{flags}",
+        ])));
+        var schemaPath = WriteSchema("items.schema.json", """
+            {
+              "formatVersion": 1,
+              "table": "items",
+              "role": "Other",
+              "key": "item",
+              "file": "items.item",
+              "csv": { "encoding": "latin1", "delimiter": "|", "header": false, "quoting": "None" },
+              "allowExtraColumns": true,        // without a header: fields after the declared columns are ignored
+              "columns": [
+                { "name": "item", "kind": "Id" },
+                { "name": "title", "kind": "Categorical", "feature": false },
+                { "name": "released", "kind": "Timestamp", "timestampFormat": "Pattern", "timestampPattern": "dd-MMM-yyyy" },
+                { "name": "videoReleased", "kind": "Timestamp", "timestampFormat": "Pattern", "timestampPattern": "dd-MMM-yyyy", "nullable": true },
+                { "name": "url", "kind": "Categorical", "feature": false }
+              ]
+            }
+            """);
+
+        await using var reader = await TableReader.OpenFromSchemaFileAsync(schemaPath);
+        var rows = await reader.ToListAsync();
+
+        Assert.Equal(["Café Society (1995)", "Brontë (1939)"], rows.Select(r => r.GetText("title")));
+        Assert.Equal([788918400.0, -971222400.0], rows.Select(r => r.GetNumber("released")));
+        Assert.Equal("http://example.org/2", rows[1].GetText("url"));
+    }
+
+    [Fact]
     public async Task Without_a_header_the_field_count_is_the_schemas_and_extra_trailing_fields_need_allowExtraColumns()
     {
         WriteBytes("ratings.data", Encoding.ASCII.GetBytes("1\t2\t3\t881250949\textra\n"));
