@@ -3,8 +3,10 @@ using System.Text;
 namespace Federated.Data.Csv;
 
 /// <summary>
-/// Streams RFC 4180 records from text: comma-separated, fields optionally double-quoted, "" inside quotes is a
-/// quote, quoted fields may span lines. Memory is one buffer plus the current record. Blank lines are not records.
+/// Streams RFC 4180 records from text: comma-separated (or another delimiter), fields optionally double-quoted, ""
+/// inside quotes is a quote, quoted fields may span lines. With quoting off, quotes are ordinary characters and a
+/// field ends at the next delimiter or line break. Memory is one buffer plus the current record. Blank lines are
+/// not records.
 /// </summary>
 public sealed class CsvRecordReader : IDisposable
 {
@@ -15,8 +17,23 @@ public sealed class CsvRecordReader : IDisposable
     private int _position;
     private long _line = 1;
     private bool _eof;
+    private readonly char _delimiter;
+    private readonly bool _quoting;
 
-    public CsvRecordReader(TextReader reader) => _reader = reader;
+    public CsvRecordReader(TextReader reader) : this(reader, ',', quoting: true)
+    {
+    }
+
+    /// <param name="reader">The decoded text.</param>
+    /// <param name="delimiter">The field separator (not a quote or a line break).</param>
+    /// <param name="quoting">True: RFC 4180 double quotes; false: quotes are plain characters.</param>
+    public CsvRecordReader(TextReader reader, char delimiter, bool quoting)
+    {
+        if (delimiter is '"' or '\r' or '\n') throw new ArgumentException($"'{delimiter}' cannot separate fields", nameof(delimiter));
+        _reader = reader;
+        _delimiter = delimiter;
+        _quoting = quoting;
+    }
 
     /// <summary>Fields of the last record read (reused between calls).</summary>
     public List<string> Fields { get; } = new();
@@ -76,20 +93,23 @@ public sealed class CsvRecordReader : IDisposable
                 continue;
             }
 
+            if (c == _delimiter)
+            {
+                Fields.Add(_field.ToString());
+                _field.Clear();
+                atFieldStart = true;
+                afterQuote = false;
+                continue;
+            }
+
             switch (c)
             {
-                case ',':
-                    Fields.Add(_field.ToString());
-                    _field.Clear();
-                    atFieldStart = true;
-                    afterQuote = false;
-                    continue;
                 case '\r' or '\n':
                     if (c == '\r' && Peek() == '\n') Next();
                     _line++;
                     Fields.Add(_field.ToString());
                     return true;
-                case '"' when atFieldStart:
+                case '"' when atFieldStart && _quoting:
                     quoted = true;
                     atFieldStart = false;
                     continue;
@@ -97,7 +117,7 @@ public sealed class CsvRecordReader : IDisposable
 
             if (afterQuote)
                 RecordError ??= $"unexpected character '{(char)c}' after the closing quote of field {Fields.Count + 1}";
-            if (c == '"')
+            if (c == '"' && _quoting)
                 RecordError ??= $"quote inside an unquoted field {Fields.Count + 1} (quote the whole field and double the quote)";
             atFieldStart = false;
             _field.Append((char)c);

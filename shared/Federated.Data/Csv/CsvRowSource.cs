@@ -5,7 +5,10 @@ using Federated.Data.Schema;
 
 namespace Federated.Data.Csv;
 
-/// <summary>Reads a CSV file with a header row and checks each record against the schema.</summary>
+/// <summary>
+/// Reads a CSV file laid out as the schema's <see cref="CsvOptions"/> say (encoding, delimiter, quoting, with or
+/// without a header row) and checks each record against the schema.
+/// </summary>
 internal sealed class CsvRowSource : RowSource
 {
     private readonly TableSchema _schema;
@@ -14,17 +17,33 @@ internal sealed class CsvRowSource : RowSource
     private readonly CellValidator _validator;
     private readonly int[] _fieldOfColumn;
     private readonly int _headerCount;
+    private readonly bool _header;
+    private readonly bool _extraFieldsAllowed;
 
     public CsvRowSource(TableSchema schema, string path)
     {
         _schema = schema;
         _file = path;
         _validator = new CellValidator(schema);
+        var layout = schema.CsvLayout;
+        var encoding = layout.TextEncoding();
+        var delimiter = layout.DelimiterChar ?? throw new SchemaException($"table '{schema.Table}': csv.delimiter '{layout.Delimiter}' is not supported ({CsvOptions.SupportedDelimiters})");
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.SequentialScan);
-        _records = new CsvRecordReader(new StreamReader(stream, Encoding.UTF8, detectEncodingFromByteOrderMarks: true, 1 << 16));
+        _records = new CsvRecordReader(new StreamReader(stream, encoding, layout.DetectByteOrderMark, 1 << 16), delimiter, layout.Quoting == CsvQuoting.Rfc4180);
+        _header = layout.Header;
         try
         {
-            (_fieldOfColumn, _headerCount) = ReadHeader(schema, path);
+            if (_header)
+            {
+                (_fieldOfColumn, _headerCount) = ReadHeader(schema, path);
+            }
+            else
+            {
+                // No header: the fields are the schema's columns in order; extra trailing fields only when allowed.
+                _fieldOfColumn = Enumerable.Range(0, schema.Columns.Count).ToArray();
+                _headerCount = schema.Columns.Count;
+                _extraFieldsAllowed = schema.AllowExtraColumns;
+            }
         }
         catch
         {
@@ -85,9 +104,12 @@ internal sealed class CsvRowSource : RowSource
         }
 
         var fields = _records.Fields;
-        if (fields.Count != _headerCount)
+        if (fields.Count != _headerCount && !(_extraFieldsAllowed && fields.Count > _headerCount))
         {
-            Error = new BadRow(row.Location, null, $"wrong column count: {fields.Count} fields, the header has {_headerCount}", BadRowKind.ColumnCount);
+            var expected = _header ? $"the header has {_headerCount}"
+                : _extraFieldsAllowed ? $"the schema declares {_headerCount} columns (the file has no header)"
+                : $"the schema declares {_headerCount} columns (the file has no header; set allowExtraColumns to ignore trailing fields)";
+            Error = new BadRow(row.Location, null, $"wrong column count: {fields.Count} fields, {expected}", BadRowKind.ColumnCount);
             return true;
         }
 

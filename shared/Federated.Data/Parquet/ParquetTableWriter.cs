@@ -97,6 +97,8 @@ public sealed class ParquetTableWriter : ITableWriter
             ColumnKind.Id or ColumnKind.Categorical => new TextBuffer(spec.Name, column, r => r.GetText(column)),
             ColumnKind.Timestamp when spec.TimestampFormat == TimestampFormat.Iso8601 =>
                 new TextBuffer(spec.Name, column, r => r.GetTimestamp(column) is { } t ? Csv.CsvText.FormatIso8601(t) : null),
+            ColumnKind.Timestamp when spec.TimestampFormat == TimestampFormat.Pattern =>
+                new TextBuffer(spec.Name, column, r => r.GetTimestamp(column) is { } t ? TimestampPatterns.Format(t, spec.TimestampPattern!) : null),
             ColumnKind.Flag => new FlagBuffer(spec.Name, column),
             ColumnKind.MultiCategorical => new TokensBuffer(spec.Name, column),
             ColumnKind.Vector => new VectorBuffer(spec.Name, column),

@@ -55,7 +55,7 @@ public sealed class CellValidator
                     _ => Fail(BadRowKind.BadFlag, $"'{Clip(cell)}' is not a flag (expected 0, 1, true or false)"),
                 };
             case ColumnKind.Timestamp:
-                return ParseTimestamp(column, cell.Trim(), spec.TimestampFormat!.Value, row);
+                return ParseTimestamp(column, cell.Trim(), spec, row);
             case ColumnKind.MultiCategorical:
                 return SetTokens(column, cell.Split(CsvText.TokenSeparator), row);
             case ColumnKind.Vector:
@@ -156,8 +156,13 @@ public sealed class CellValidator
         return SetVector(column, vector, row);
     }
 
-    private CellError? ParseTimestamp(int column, string cell, TimestampFormat format, DataRow row)
+    private CellError? ParseTimestamp(int column, string cell, ColumnSpec spec, DataRow row)
     {
+        var format = spec.TimestampFormat!.Value;
+        if (format == TimestampFormat.Pattern)
+            return TimestampPatterns.TryParse(cell, spec.TimestampPattern!, out var declared)
+                ? SetTimestamp(column, declared, row)
+                : Fail(BadRowKind.BadTimestamp, $"'{Clip(cell)}' is not a date in the declared pattern '{spec.TimestampPattern}'");
         if (format == TimestampFormat.UnixSeconds)
             return double.TryParse(cell, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds)
                 ? SetUnixSeconds(column, seconds, row)

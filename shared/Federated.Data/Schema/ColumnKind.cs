@@ -16,7 +16,7 @@ public enum ColumnKind
     MultiCategorical,
     /// <summary>A fixed-width vector of finite floats (';'-separated in one CSV cell, list&lt;float&gt; in Parquet).</summary>
     Vector,
-    /// <summary>A point in time, ISO-8601 UTC or Unix seconds as the column's <see cref="ColumnSpec.TimestampFormat"/> says.</summary>
+    /// <summary>A point in time, ISO-8601 UTC, Unix seconds or a declared pattern as the column's <see cref="ColumnSpec.TimestampFormat"/> says; read as Unix seconds.</summary>
     Timestamp,
     /// <summary>A boolean: 0/1 or true/false.</summary>
     Flag,
@@ -30,6 +30,9 @@ public enum TimestampFormat
     Iso8601,
     /// <summary>Integer or fractional seconds since 1970-01-01T00:00:00Z.</summary>
     UnixSeconds,
+    /// <summary>A .NET custom date/time format declared in <see cref="ColumnSpec.TimestampPattern"/> (e.g. dd-MMM-yyyy),
+    /// invariant culture; UTC unless the pattern carries an offset.</summary>
+    Pattern,
 }
 
 /// <summary>What a table is for; decides which roles it must name.</summary>

@@ -37,6 +37,11 @@ public sealed record ColumnSpec
     /// <summary>Timestamp: how CSV cells are written.</summary>
     public TimestampFormat? TimestampFormat { get; init; }
 
+    /// <summary>Timestamp with <see cref="Schema.TimestampFormat.Pattern"/>: the .NET custom format of the cells, e.g.
+    /// <c>dd-MMM-yyyy</c> for <c>01-Jan-1995</c> (invariant culture, so English month names). It must include the year.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? TimestampPattern { get; init; }
+
     /// <summary>Free text for partners and auditors.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Description { get; init; }

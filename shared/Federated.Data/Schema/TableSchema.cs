@@ -27,6 +27,15 @@ public sealed record TableSchema
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public TableFormat? Format { get; init; }
 
+    /// <summary>CSV layout (encoding, delimiter, header, quoting); null means UTF-8, comma-separated, RFC 4180, with a header.
+    /// Only for CSV files.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public CsvOptions? Csv { get; init; }
+
+    /// <summary>The CSV layout in force: <see cref="Csv"/> or the default one.</summary>
+    [JsonIgnore]
+    public CsvOptions CsvLayout => Csv ?? CsvOptions.Default;
+
     /// <summary>The column whose values must be present and unique (users and songs tables). Optional for interactions.</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public string? Key { get; init; }
@@ -99,7 +108,12 @@ public sealed record TableSchema
                 problems.Add($"{at}: min/max are only for numeric columns");
             if (c.Min > c.Max) problems.Add($"{at}: min {c.Min} > max {c.Max}");
             if (c.Kind == ColumnKind.Timestamp && c.TimestampFormat is null)
-                problems.Add($"{at}: a timestamp needs timestampFormat (Iso8601 or UnixSeconds)");
+                problems.Add($"{at}: a timestamp needs timestampFormat (Iso8601, UnixSeconds or Pattern)");
+            if (c.Kind == ColumnKind.Timestamp && c.TimestampFormat == Schema.TimestampFormat.Pattern
+                && TimestampPatterns.Problem(c.TimestampPattern) is { } patternProblem)
+                problems.Add($"{at}: timestampPattern {patternProblem}");
+            if (c.TimestampPattern is not null && c.TimestampFormat != Schema.TimestampFormat.Pattern)
+                problems.Add($"{at}: timestampPattern is only for timestamps with timestampFormat Pattern");
             if (c.MaxTokens is not null && c.Kind != ColumnKind.MultiCategorical)
                 problems.Add($"{at}: maxTokens is only for multi-categorical columns");
         }
@@ -119,6 +133,12 @@ public sealed record TableSchema
             var expected = InteractionRoles.ExpectedKind(role);
             if (expected is not null && Columns[i].Kind != expected)
                 problems.Add($"role '{role}' needs a {expected} column but '{column}' is {Columns[i].Kind}");
+        }
+
+        if (Csv is not null)
+        {
+            problems.AddRange(Csv.Problems(this));
+            if (Format == TableFormat.Parquet) problems.Add("csv options are given but the format is Parquet");
         }
 
         switch (Role)
@@ -151,7 +171,15 @@ public sealed record TableSchema
             throw new SchemaException($"schema file '{path}' is not valid: {e.Message}", e);
         }
 
-        return (schema ?? throw new SchemaException($"schema file '{path}' is empty")).Validate();
+        if (schema is null) throw new SchemaException($"schema file '{path}' is empty");
+        try
+        {
+            return schema.Validate();
+        }
+        catch (SchemaException e)
+        {
+            throw new SchemaException($"schema file '{path}': {e.Message}", e);
+        }
     }
 
     public static TableSchema Parse(string json)
@@ -177,13 +205,21 @@ public sealed record TableSchema
             : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(schemaPath))!, File));
 
     /// <summary>The format of a data file: the schema's, else from the extension.</summary>
-    public TableFormat FormatOf(string dataPath) =>
-        Format ?? Path.GetExtension(dataPath).ToLowerInvariant() switch
+    /// <summary>The format of a data file: the schema's, else from the extension; a file with another extension is CSV
+    /// when the schema gives csv options (e.g. <c>u.data</c>). Csv options for a Parquet file are refused.</summary>
+    public TableFormat FormatOf(string dataPath)
+    {
+        var format = Format ?? Path.GetExtension(dataPath).ToLowerInvariant() switch
         {
             ".csv" => TableFormat.Csv,
             ".parquet" or ".pq" => TableFormat.Parquet,
+            _ when Csv is not null => TableFormat.Csv,
             var ext => throw new SchemaException($"cannot tell the format of '{dataPath}' from '{ext}'; set \"format\" in the schema"),
         };
+        if (format == TableFormat.Parquet && Csv is not null)
+            throw new SchemaException($"table '{Table}': csv options are given but '{dataPath}' is a Parquet file");
+        return format;
+    }
 }
 
 /// <summary>A schema that is unreadable or inconsistent.</summary>

@@ -31,7 +31,7 @@ public static class TableWriter
             : await ParquetTableWriter.CreateAsync(schema, path, parquetRowGroupSize, cancellationToken).ConfigureAwait(false);
 }
 
-/// <summary>CSV with a header row; cells per <see cref="CsvText"/>.</summary>
+/// <summary>CSV with a header row (UTF-8, comma-separated, RFC 4180 quoting: the default <see cref="CsvOptions"/>); cells per <see cref="CsvText"/>.</summary>
 public sealed class CsvTableWriter : ITableWriter
 {
     private readonly StreamWriter _out;
@@ -47,6 +47,10 @@ public sealed class CsvTableWriter : ITableWriter
     /// <summary>Creates the file and writes the header row.</summary>
     public static async Task<CsvTableWriter> CreateAsync(TableSchema schema, string path, CancellationToken cancellationToken = default)
     {
+        // The readers take partners' layouts; what we write is always our own one, so a schema saying otherwise would misdescribe the file.
+        if (!schema.CsvLayout.IsDefaultLayout)
+            throw new SchemaException($"table '{schema.Table}': CSV files are written UTF-8, comma-separated, RFC 4180 quoted, with a header; " +
+                "the schema declares another csv layout (write with the schema without \"csv\")");
         var writer = new CsvTableWriter(schema, path);
         try
         {
@@ -98,9 +102,12 @@ public sealed class CsvTableWriter : ITableWriter
             case ColumnKind.Timestamp:
                 var seconds = row.GetNumber(c);
                 if (double.IsNaN(seconds)) return "";
-                return spec.TimestampFormat == TimestampFormat.UnixSeconds
-                    ? seconds.ToString("R", CultureInfo.InvariantCulture)
-                    : CsvText.FormatIso8601(row.GetTimestamp(c)!.Value);
+                return spec.TimestampFormat switch
+                {
+                    TimestampFormat.UnixSeconds => seconds.ToString("R", CultureInfo.InvariantCulture),
+                    TimestampFormat.Pattern => TimestampPatterns.Format(row.GetTimestamp(c)!.Value, spec.TimestampPattern!),
+                    _ => CsvText.FormatIso8601(row.GetTimestamp(c)!.Value),
+                };
             default:
                 var number = row.GetNumber(c);
                 return double.IsNaN(number) ? "" : CsvText.FormatNumber(number);
