@@ -48,6 +48,42 @@ public sealed class AuditTrail : IDisposable
     private static string SafeName(string name) =>
         string.Concat(name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_')).TrimStart('.');
 
+    /// <summary>
+    /// The job's <c>created</c> event: kind, who created it, both parties with their pinned certificate fingerprints,
+    /// and the job's parameters as given (a <c>seed</c>, from which each party derives its own secret seed, is recorded
+    /// as set, not by value).
+    /// </summary>
+    public void JobCreated(Jobs.JobRecord job, string createdBy, string? musicFingerprint, string? externalFingerprint,
+        IReadOnlyDictionary<string, object?>? facts = null)
+    {
+        var details = new Dictionary<string, object?>
+        {
+            ["kind"] = job.Kind, ["operator"] = createdBy, ["music"] = job.MusicPartyId, ["external"] = job.ExternalPartyId,
+        };
+        if (facts is not null)
+            foreach (var (k, v) in facts)
+                details[k] = v;
+        // by role, like "music" and "external" above (which name the party ids)
+        details["fingerprints"] = new Dictionary<string, string?> { ["music"] = musicFingerprint, ["external"] = externalFingerprint };
+        details["parameters"] = RecordedParameters(job.Parameters);
+        JobEvent(job.Attempt.Value, "created", details);
+    }
+
+    /// <summary>Job parameters as the audit log records them: every name, every value except a seed's.</summary>
+    public static SortedDictionary<string, string> RecordedParameters(IReadOnlyDictionary<string, string> parameters)
+    {
+        var recorded = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (name, value) in parameters)
+            recorded[name] = string.Equals(name, SeedParameter, StringComparison.OrdinalIgnoreCase) ? SeedRecordedAs : value;
+        return recorded;
+    }
+
+    /// <summary>The parameter whose value the audit log does not record.</summary>
+    public const string SeedParameter = "seed";
+
+    /// <summary>What the audit log records for a seed parameter instead of its value.</summary>
+    public const string SeedRecordedAs = "(set; value not recorded)";
+
     public void JobEvent(string jobId, string eventName, IReadOnlyDictionary<string, object?>? facts = null)
     {
         var details = new Dictionary<string, object?> { ["event"] = eventName };

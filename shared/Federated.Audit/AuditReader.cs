@@ -34,6 +34,30 @@ public static class AuditReader
         return ReadAll(command, sqlitePath);
     }
 
+    /// <summary>Every record of one job, in index order (none for a job the log does not know).</summary>
+    public static IReadOnlyList<AuditRecord> ReadJob(string sqlitePath, string jobId)
+    {
+        ArgumentNullException.ThrowIfNull(jobId);
+        using var connection = OpenReadOnly(sqlitePath);
+        using var command = connection.CreateCommand();
+        command.CommandText = $"SELECT {AuditSchema.SelectColumns} FROM audit_record WHERE job_id = $job ORDER BY idx";
+        command.Parameters.AddWithValue("$job", jobId);
+        return ReadAll(command, sqlitePath);
+    }
+
+    /// <summary>The jobs the log has records of, in the order of their first record.</summary>
+    public static IReadOnlyList<string> JobIds(string sqlitePath)
+    {
+        using var connection = OpenReadOnly(sqlitePath);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT job_id FROM audit_record GROUP BY job_id ORDER BY MIN(idx)";
+        var jobs = new List<string>();
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+            jobs.Add(reader.GetString(0));
+        return jobs;
+    }
+
     private static SqliteConnection OpenReadOnly(string sqlitePath)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(sqlitePath);

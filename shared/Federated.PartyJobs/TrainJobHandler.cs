@@ -73,7 +73,7 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
                 outcome = Outcome(party, parameters, context, m.Mode, m.SecurityNotice, m.AlignedRows, m.Steps, m.ResumedFromStep,
                     m.EvaluationRowsAligned, m.Epsilon, m.Delta, m.Timings);
                 context.Summary = $"{party}: {m.AlignedRows} aligned rows, {m.Steps} steps (resumed from step {m.ResumedFromStep}), " +
-                    $"{m.Rankings.Count} of {users.Count} requested users ranked, ε {Format(m.Epsilon)} (δ {Format(m.Delta)}); " +
+                    $"{m.Rankings.Count} of {users.Count} requested users ranked, {PrivacySpentText(m.Epsilon, m.Delta)}; " +
                     (version is null ? "" : $"published model version {version} ({m.Embeddings.ItemKeys.Length} songs, {m.Embeddings.UserKeys.Length} users); {redis}") +
                     $"{m.Timings}";
             }
@@ -159,7 +159,23 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
         }
     }
 
-    private static string Format(double? value) => value is { } v ? v.ToString("0.###", CultureInfo.InvariantCulture) : "-";
+    /// <summary>
+    /// The label-DP cost in M's job summary (so also in the audit log): <c>ε 70.68 (δ 1e-5)</c>, or <c>ε - (δ -)</c>
+    /// without label DP. ε is rounded to three decimals; δ is written exactly (round-trip digits, exponent form for
+    /// small values), so the δ shown is the δ the accountant used and <c>result.json</c> holds.
+    /// </summary>
+    public static string PrivacySpentText(double? epsilon, double? delta) =>
+        $"ε {(epsilon is { } e ? e.ToString("0.###", CultureInfo.InvariantCulture) : "-")} (δ {(delta is { } d ? Exact(d) : "-")})";
+
+    // "R" keeps every digit; 1E-05 becomes 1e-5.
+    private static string Exact(double value)
+    {
+        var text = value.ToString("R", CultureInfo.InvariantCulture);
+        var e = text.IndexOfAny(['E', 'e']);
+        if (e < 0) return text;
+        var exponent = int.Parse(text.AsSpan(e + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture);
+        return $"{text[..e]}e{exponent.ToString(CultureInfo.InvariantCulture)}";
+    }
 
     /// <summary>The users M is asked to rank: a file of ids on M's machine (absolute, or relative to M's data folder).</summary>
     private static IReadOnlyList<string> ReadEvaluationUsers(string? file, string dataFolder, string partyId)

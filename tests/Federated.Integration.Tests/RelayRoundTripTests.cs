@@ -41,6 +41,36 @@ public sealed class RelayRoundTripTests(FederationFixture fixture)
     }
 
     [Fact]
+    public async Task The_audit_report_of_a_real_job_states_its_parameters_fingerprints_and_relayed_bytes_as_the_coordinator_recorded_them()
+    {
+        using var op = fixture.Connect("operator");
+        var created = await op.Jobs.CreateJobAsync(LocalFederationFixture.NewJob("ping", ("rounds", "3"), ("size", "200"), ("seed", "4242")));
+        var job = await fixture.WaitForJobAsync(op, created.JobId, TimeSpan.FromSeconds(60));
+        Assert.Equal(JobState.Completed, job.State);
+        var parties = (await op.Registry.ListPartiesAsync(new ListPartiesRequest())).Parties.ToDictionary(p => p.PartyId, p => p.CertificateFingerprint);
+
+        var report = AuditJobReport.Build(fixture.AuditDatabase, job.JobId);
+
+        Assert.True(report.Chain.IsValid, report.Chain.Problem);
+        Assert.Equal("ping", report.Job.Kind);
+        Assert.Equal("Completed", report.Job.State);
+        Assert.Equal("operator", report.Job.CreatedBy);
+        // The created event holds the parameters (a seed only as set) and both pinned certificate fingerprints.
+        Assert.Equal("3", report.Job.Parameters!["rounds"]);
+        Assert.Equal("200", report.Job.Parameters["size"]);
+        Assert.DoesNotContain("4242", report.Job.Parameters["seed"]);
+        Assert.Equal([("music", "music", parties["music"]), ("external", "external", parties["external"])],
+            report.Job.Parties.Select(p => (p.Role, p.PartyId, p.CertificateFingerprint!)));
+        Assert.Equal([("E->M", "ping.request", 3L, 3L * (200 + SessionKey.Overhead)), ("M->E", "ping.response", 3L, 3L * (200 + SessionKey.Overhead))],
+            report.Traffic.ByType.Select(r => (r.Direction, r.MessageType, r.Messages, r.Bytes)).OrderBy(r => r.Direction, StringComparer.Ordinal));
+        Assert.Equal((long)job.Relay.MessagesRelayed, report.Traffic.Messages);
+        Assert.Equal(2, report.PartyReports.Count(r => r.State == "Completed"));
+        var markdown = AuditReportWriter.ToMarkdown(report);
+        Assert.DoesNotContain("4242", markdown);
+        Assert.DoesNotContain("4242", AuditReportWriter.ToJson(report));
+    }
+
+    [Fact]
     public async Task Every_host_answers_the_standard_grpc_health_service_over_mutual_tls()
     {
         using var op = fixture.Connect("operator");

@@ -46,7 +46,36 @@ public static class AuditCommands
             AnsiConsole.MarkupLineInterpolated($"[red]audit log INVALID[/] at record {verification.FirstBadIndex?.ToString() ?? "?"}: {verification.Problem} ({path})");
             return 2;
         });
-        return new Command("audit", "The coordinator's hash-chained audit log") { database, tail, verify };
+        var jobArgument = new Argument<string>("JOB") { Description = "The job (coordinator job id)" };
+        var output = new Option<string>("--out") { Description = "Folder for the report files", DefaultValueFactory = _ => "." };
+        var report = new Command("report", "Write a job's privacy audit report (Markdown and JSON) from the audit log") { jobArgument, output };
+        report.SetAction(result =>
+        {
+            var path = Database(result, database, common);
+            var jobId = result.GetValue(jobArgument)!;
+            AuditJobReport built;
+            try
+            {
+                built = AuditJobReport.Build(path, jobId);
+            }
+            catch (KeyNotFoundException e)
+            {
+                throw new OperatorException(e.Message);
+            }
+            var (markdown, json) = AuditReportWriter.Write(built, Path.GetFullPath(result.GetValue(output)!));
+            var t = built.Traffic;
+            AnsiConsole.MarkupLineInterpolated($"job {jobId} ({built.Job.Kind ?? "kind not recorded"}, {built.Job.State ?? "state not recorded"}): {t.Messages} messages, {t.Bytes} bytes relayed");
+            foreach (var d in t.ByDirection)
+                AnsiConsole.MarkupLineInterpolated($"  {d.Direction}: {d.Messages} messages, {d.Bytes} bytes");
+            if (built.Chain.IsValid)
+                AnsiConsole.MarkupLineInterpolated($"[green]audit log valid[/]: {built.Chain.RecordsChecked} records checked in {path}");
+            else
+                AnsiConsole.MarkupLineInterpolated($"[red]audit log INVALID[/] at record {built.Chain.FirstBadIndex?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}: {built.Chain.Problem} ({path})");
+            AnsiConsole.MarkupLineInterpolated($"wrote {markdown}");
+            AnsiConsole.MarkupLineInterpolated($"wrote {json}");
+            return built.Chain.IsValid ? 0 : 2;
+        });
+        return new Command("audit", "The coordinator's hash-chained audit log") { database, tail, verify, report };
     }
 
     private static string Database(ParseResult result, Option<string?> database, CommonOptions common)

@@ -88,11 +88,8 @@ public sealed class JobRetryService(JobStore jobs, PartyRegistry registry, Audit
             var next = jobs.Create(job.Kind, parameters, job.MusicPartyId, job.ExternalPartyId);
             relay.For(next.Attempt.Value, next.MusicPartyId, next.ExternalPartyId);
             audit.JobEvent(job.Attempt.Value, "retried", new Dictionary<string, object?> { ["next"] = next.Attempt.Value, ["attempt"] = attempt + 1, ["reason"] = job.Reason });
-            audit.JobEvent(next.Attempt.Value, "created", new Dictionary<string, object?>
-            {
-                ["kind"] = next.Kind, ["operator"] = "coordinator (retry)", ["retryOf"] = job.Attempt.Value, ["attempt"] = attempt + 1,
-                ["music"] = next.MusicPartyId, ["external"] = next.ExternalPartyId,
-            });
+            audit.JobCreated(next, "coordinator (retry)", registry.Find(next.MusicPartyId)?.Fingerprint, registry.Find(next.ExternalPartyId)?.Fingerprint,
+                new Dictionary<string, object?> { ["retryOf"] = job.Attempt.Value, ["attempt"] = attempt + 1 });
             logger.LogInformation("Job {JobId} ({Kind}) was interrupted ({Reason}); started attempt {Attempt} as {Next}",
                 job.Attempt.Value, job.Kind, job.Reason, attempt + 1, next.Attempt.Value);
         }

@@ -29,10 +29,7 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
 
         var job = jobs.Create(request.Kind, new Dictionary<string, string>(request.Parameters), music.PartyId, external.PartyId);
         relay.For(job.Attempt.Value, job.MusicPartyId, job.ExternalPartyId);
-        audit.JobEvent(job.Attempt.Value, "created", new Dictionary<string, object?>
-        {
-            ["kind"] = job.Kind, ["operator"] = op.PartyId, ["music"] = job.MusicPartyId, ["external"] = job.ExternalPartyId,
-        });
+        audit.JobCreated(job, op.PartyId, music.Fingerprint, external.Fingerprint);
         logger.LogInformation("Operator {Operator} created job {JobId} ({Kind}) between {Music} and {External}", op.PartyId, job.Attempt.Value, job.Kind, music.PartyId, external.PartyId);
         return Task.FromResult(JobStore.ToProto(job, relay.Stats(job.Attempt.Value, job.MusicPartyId)));
     }
