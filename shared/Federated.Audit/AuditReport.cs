@@ -143,6 +143,9 @@ internal static partial class AuditReportBuilder
     [GeneratedRegex(@"ε (?<epsilon>[0-9][0-9.eE+\-]*|-) \(δ (?<delta>[0-9][0-9.eE+\-]*|-)\)")]
     private static partial Regex PrivacySpent();
 
+    [GeneratedRegex(@"CKKS N (?<n>[0-9]{1,7}), log Q (?<q>[0-9]{1,5})")]
+    private static partial Regex CkksParameters();
+
     public static AuditJobReport Build(string sqlitePath, string jobId, DateTimeOffset now)
     {
         var path = Path.GetFullPath(sqlitePath);
@@ -260,8 +263,25 @@ internal static partial class AuditReportBuilder
             break;
         }
 
-        var ckks = new AuditCkksFigures(null, null, null,
-            NotRecorded + ": the coordinator relays sealed bytes and the parties' reports do not state N or log Q");
+        // CKKS: what each party's report states it used (both must agree; a disagreement is shown, not resolved).
+        var stated = reports
+            .Select(r => (Report: r, Match: CkksParameters().Match(r.Summary)))
+            .Where(p => p.Match.Success)
+            .Select(p => (p.Report, N: int.Parse(p.Match.Groups["n"].Value, CultureInfo.InvariantCulture), Q: int.Parse(p.Match.Groups["q"].Value, CultureInfo.InvariantCulture)))
+            .ToList();
+        AuditCkksFigures ckks;
+        if (stated.Count == 0)
+            ckks = new AuditCkksFigures(null, null, null,
+                NotRecorded + ": no party report of this job states N and log Q (the coordinator relays sealed bytes only)");
+        else if (stated.Select(p => (p.N, p.Q)).Distinct().Count() > 1)
+            ckks = new AuditCkksFigures(null, null, null, "the parties' reports disagree: " +
+                string.Join("; ", stated.Select(p => $"{p.Report.PartyId} states N {p.N}, log Q {p.Q} (record {p.Report.Index.ToString(CultureInfo.InvariantCulture)})")));
+        else
+        {
+            var (n, q) = (stated[0].N, stated[0].Q);
+            ckks = new AuditCkksFigures(n, q, HeSecurityStandard.IsClassical128(n, q),
+                "stated by " + string.Join(", ", stated.Select(p => $"{p.Report.PartyId} (record {p.Report.Index.ToString(CultureInfo.InvariantCulture)})").Distinct()));
+        }
 
         var parametersNote = job.Parameters is null ? " (the log holds no parameters for this job)" : " (the parameter is not set)";
         AuditFigure? Parameter(string name) =>

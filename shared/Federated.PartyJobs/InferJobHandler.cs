@@ -44,7 +44,7 @@ public sealed class InferJobHandler(IConfiguration configuration, IOptions<Party
         if (context.SelfRole == PartyRole.External)
         {
             var stats = await ExternalInferenceSession.ServeAsync(peer, paths, options, null, cancellationToken).ConfigureAwait(false);
-            context.Summary = $"{party}: served {stats.Requests} inference requests, {stats.RowsServed} rows (wanted users and decoys)";
+            context.Summary = $"{party}: served {stats.Requests} inference requests, {stats.RowsServed} rows (wanted users and decoys); {TrainJobHandler.CkksText(options.Training).TrimEnd(' ', ';')}";
             return;
         }
         if (live is null) throw new InvalidOperationException($"party {context.SelfPartyId}: this host does not serve recall, so it cannot hold an inference session");
@@ -65,7 +65,7 @@ public sealed class InferJobHandler(IConfiguration configuration, IOptions<Party
             {
                 live.Remove(session);
                 var s = session.Stats;
-                context.Summary = $"{party}: answered {s.Requests} inference requests for {s.UsersAsked} users, {s.RowsServed} rows sent to E";
+                context.Summary = $"{party}: answered {s.Requests} inference requests for {s.UsersAsked} users, {s.RowsServed} rows sent to E; {TrainJobHandler.CkksText(options.Training).TrimEnd(' ', ';')}";
             }
         }
     }

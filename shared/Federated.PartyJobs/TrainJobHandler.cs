@@ -7,6 +7,7 @@ using Federated.PartyJobs.Serving;
 using Federated.Serving.Publication;
 using Federated.Serving.Recall;
 using Federated.Serving.Redis;
+using Federated.Training;
 using StackExchange.Redis;
 using Federated.Training.Jobs;
 using Microsoft.Extensions.Configuration;
@@ -73,7 +74,7 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
                 outcome = Outcome(party, parameters, context, m.Mode, m.SecurityNotice, m.AlignedRows, m.Steps, m.ResumedFromStep,
                     m.EvaluationRowsAligned, m.Epsilon, m.Delta, m.Timings);
                 context.Summary = $"{party}: {m.AlignedRows} aligned rows, {m.Steps} steps (resumed from step {m.ResumedFromStep}), " +
-                    $"{m.Rankings.Count} of {users.Count} requested users ranked, {PrivacySpentText(m.Epsilon, m.Delta)}; " +
+                    $"{m.Rankings.Count} of {users.Count} requested users ranked, {PrivacySpentText(m.Epsilon, m.Delta)}; {CkksText(options)}" +
                     (version is null ? "" : $"published model version {version} ({m.Embeddings.ItemKeys.Length} songs, {m.Embeddings.UserKeys.Length} users); {redis}") +
                     $"{m.Timings}";
             }
@@ -83,7 +84,7 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
                 outcome = Outcome(party, parameters, context, e.Mode, e.SecurityNotice, e.AlignedRows, e.Steps, e.ResumedFromStep,
                     e.EvaluationRows, null, null, e.Timings);
                 context.Summary = $"{party}: {e.AlignedRows} aligned rows, {e.Steps} steps (resumed from step {e.ResumedFromStep}), " +
-                    $"{e.EvaluationRows} evaluation rows requested by M (wanted users and decoys); {e.Timings}";
+                    $"{e.EvaluationRows} evaluation rows requested by M (wanted users and decoys); {CkksText(options)}{e.Timings}";
             }
             if (options.IsInsecure) context.Summary = options.SecurityNotice.Trim() + " " + context.Summary;
             TrainJobFolders.WriteJson(TrainJobFolders.ResultFile(jobFolder, options.Round), outcome);
@@ -166,6 +167,15 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
     /// </summary>
     public static string PrivacySpentText(double? epsilon, double? delta) =>
         $"ε {(epsilon is { } e ? e.ToString("0.###", CultureInfo.InvariantCulture) : "-")} (δ {(delta is { } d ? Exact(d) : "-")})";
+
+    /// <summary>
+    /// The CKKS parameters the party used, for its report (and the job's audit report): ring degree N and the bits of
+    /// the whole modulus (special prime included); empty in the plaintext reference mode.
+    /// </summary>
+    public static string CkksText(TrainingJobOptions options) =>
+        options.Mode == FederationMode.Encrypted
+            ? $"CKKS N {options.Ckks.PolyModulusDegree.ToString(CultureInfo.InvariantCulture)}, log Q {options.Ckks.PrimeBits.Sum().ToString(CultureInfo.InvariantCulture)}; "
+            : "";
 
     // "R" keeps every digit; 1E-05 becomes 1e-5.
     private static string Exact(double value)

@@ -57,8 +57,8 @@ public sealed class AuditReportTests : IDisposable
             Relay(Infer, "infer.rows", fromMusic: false);
             Relay(Train, "train.B2", fromMusic: true);
         }
-        log.Append(AuditEntry.Job(Train, PartyState("news-1", "Completed", "external: 2890 aligned rows, 20 steps")));
-        log.Append(AuditEntry.Job(Train, PartyState("music-1", "Completed", "music: 2890 aligned rows, 20 steps (resumed from step 0), 600 of 606 requested users ranked, ε 70.68 (δ 1e-5); loading 0.2 s")));
+        log.Append(AuditEntry.Job(Train, PartyState("news-1", "Completed", "external: 2890 aligned rows, 20 steps; CKKS N 8192, log Q 180; loading 0.1 s")));
+        log.Append(AuditEntry.Job(Train, PartyState("music-1", "Completed", "music: 2890 aligned rows, 20 steps (resumed from step 0), 600 of 606 requested users ranked, ε 70.68 (δ 1e-5); CKKS N 8192, log Q 180; loading 0.2 s")));
         log.Append(AuditEntry.Job(Train, """{"event":"state","state":"Completed"}"""));
         log.Append(AuditEntry.Job(Infer, """{"event":"stopped","operator":"operator","reason":"stopped by operator"}"""));
     }
@@ -184,7 +184,11 @@ public sealed class AuditReportTests : IDisposable
         Assert.Contains("music-1's Completed report", train.Privacy.Delta.Source);
         Assert.Equal("2", train.Privacy.EvaluationDecoys!.Value);
         Assert.Null(train.Privacy.DecoyFactor);
-        Assert.Null(train.Privacy.Ckks.PolyModulusDegree);
+        Assert.Equal(8192, train.Privacy.Ckks.PolyModulusDegree);
+        Assert.Equal(180, train.Privacy.Ckks.ModulusBits);
+        Assert.True(train.Privacy.Ckks.Classical128);
+        Assert.Contains("news-1", train.Privacy.Ckks.Source);
+        Assert.Contains("music-1", train.Privacy.Ckks.Source);
         Assert.Equal(2, train.PartyReports.Count);
 
         var markdown = AuditReportWriter.ToMarkdown(train);
@@ -192,7 +196,9 @@ public sealed class AuditReportTests : IDisposable
         Assert.Contains($"| M, music | music-1 | `{MusicFingerprint}` |", markdown);
         Assert.Contains("| label DP ε | 70.68 |", markdown);
         Assert.Contains("| label DP δ | 1e-5 |", markdown);
-        Assert.Contains("| CKKS ring degree N | not recorded |", markdown);
+        Assert.Contains("| CKKS ring degree N | 8192 |", markdown);
+        Assert.Contains("| CKKS modulus log Q (bits) | 180 |", markdown);
+        Assert.Contains("| 128-bit classical security (HE standard) | yes |", markdown);
         Assert.Contains("| seed | (set; value not recorded) |", markdown);
         Assert.Contains("N = 8192: log Q ≤ 218", markdown);
 
@@ -202,6 +208,30 @@ public sealed class AuditReportTests : IDisposable
         Assert.Null(infer.Privacy.Epsilon.Value);
         Assert.Contains("| inference decoy factor | 8 |", AuditReportWriter.ToMarkdown(infer));
         Assert.Contains("| label DP ε | not recorded |", AuditReportWriter.ToMarkdown(infer));
+    }
+
+    [Fact]
+    public void Ckks_parameters_above_the_standard_bound_or_stated_differently_by_the_parties_are_shown_as_such()
+    {
+        using (var log = AuditLog.Open(DbPath))
+        {
+            log.Append(AuditEntry.Job(Train, Created("train", "")));
+            log.Append(AuditEntry.Job(Train, PartyState("news-1", "Completed", "external: 10 steps; CKKS N 8192, log Q 240; loading 0.1 s")));
+            log.Append(AuditEntry.Job(Train, PartyState("music-1", "Completed", "music: 10 steps, ε 1 (δ 1e-5); CKKS N 8192, log Q 240; loading 0.1 s")));
+            log.Append(AuditEntry.Job(Infer, Created("infer", "")));
+            log.Append(AuditEntry.Job(Infer, PartyState("news-1", "Stopped", "external: served 2 inference requests; CKKS N 8192, log Q 180")));
+            log.Append(AuditEntry.Job(Infer, PartyState("music-1", "Stopped", "music: answered 2 inference requests; CKKS N 16384, log Q 180")));
+        }
+        var train = AuditJobReport.Build(DbPath, Train);
+        Assert.Equal(240, train.Privacy.Ckks.ModulusBits);
+        Assert.False(train.Privacy.Ckks.Classical128);
+        Assert.Contains("| 128-bit classical security (HE standard) | **NO** |", AuditReportWriter.ToMarkdown(train));
+
+        var infer = AuditJobReport.Build(DbPath, Infer);
+        Assert.Null(infer.Privacy.Ckks.PolyModulusDegree);
+        Assert.Null(infer.Privacy.Ckks.Classical128);
+        Assert.Contains("disagree", infer.Privacy.Ckks.Source);
+        Assert.Contains("N 16384", infer.Privacy.Ckks.Source);
     }
 
     [Fact]

@@ -124,8 +124,10 @@ public class CoefficientBatchSumTests
         var seen = Decrypt(masked);
         var results = plan.UnpackOutputs([seen]);
         Assert.True(Math.Abs(results[0] - alpha[0]) < 1e-3, "the result itself survives the mask");
+        // A uniform value over about ±256 lands within 1 of alpha with chance about 1/256, so by chance alone ~0.25 of
+        // the 63 do (3 happened once); 9 or more has a chance below 1e-10. Unmasked, all 63 are.
         int near = Enumerable.Range(1, 63).Count(b => Math.Abs(seen[63 - b] - alpha[b * 4]) < 1);
-        Assert.True(near <= 1, $"{near} of 63 cross terms still near alpha after masking");
+        Assert.True(near <= 8, $"{near} of 63 cross terms still near alpha after masking");
         // Uniform mod q at scale 2^30 and level 0 (39 bits): typical |value| ~ 2^38 / 2^30 = 256, not ~1.
         double meanAbs = Enumerable.Range(0, ctx.N).Where(c => !plan.ResultCoefficients(0, 0)[c]).Average(c => Math.Abs(seen[c]));
         Assert.True(meanAbs > 50, $"masked cross terms have mean |value| {meanAbs:F2}; expected uniform over the modulus");

@@ -64,6 +64,11 @@ public sealed class TrainSummaryTests
     public void Without_label_dp_the_summary_states_neither()
     {
         Assert.Equal("ε - (δ -)", TrainJobHandler.PrivacySpentText(null, null));
+        // Nor CKKS parameters in the plaintext reference mode.
+        Assert.Equal("", TrainJobHandler.CkksText(new Federated.Training.TrainingJobOptions
+        {
+            Job = new TrainingJobName("t"), Mode = Federated.Training.FederationMode.PlaintextReference,
+        }));
     }
 
     [Fact]
@@ -74,7 +79,9 @@ public sealed class TrainSummaryTests
         var db = Path.Combine(folder, "audit.db");
         try
         {
-            var summary = $"music: 10 aligned rows, 4 steps (resumed from step 0), 2 of 2 requested users ranked, {TrainJobHandler.PrivacySpentText(3.25, 1e-5)}; loading 0.1 s";
+            var ckks = TrainJobHandler.CkksText(new Federated.Training.TrainingJobOptions { Job = new TrainingJobName("t") });
+            Assert.Equal("CKKS N 8192, log Q 180; ", ckks); // the defaults: primes {60, 30, 30} and a 60-bit special prime
+            var summary = $"music: 10 aligned rows, 4 steps (resumed from step 0), 2 of 2 requested users ranked, {TrainJobHandler.PrivacySpentText(3.25, 1e-5)}; {ckks}loading 0.1 s";
             using (var log = AuditLog.Open(db))
             {
                 log.Append(AuditEntry.Job("job-1", """{"event":"created","kind":"train","operator":"operator","music":"music","external":"external"}"""));
@@ -86,6 +93,7 @@ public sealed class TrainSummaryTests
             Assert.Equal("3.25", report.Privacy.Epsilon.Value);
             Assert.Equal(1e-5, double.Parse(report.Privacy.Delta.Value!, CultureInfo.InvariantCulture));
             Assert.DoesNotContain("rounded", report.Privacy.Delta.Source);
+            Assert.Equal((8192, 180, true), (report.Privacy.Ckks.PolyModulusDegree, report.Privacy.Ckks.ModulusBits, report.Privacy.Ckks.Classical128));
         }
         finally
         {
