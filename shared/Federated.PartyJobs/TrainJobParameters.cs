@@ -15,6 +15,7 @@ namespace Federated.PartyJobs;
 /// <item><c>insecure</c>: comma list of <c>plaintext-reference</c>, <c>no-label-noise</c> (recorded in the audit log with the job).</item>
 /// <item><c>epochs</c>, <c>batchSize</c>, <c>checkpointEvery</c>, <c>round</c>, <c>pretrainEpochs</c>, <c>rankingDepth</c>,
 /// <c>messageTimeoutSeconds</c>, <c>torchThreads</c>.</item>
+/// <item><c>maxEpsilon</c>: optional; M refuses to train when the schedule would spend more label-DP ε than this.</item>
 /// <item><c>seed</c>: optional; each party derives its own secret seed from it and its role (reproducible test runs only).</item>
 /// <item><c>evaluationUsers</c>: M only: a file of user ids (one per line) on M's machine, absolute or relative to M's data folder.</item>
 /// </list>
@@ -56,6 +57,10 @@ public sealed record TrainJobParameters(TrainingJobName TrainingJob, TrainingJob
             Mode = mode,
             Insecure = insecure,
             LabelDp = insecure.HasFlag(InsecureAllowances.NoLabelNoise) ? null : defaults.LabelDp,
+            MaxEpsilon = Get(p, "maxEpsilon") is { } capText
+                ? double.TryParse(capText, NumberStyles.Float, CultureInfo.InvariantCulture, out var cap) && cap > 0 && double.IsFinite(cap) ? cap
+                    : throw new ArgumentException($"train job parameter 'maxEpsilon' = '{capText}' must be a positive number (the most label-DP ε the job may spend)")
+                : null,
         };
         options.Validate(); // refuses the plaintext mode without its explicit flag
         ulong? seed = Get(p, "seed") is { } s

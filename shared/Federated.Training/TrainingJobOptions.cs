@@ -121,6 +121,12 @@ public sealed record TrainingJobOptions
     /// <summary>Torch intra-op threads; null = all cores.</summary>
     public int? TorchThreads { get; init; }
 
+    /// <summary>
+    /// M: the most label-DP ε (at the job's δ) the whole schedule may spend. Once the aligned rows are known M projects
+    /// the schedule's ε with the ledger's own accounting and refuses to train above it; null = no cap.
+    /// </summary>
+    public double? MaxEpsilon { get; init; }
+
     /// <summary>The settings the demo and the quality figures use (tuned on the small default-like world, see README).</summary>
     public static TrainingJobOptions Demo(TrainingJobName job) => new() { Job = job };
 
@@ -141,6 +147,11 @@ public sealed record TrainingJobOptions
         if (MessageTimeout <= TimeSpan.Zero) throw new ArgumentOutOfRangeException(nameof(MessageTimeout), MessageTimeout, "must be positive");
         RequireModeAllowed();
         Ckks.Validate();
+        if (MaxEpsilon is { } cap)
+        {
+            if (!(cap > 0) || double.IsInfinity(cap)) throw new ArgumentOutOfRangeException(nameof(MaxEpsilon), cap, "the ε cap must be a positive number");
+            if (LabelDp is null) throw new ArgumentException("an ε cap needs label DP: without label noise ε is unbounded", nameof(MaxEpsilon));
+        }
     }
 
     /// <summary>The plaintext reference refuses to run without the explicit insecure flag.</summary>
@@ -188,3 +199,6 @@ public sealed record TrainingJobOptions
 
 /// <summary>Thrown when a job asks for an insecure mode without the flag that acknowledges it.</summary>
 public sealed class InsecureModeRefusedException(string message) : InvalidOperationException(message);
+
+/// <summary>A job whose schedule would spend more privacy than it is allowed (an input of the job: never retried).</summary>
+public sealed class PrivacyBudgetExceededException(string message) : Federated.Core.InputRejectedException(message);

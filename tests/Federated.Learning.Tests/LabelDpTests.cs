@@ -90,4 +90,23 @@ public class LabelDpTests
         var zeroSigma = job with { LabelDp = new LabelDpOptions { ClipNorm = 1, NoiseMultiplier = 0 }, Insecure = InsecureAllowances.PlaintextReference };
         Assert.Contains("σ = 0", Assert.Throws<InvalidOperationException>(zeroSigma.Validate).Message);
     }
+
+    [Fact]
+    public void The_projected_epsilon_of_a_schedule_is_what_the_ledger_spends_over_it()
+    {
+        // 2,890 rows in batches of 256: eleven full batches and a last one of 74, three epochs.
+        var options = new LabelDpOptions { ClipNorm = 1.0, NoiseMultiplier = 0.5 };
+        var batches = Enumerable.Repeat(Enumerable.Repeat(256, 11).Append(74), 3).SelectMany(b => b).ToArray();
+        var projected = LabelDpMechanism.Project(options, 2890, batches)!;
+        using var mechanism = new LabelDpMechanism(options, 2890, 5);
+        foreach (var rows in batches) mechanism.Apply(zeros(rows, 4)).Dispose();
+        var spent = mechanism.Spent()!;
+        Assert.Equal(spent.Epsilon, projected.Epsilon, 12);
+        Assert.Equal(spent.Delta, projected.Delta);
+        Assert.True(projected.Epsilon > 1, $"ε {projected.Epsilon}");
+        // Fewer steps spend less; no steps spend nothing; label DP off projects nothing.
+        Assert.True(LabelDpMechanism.Project(options, 2890, batches.Take(12))!.Epsilon < projected.Epsilon);
+        Assert.Equal(0, LabelDpMechanism.Project(options, 2890, [])!.Epsilon);
+        Assert.Null(LabelDpMechanism.Project(null, 2890, batches));
+    }
 }

@@ -1,5 +1,6 @@
 using Federated.Core;
 using Federated.Learning.Split;
+using Federated.Training;
 using Federated.Training.Checkpoints;
 using Federated.Training.Jobs;
 using Federated.Training.Tests.Support;
@@ -40,6 +41,30 @@ public sealed class JobOptionsTests : IDisposable
         allowed.Validate();
         Assert.True(allowed.IsInsecure);
         Assert.StartsWith("INSECURE: plaintext reference mode", allowed.SecurityNotice);
+    }
+
+    [Fact]
+    public void A_schedule_above_its_epsilon_cap_is_refused_before_training_and_never_retried()
+    {
+        // The demo's shape: 2,890 aligned rows, batch 256, 40 epochs (480 steps) at noise multiplier 0.5.
+        var options = TestWorlds.Job("capped") with { Epochs = 40, BatchSize = 256, MaxEpsilon = 2 };
+        options.Validate();
+        var schedule = new TrainingSchedule(new byte[32], 2890, 256, 40);
+        var error = Assert.Throws<PrivacyBudgetExceededException>(() => MusicPartyJob.RequireWithinEpsilonCap(options, schedule));
+        Assert.Contains("above its cap maxEpsilon = 2", error.Message);
+        Assert.Contains("over 480 steps", error.Message);
+        Assert.Equal(FailureCategory.Input, Failures.Classify(error)); // the job's own input: not retried
+        var projected = double.Parse(System.Text.RegularExpressions.Regex.Match(error.Message, @"ε (?<e>[0-9.]+) at").Groups["e"].Value,
+            System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(projected, 2, 1000);
+
+        // A cap above the projection trains; no cap never refuses; a cap without label DP or not positive is refused.
+        MusicPartyJob.RequireWithinEpsilonCap(options with { MaxEpsilon = projected + 1 }, schedule);
+        MusicPartyJob.RequireWithinEpsilonCap(options with { MaxEpsilon = null }, schedule);
+        Assert.Contains("needs label DP", Assert.Throws<ArgumentException>(() =>
+            (options with { LabelDp = null, Insecure = InsecureAllowances.NoLabelNoise }).Validate()).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => (options with { MaxEpsilon = -1 }).Validate());
+        Assert.Throws<ArgumentOutOfRangeException>(() => (options with { MaxEpsilon = double.NaN }).Validate());
     }
 
     [Fact]

@@ -68,16 +68,42 @@ public sealed class LabelDpMechanism : IDisposable
 
     private void Record(long batchRows)
     {
-        double q = Math.Min(1.0, (double)batchRows / _alignedRows);
-        if (!_perStepRdp.TryGetValue(q, out var perStep))
+        AddStep(_composedRdp, _perStepRdp, _options!.NoiseMultiplier, batchRows, _alignedRows);
+        Steps++;
+    }
+
+    /// <summary>
+    /// ε that training over batches of these sizes will have spent at its end, computed before it starts with the
+    /// ledger's own per-step accounting (so it equals what <see cref="Spent"/> reports after the same steps); null
+    /// when label DP is off.
+    /// </summary>
+    public static PrivacySpent? Project(LabelDpOptions? options, long alignedRows, IEnumerable<int> batchRows)
+    {
+        ArgumentNullException.ThrowIfNull(batchRows);
+        if (options is null) return null;
+        options.Validate();
+        var composed = new double[RenyiDpAccountant.DefaultOrders.Count];
+        var cache = new Dictionary<double, double[]>();
+        long steps = 0;
+        foreach (var rows in batchRows)
+        {
+            AddStep(composed, cache, options.NoiseMultiplier, rows, alignedRows);
+            steps++;
+        }
+        return steps == 0 ? new PrivacySpent(0, options.Delta, double.NaN) : RenyiDpAccountant.EpsilonFromRdp(RenyiDpAccountant.DefaultOrders, composed, options.Delta);
+    }
+
+    private static void AddStep(double[] composed, Dictionary<double, double[]> cache, double noiseMultiplier, long batchRows, long alignedRows)
+    {
+        double q = Math.Min(1.0, (double)batchRows / alignedRows);
+        if (!cache.TryGetValue(q, out var perStep))
         {
             var orders = RenyiDpAccountant.DefaultOrders;
             perStep = new double[orders.Count];
-            for (int i = 0; i < orders.Count; i++) perStep[i] = RenyiDpAccountant.SampledGaussianRdp(q, _options!.NoiseMultiplier, orders[i]);
-            _perStepRdp[q] = perStep;
+            for (int i = 0; i < orders.Count; i++) perStep[i] = RenyiDpAccountant.SampledGaussianRdp(q, noiseMultiplier, orders[i]);
+            cache[q] = perStep;
         }
-        for (int i = 0; i < perStep.Length; i++) _composedRdp[i] += perStep[i];
-        Steps++;
+        for (int i = 0; i < perStep.Length; i++) composed[i] += perStep[i];
     }
 
     public void Dispose() => _generator.Dispose();

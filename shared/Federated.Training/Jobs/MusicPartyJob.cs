@@ -54,6 +54,7 @@ public static class MusicPartyJob
         clock.Restart();
         ulong seed = JobAlignment.PartySeed(paths);
         var schedule = new TrainingSchedule(alignment.JointSeed, (int)alignment.Rows, options.BatchSize, options.Epochs);
+        RequireWithinEpsilonCap(options, schedule);
         var batches = new MusicBatchBuilder(data, alignedUsers, seed, options.MusicUserFeatureDropout, options.Model);
         using var catalog = ModelShapes.Catalog(data, options.Model);
         var top = PartyModels.NewMusicTop(data, options.Model, seed);
@@ -159,6 +160,23 @@ public static class MusicPartyJob
 
         return new MusicJobResult(options.Job, options.Round, options.Mode, options.SecurityNotice, alignment.Rows, schedule.TotalSteps,
             resumeStep, lastLoss, epsilon, delta, rankings, request.WantedCount, new PhaseTimings(loading, alignmentTime, training, evaluationTime), embeddings);
+    }
+
+    /// <summary>
+    /// Refuses to train when the whole schedule would spend more label-DP ε than <see cref="TrainingJobOptions.MaxEpsilon"/>
+    /// (projected with the ledger's own accounting over the schedule's batch sizes, before any gradient leaves M).
+    /// </summary>
+    internal static void RequireWithinEpsilonCap(TrainingJobOptions options, TrainingSchedule schedule)
+    {
+        if (options.MaxEpsilon is not { } cap) return;
+        var batches = Enumerable.Range(0, (int)schedule.TotalSteps).Select(s => schedule.Rows((ulong)s).Length);
+        var projected = LabelDpMechanism.Project(options.LabelDp, schedule.AlignedRows, batches)
+            ?? throw new PrivacyBudgetExceededException($"training job {options.Job}: an ε cap of {cap} needs label DP, which is off");
+        if (projected.Epsilon > cap)
+            throw new PrivacyBudgetExceededException(
+                $"training job {options.Job} would spend label-DP ε {projected.Epsilon:0.###} at δ {projected.Delta:0e0} over {schedule.TotalSteps} steps " +
+                $"(batch {schedule.BatchSize} of {schedule.AlignedRows} aligned rows, noise multiplier {options.LabelDp!.NoiseMultiplier}), above its cap maxEpsilon = {cap}; " +
+                "train fewer epochs, raise the noise multiplier, or raise the cap");
     }
 
     internal static IMusicPartyCryptoSession NewSession(TrainingJobOptions options, ulong seed)
