@@ -12,6 +12,7 @@ using Microsoft.Extensions.DependencyInjection.Extensions;
 return await FederatedHost.RunAsync(() =>
 {
     var builder = FederatedHost.CreateBuilder(args, "coordinator", PartyRole.Coordinator);
+    builder.RequirePrivateFolders(($"{CoordinatorOptions.SectionName}:{nameof(CoordinatorOptions.DataDirectory)}", new CoordinatorOptions().DataDirectory));
     builder.Services.AddOptions<CoordinatorOptions>().Bind(builder.Configuration.GetSection(CoordinatorOptions.SectionName));
     builder.Services.AddSingleton<PartyRegistry>();
     builder.Services.AddSingleton<JobStore>();

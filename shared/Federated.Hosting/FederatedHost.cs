@@ -29,6 +29,7 @@ public static class FederatedHost
 {
     public static WebApplicationBuilder CreateBuilder(string[] args, string hostName, PartyRole role)
     {
+        PrivateFiles.RestrictProcessUmask(); // everything this host writes from here on is 0600 / 0700
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
         builder.Configuration.AddEnvironmentVariables("FEDERATED_");
         builder.Configuration.AddCommandLine(args); // keep the command line on top
@@ -97,6 +98,23 @@ public static class FederatedHost
         builder.Services.AddHostedService<ParentWatchdog>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
         return builder;
+    }
+
+    /// <summary>
+    /// The start-up check of this host's private folders, given by their configuration keys with the default each
+    /// takes when unset: a missing folder is created 0700; one open to other users refuses the start, or with
+    /// <c>Host:FolderPermissions=warn</c> is reported on standard error.
+    /// </summary>
+    public static void RequirePrivateFolders(this WebApplicationBuilder builder, params (string Key, string Default)[] folders)
+    {
+        var options = builder.Configuration.GetSection(FederatedHostOptions.SectionName).Get<FederatedHostOptions>() ?? new();
+        foreach (var (key, fallback) in folders)
+        {
+            var value = builder.Configuration[key];
+            var path = string.IsNullOrWhiteSpace(value) ? fallback : value;
+            if (PrivateFiles.CheckFolder(key, path, options.FolderPermissions) is { } warning)
+                Console.Error.WriteLine($"warning: {warning}");
+        }
     }
 
     /// <summary>Maps the standard gRPC health service (grpc.health.v1.Health), open to every client the TLS handshake accepted.</summary>

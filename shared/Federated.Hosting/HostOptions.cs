@@ -19,6 +19,12 @@ public sealed class FederatedHostOptions
 
     /// <summary>Optional log file (Serilog), in addition to the console.</summary>
     public string? LogFile { get; set; }
+
+    /// <summary>
+    /// A private folder (state, data) that other users may read: <c>Refuse</c> (default) stops the start with the folder
+    /// named; <c>Warn</c> starts and reports it.
+    /// </summary>
+    public Federated.Core.FolderPermissionPolicy FolderPermissions { get; set; } = Federated.Core.FolderPermissionPolicy.Refuse;
 }
 
 /// <summary>This host's certificate and the federation's authority ("Tls" section).</summary>

@@ -35,8 +35,8 @@ public sealed class HostProcess : IDisposable
     {
         if (!File.Exists(dll))
             throw new FileNotFoundException($"{name}: host binary {dll} does not exist; build it first (dotnet build)", dll);
-        Directory.CreateDirectory(Path.GetDirectoryName(logFile)!);
-        Directory.CreateDirectory(Path.GetDirectoryName(pidFile)!);
+        PrivateFiles.CreateFolder(Path.GetDirectoryName(logFile)!);
+        PrivateFiles.CreateFolder(Path.GetDirectoryName(pidFile)!);
         if (File.Exists(readyFile))
             File.Delete(readyFile);
 
@@ -49,7 +49,7 @@ public sealed class HostProcess : IDisposable
         if (start.FileName == "/usr/bin/setsid")
             start.ArgumentList.Add("/bin/sh");
         start.ArgumentList.Add("-c");
-        start.ArgumentList.Add("exec \"$0\" \"$@\" >>\"$FEDERATED_HOST_LOG\" 2>&1 </dev/null");
+        start.ArgumentList.Add("umask 077; exec \"$0\" \"$@\" >>\"$FEDERATED_HOST_LOG\" 2>&1 </dev/null"); // the log is owner-only too
         start.ArgumentList.Add(DotnetExecutable());
         start.ArgumentList.Add(dll);
         foreach (var argument in arguments)
@@ -59,7 +59,7 @@ public sealed class HostProcess : IDisposable
         start.Environment.Remove("ASPNETCORE_URLS");
 
         var process = Process.Start(start) ?? throw new InvalidOperationException($"{name}: could not start {dll}");
-        File.WriteAllText(pidFile, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        PrivateFiles.WriteAllText(pidFile, process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture));
         return new HostProcess(name, process, logFile, readyFile, pidFile);
     }
 

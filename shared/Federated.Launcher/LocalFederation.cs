@@ -1,3 +1,4 @@
+using Federated.Core;
 using Federated.Operator;
 using Federated.Security;
 
@@ -75,15 +76,31 @@ public sealed class LocalFederation : IAsyncDisposable
         var directory = folder.Certificates;
         if (File.Exists(CertificateFiles.CertificatePath(directory, CertificateFiles.AuthorityName)))
             return false;
+        PrivateFiles.CreateFolder(directory);
         CertificateFiles.CreateDevelopmentSet(directory, CertificateFiles.DevelopmentParties);
         return true;
+    }
+
+    /// <summary>
+    /// The run folder is this launcher's own: it and every host folder in it are made owner-only (0700), including
+    /// folders an earlier version left open, so the hosts' start-up permission check passes on them.
+    /// </summary>
+    public static void PrivateRunFolder(RunFolder folder)
+    {
+        PrivateFiles.CreateFolder(folder.Root);
+        foreach (var path in new[] { folder.Root, folder.Certificates, folder.PidDirectory, Path.GetDirectoryName(folder.LogFile(RunFolder.CoordinatorName))!,
+                     folder.HostFolder(RunFolder.CoordinatorName), folder.CoordinatorData,
+                     folder.HostFolder(RunFolder.MusicName), folder.PartyState(RunFolder.MusicName),
+                     folder.HostFolder(RunFolder.ExternalName), folder.PartyState(RunFolder.ExternalName) })
+            if (Directory.Exists(path) && !OperatingSystem.IsWindows() && (File.GetUnixFileMode(path) & PrivateFiles.OpenToOthers) != 0)
+                File.SetUnixFileMode(path, PrivateFiles.FolderMode);
     }
 
     /// <summary>Starts the coordinator and both parties; on any failure stops what it started and rethrows.</summary>
     public static async Task<LocalFederation> StartAsync(LocalFederationOptions options, IProgress<string>? progress, CancellationToken cancellationToken)
     {
         options.Binaries.Check();
-        Directory.CreateDirectory(options.Folder.Root);
+        PrivateRunFolder(options.Folder);
         var federation = new LocalFederation(options);
         try
         {
@@ -91,7 +108,7 @@ public sealed class LocalFederation : IAsyncDisposable
                 progress?.Report($"created development CA and certificates in {options.Folder.Certificates}");
             progress?.Report("starting coordinator");
             await federation.StartHostAsync(RunFolder.CoordinatorName, cancellationToken).ConfigureAwait(false);
-            await File.WriteAllTextAsync(options.Folder.CoordinatorAddressFile, federation.CoordinatorAddress.ToString(), cancellationToken).ConfigureAwait(false);
+            PrivateFiles.WriteAllText(options.Folder.CoordinatorAddressFile, federation.CoordinatorAddress.ToString());
             progress?.Report($"coordinator listening on {federation.CoordinatorAddress}; starting parties");
             await Task.WhenAll(
                 federation.StartHostAsync(RunFolder.MusicName, cancellationToken),

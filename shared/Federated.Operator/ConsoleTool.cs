@@ -10,6 +10,8 @@ public static class ConsoleTool
     /// <summary>Runs <paramref name="root"/>; user-facing errors become one red line and exit code 1, Ctrl+C 130.</summary>
     public static async Task<int> RunAsync(RootCommand root, string[] args)
     {
+        // What the tools write (certificates, run folders, generated data, reports) is owner-only, as the hosts' files are.
+        Federated.Core.PrivateFiles.RestrictProcessUmask();
         // Redirected output (CI logs, files) gets wide tables instead of Spectre's 80-column default.
         if (Console.IsOutputRedirected)
             AnsiConsole.Profile.Width = 160;

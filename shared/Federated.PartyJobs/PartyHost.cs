@@ -15,6 +15,7 @@ public static class PartyHost
     public static Task<int> RunAsync(string[] args, string hostName, PartyRole role) => FederatedHost.RunAsync(() =>
     {
         var builder = FederatedHost.CreateBuilder(args, hostName, role);
+        builder.RequirePrivateFolders(($"{PartyAgentOptions.SectionName}:{nameof(PartyAgentOptions.StateDirectory)}", new PartyAgentOptions().StateDirectory));
         builder.Services.AddPartyAgent(builder.Configuration);
         builder.Services.AddJobHandler<PsiJobHandler>();
         builder.Services.AddJobHandler<TrainJobHandler>();

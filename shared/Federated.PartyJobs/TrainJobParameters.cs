@@ -12,11 +12,11 @@ namespace Federated.PartyJobs;
 /// <item><c>trainingJob</c>: the logical training job (job folder, checkpoints, PSI domain); every attempt of one
 /// training job uses the same name so that a retry resumes from the checkpoints. Default: the coordinator job id.</item>
 /// <item><c>mode</c>: <c>encrypted</c> (default) or <c>plaintext</c>; plaintext also needs <c>insecure=plaintext-reference</c>.</item>
-/// <item><c>insecure</c>: comma list of <c>plaintext-reference</c>, <c>no-label-noise</c> (recorded in the audit log with the job).</item>
+/// <item><c>insecure</c>: comma list of <c>plaintext-reference</c>, <c>no-label-noise</c>, <c>fixed-seed</c> (recorded in the audit log with the job).</item>
 /// <item><c>epochs</c>, <c>batchSize</c>, <c>checkpointEvery</c>, <c>round</c>, <c>pretrainEpochs</c>, <c>rankingDepth</c>,
 /// <c>messageTimeoutSeconds</c>, <c>torchThreads</c>.</item>
 /// <item><c>maxEpsilon</c>: optional; M refuses to train when the schedule would spend more label-DP ε than this.</item>
-/// <item><c>seed</c>: optional; each party derives its own secret seed from it and its role (reproducible test runs only).</item>
+/// <item><c>seed</c>: optional, only with <c>insecure=fixed-seed</c>: each party derives its seed and its secret randomness from it and its role (reproducible test runs only).</item>
 /// <item><c>evaluationUsers</c>: M only: a file of user ids (one per line) on M's machine, absolute or relative to M's data folder.</item>
 /// </list>
 /// </summary>
@@ -40,7 +40,8 @@ public sealed record TrainJobParameters(TrainingJobName TrainingJob, TrainingJob
             {
                 "plaintext-reference" => InsecureAllowances.PlaintextReference,
                 "no-label-noise" => InsecureAllowances.NoLabelNoise,
-                _ => throw new ArgumentException($"train job parameter 'insecure' has '{flag}': allowed are 'plaintext-reference', 'no-label-noise'"),
+                "fixed-seed" => InsecureAllowances.FixedSeed,
+                _ => throw new ArgumentException($"train job parameter 'insecure' has '{flag}': allowed are 'plaintext-reference', 'no-label-noise', 'fixed-seed'"),
             };
         var defaults = new TrainingJobOptions { Job = name };
         var options = defaults with
@@ -67,6 +68,11 @@ public sealed record TrainJobParameters(TrainingJobName TrainingJob, TrainingJob
             ? ulong.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) ? v
                 : throw new ArgumentException($"train job parameter 'seed' = '{s}' must be a non-negative integer")
             : null;
+        if (seed is not null && !insecure.HasFlag(InsecureAllowances.FixedSeed))
+            throw new ArgumentException("train job parameter 'seed' is refused: it fixes both parties' randomness by a public formula, so the external party " +
+                "could recompute M's label-DP noise and the masks; add insecure=fixed-seed for a reproducible test run (its reports then say INSECURE)");
+        if (seed is null && insecure.HasFlag(InsecureAllowances.FixedSeed))
+            throw new ArgumentException("train job parameter 'insecure' has 'fixed-seed' but no 'seed' is given");
         return new TrainJobParameters(name, options, seed, Get(p, "evaluationUsers"));
     }
 

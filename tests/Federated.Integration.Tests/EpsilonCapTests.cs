@@ -4,8 +4,9 @@ using Federated.Transport.V1;
 namespace Federated.Integration.Tests;
 
 /// <summary>
-/// A train job capped below what its schedule would spend (<c>maxEpsilon</c>) on the three real processes: M refuses
-/// after the alignment, before any gradient crosses, and the job fails with the projected ε in its reason.
+/// Privacy settings the parties refuse on the three real processes: a train job capped below what its schedule would
+/// spend (<c>maxEpsilon</c>) fails after the alignment, before any gradient crosses, with the projected ε in its reason;
+/// a <c>seed</c> without <c>insecure=fixed-seed</c> fails at once.
 /// </summary>
 [Collection(TrainFederationCollection.Name)]
 public sealed class EpsilonCapTests(TrainFederationFixture fixture)
@@ -26,5 +27,24 @@ public sealed class EpsilonCapTests(TrainFederationFixture fixture)
         // No training step ran: M's progress file never reached the training phase.
         var progress = fixture.ProgressOf("music", "it-capped");
         Assert.True(progress is null || progress.Phase != "training", $"M reached phase {progress?.Phase}");
+    }
+
+    [Fact]
+    public async Task A_job_with_a_seed_but_without_the_fixed_seed_flag_is_refused_by_both_parties_with_the_reason()
+    {
+        using var op = fixture.Connect();
+        var request = TrainFederationFixture.NewJob(TrainJobHandler.JobKind,
+            ("trainingJob", "it-seeded"), ("evaluationUsers", fixture.EvaluationUsersFile), ("epochs", "1"), ("seed", "7"));
+        var created = await op.Jobs.CreateJobAsync(request);
+        var job = await fixture.WaitForJobAsync(op, created.JobId, TimeSpan.FromMinutes(2));
+
+        Assert.Equal(JobState.Failed, job.State);
+        var text = string.Join(" ", job.Parties.Select(p => p.Summary)) + " " + job.Reason;
+        Assert.Contains("'seed' is refused", text);
+        Assert.Contains("insecure=fixed-seed", text);
+        Assert.Null(fixture.ProgressOf("music", "it-seeded"));
+        // Not retried: a wrong parameter is the operator's to fix.
+        Assert.DoesNotContain((await op.Jobs.ListJobsAsync(new ListJobsRequest())).Jobs,
+            j => j.Parameters.TryGetValue("retryOf", out var of) && of == created.JobId);
     }
 }

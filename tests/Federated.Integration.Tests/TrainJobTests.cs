@@ -265,7 +265,7 @@ public sealed class TrainJobTests(TrainFederationFixture fixture, ITestOutputHel
         // are the same training job on the same alignment (PSI draws fresh secrets and a fresh joint batch seed per
         // run), so after the uninterrupted run each party keeps its PSI result and drops its checkpoints, models and
         // outputs: the crash run starts again from step 0 on the same rows and batches.
-        (string, string)[] plain = [("mode", "plaintext"), ("insecure", "plaintext-reference"), ("seed", "7"), ("epochs", "40"), ("checkpointEvery", "4")]; // enough steps that the coordinator kill lands mid-run on an idle machine too
+        (string, string)[] plain = [("mode", "plaintext"), ("insecure", "plaintext-reference,fixed-seed"), ("seed", "7"), ("epochs", "40"), ("checkpointEvery", "4")]; // enough steps that the coordinator kill lands mid-run on an idle machine too
         const string name = "it-plain";
         using var op = fixture.Connect();
         var reference = await FollowAsync(op, (await CreateAsync(op, Parameters(name, fixture.EvaluationUsersFile, plain))).JobId, TimeSpan.FromMinutes(5));

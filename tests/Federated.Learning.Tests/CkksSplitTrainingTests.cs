@@ -23,7 +23,7 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
         TorchRuntime.Initialise(2);
         using var world = new SmallModels();
         var plainJob = SmallModels.JobOptions();
-        var ckksJob = plainJob with { Insecure = InsecureAllowances.NoLabelNoise };
+        var ckksJob = plainJob with { Insecure = InsecureAllowances.NoLabelNoise | InsecureAllowances.FixedSeed };
         var (pe, pm) = world.SplitPair(plainJob);
         using var ce = new ExternalPartyRole(ckksJob, world.NewExternalTower(1), SmallModels.Adam(), new CkksExternalSession(Ckks), seed: 101);
         using var cm = new MusicPartyRole(ckksJob, world.NewTop(2), world.Catalog, SmallModels.Adam(), new CkksMusicSession(Ckks, SmallModels.K), seed: 202);
@@ -74,7 +74,7 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
         TorchRuntime.Initialise(2);
         using var world = new SmallModels();
         var plainJob = SmallModels.JobOptions();
-        var ckksJob = plainJob with { Insecure = InsecureAllowances.NoLabelNoise };
+        var ckksJob = plainJob with { Insecure = InsecureAllowances.NoLabelNoise | InsecureAllowances.FixedSeed };
         var small = Ckks with { ReleaseBudget = 2 }; // one release per step per key at B = 32: rotate every second step
         var (pe, pm) = world.SplitPair(plainJob);
         using var ce = new ExternalPartyRole(ckksJob, world.NewExternalTower(1), SmallModels.Adam(), new CkksExternalSession(small), seed: 101);
@@ -333,7 +333,7 @@ public class CkksSplitTrainingTests(ITestOutputHelper output)
         public CkksPair(SmallModels world)
         {
             TorchRuntime.Initialise(2);
-            var job = SmallModels.JobOptions() with { Insecure = InsecureAllowances.NoLabelNoise };
+            var job = SmallModels.JobOptions() with { Insecure = InsecureAllowances.NoLabelNoise | InsecureAllowances.FixedSeed };
             ESession = new CkksExternalSession(Ckks);
             MSession = new CkksMusicSession(Ckks, SmallModels.K);
             E = new ExternalPartyRole(job, world.NewExternalTower(1), SmallModels.Adam(), ESession, 1);

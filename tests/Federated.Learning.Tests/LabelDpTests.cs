@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 
 namespace Federated.Learning.Tests;
 
-/// <summary>Label DP on δ: per-row clipping to C, Gaussian noise of std σ·C, seeded, and the ε it spends.</summary>
+/// <summary>Label DP on δ: per-row clipping to C, Gaussian noise of std σ·C from the secret randomness, and the ε it spends.</summary>
 public class LabelDpTests
 {
     public LabelDpTests() => TorchRuntime.Initialise(2);
@@ -15,7 +15,7 @@ public class LabelDpTests
     {
         const int rows = 64, width = 6;
         const double clip = 0.5;
-        using var mechanism = new LabelDpMechanism(new LabelDpOptions { ClipNorm = clip, NoiseMultiplier = 0 }, 10_000, 7);
+        var mechanism = new LabelDpMechanism(new LabelDpOptions { ClipNorm = clip, NoiseMultiplier = 0 }, 10_000, SecretRandomness.Fresh());
         manual_seed(3);
         // δ of a mean loss has rows of scale 1/B; half the rows get per-example norms well above C, half below.
         var perExample = randn(rows, width, dtype: ScalarType.Float32);
@@ -35,15 +35,21 @@ public class LabelDpTests
     }
 
     [Fact]
-    public void Noise_has_standard_deviation_sigma_times_clip_and_is_reproducible_from_the_seed()
+    public void Noise_has_standard_deviation_sigma_times_clip_is_fresh_per_job_and_step_and_reproducible_only_from_a_fixed_seed()
     {
         const int rows = 400, width = 50;
         const double clip = 0.8, sigma = 1.7;
         var options = new LabelDpOptions { ClipNorm = clip, NoiseMultiplier = sigma };
-        using var first = new LabelDpMechanism(options, 10_000, 42);
-        using var second = new LabelDpMechanism(options, 10_000, 42);
-        using var other = new LabelDpMechanism(options, 10_000, 43);
+        var first = new LabelDpMechanism(options, 10_000, SecretRandomness.FromFixedSeed(42));
+        var second = new LabelDpMechanism(options, 10_000, SecretRandomness.FromFixedSeed(42));
+        var other = new LabelDpMechanism(options, 10_000, SecretRandomness.FromFixedSeed(43));
+        var freshA = new LabelDpMechanism(options, 10_000, SecretRandomness.Fresh());
+        var freshB = new LabelDpMechanism(options, 10_000, SecretRandomness.Fresh());
         var zero = zeros(rows, width);
+
+        var fa = freshA.Apply(zero) * rows;
+        Assert.False(fa.eq(freshB.Apply(zero) * rows).any().item<bool>(), "two jobs with fresh keys drew a common noise value");
+        Assert.False(fa.eq(freshA.Apply(zero) * rows).any().item<bool>(), "two steps of one job drew a common noise value");
 
         var noise = first.Apply(zero) * rows;
         double std = noise.std().item<double>();
@@ -59,7 +65,7 @@ public class LabelDpTests
     public void The_ledger_reports_the_accountants_epsilon_for_the_steps_taken()
     {
         var options = new LabelDpOptions { ClipNorm = 1, NoiseMultiplier = 1.1, Delta = 1e-5 };
-        using var mechanism = new LabelDpMechanism(options, alignedRows: 6_400, seed: 1);
+        var mechanism = new LabelDpMechanism(options, alignedRows: 6_400, SecretRandomness.Fresh());
         for (int step = 0; step < 25; step++) mechanism.Apply(zeros(64, 4));
         var spent = mechanism.Spent()!;
         var expected = RenyiDpAccountant.Epsilon(1.1, 64.0 / 6_400, 25, 1e-5);
@@ -98,7 +104,7 @@ public class LabelDpTests
         var options = new LabelDpOptions { ClipNorm = 1.0, NoiseMultiplier = 0.5 };
         var batches = Enumerable.Repeat(Enumerable.Repeat(256, 11).Append(74), 3).SelectMany(b => b).ToArray();
         var projected = LabelDpMechanism.Project(options, 2890, batches)!;
-        using var mechanism = new LabelDpMechanism(options, 2890, 5);
+        var mechanism = new LabelDpMechanism(options, 2890, SecretRandomness.Fresh());
         foreach (var rows in batches) mechanism.Apply(zeros(rows, 4)).Dispose();
         var spent = mechanism.Spent()!;
         Assert.Equal(spent.Epsilon, projected.Epsilon, 12);

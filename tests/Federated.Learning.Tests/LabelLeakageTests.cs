@@ -12,7 +12,9 @@ namespace Federated.Learning.Tests;
 /// cold-start-like users (no M user features, so z_E alone makes the user vector). Measured at init (one step,
 /// 160 rows, 8 songs), AUC without label DP for d = 6 / 16 / 32 / 64: 0.84 / 0.94 / 0.89 / 0.86 without M user
 /// features, 0.78 / 0.90 / 0.89 / 0.88 with them (the normalisation Jacobian and E's k = 8 projection keep it below
-/// 1 for this recall loss); 0.50-0.51 with label DP σ = 4 in every case. The test uses d = 16 without M users.
+/// 1 for this recall loss); 0.50-0.51 with label DP σ = 4 in every case. The test uses d = 16 without M users. The
+/// AUC depends on the draw of the weight halves: over ten fresh draws at d = 16 it was 0.853-0.918 (mean 0.887) without
+/// label DP and 0.493-0.509 with it, so the control asks for 0.8.
 /// </summary>
 public class LabelLeakageTests(ITestOutputHelper output)
 {
@@ -23,7 +25,7 @@ public class LabelLeakageTests(ITestOutputHelper output)
         double without = DirectionAttackAuc(null, musicUsers: false, d: 16);
         double with = DirectionAttackAuc(new LabelDpOptions { ClipNorm = 1.0, NoiseMultiplier = 4.0 }, musicUsers: false, d: 16);
         output.WriteLine($"direction attack AUC: {without:F3} without label DP, {with:F3} with σ = 4");
-        Assert.True(without > 0.9, $"without label DP the attack reaches only AUC {without:F3}: the control cannot fail");
+        Assert.True(without > 0.8, $"without label DP the attack reaches only AUC {without:F3}: the control cannot fail");
         Assert.True(Math.Abs(with - 0.5) < 0.06, $"with label DP the attack still reaches AUC {with:F3}");
     }
 

@@ -30,7 +30,8 @@ public sealed class ResumeTests(ITestOutputHelper output) : IDisposable
             Epochs = 4, CheckpointEverySteps = 4, Mode = mode,
             // Small widths keep the CKKS steps cheap: this test is about state, not quality.
             Model = new TrainingModelOptions { BottomWidth = 4, InteractiveWidth = 4, MusicPretrainEpochs = 1 },
-            Insecure = mode == FederationMode.PlaintextReference ? InsecureAllowances.PlaintextReference : InsecureAllowances.None,
+            // The resumed run is compared with an uninterrupted one in another folder, so both draw from one fixed seed.
+            Insecure = InsecureAllowances.FixedSeed | (mode == FederationMode.PlaintextReference ? InsecureAllowances.PlaintextReference : InsecureAllowances.None),
         };
 
         // Interrupt both parties once M has finished step 10 (checkpoints exist at 4 and 8).

@@ -1,3 +1,4 @@
+using Federated.Learning.Privacy;
 using Federated.Core;
 using Federated.Learning.Crypto;
 using Federated.Learning.Model;
@@ -28,7 +29,7 @@ public sealed class ExternalPartyRole : SplitPartyRole<IExternalPartyCryptoSessi
 
     /// <param name="towerOptimiser">Any optimiser for the tower's parameters (the interactive layer is plain SGD).</param>
     /// <param name="crypto">E's crypto session; the role owns it and disposes it (wiping the secret key).</param>
-    /// <param name="seed">Seeds A's init and the gradient mask Ξ; E's own secret randomness.</param>
+    /// <param name="seed">Used only when the job allows a fixed seed: then A's init and the gradient mask Ξ are derived from it; otherwise they come from a fresh CSPRNG key.</param>
     public ExternalPartyRole(SplitTrainingOptions options, ExternalBottomTower tower,
         Func<IEnumerable<Parameter>, optim.Optimizer> towerOptimiser, IExternalPartyCryptoSession crypto, ulong seed)
         : base(Checked(options, tower, towerOptimiser, crypto), crypto, () => towerOptimiser(tower.parameters()), seed)
@@ -69,21 +70,23 @@ public sealed class ExternalPartyRole : SplitPartyRole<IExternalPartyCryptoSessi
     private protected override string NothingExpected(string received) =>
         $"E received {received} in state {_state}, where it expects no message (call {(_state == State.KeysNotAnnounced ? "AnnounceKeys" : "BeginStep")} first)";
 
-    // E's state file: the step and the generator of A and Ξ (the tower optimiser and A are the shared files).
+    private const string GradientMaskPurpose = "gradient-mask";
+
+    // E's state file: the step and the secret randomness key of A's init and Ξ (the tower optimiser and A are the shared files).
     private protected override void WriteRoleState(string path) =>
-        StateFiles.WriteJson(path, new SavedState(CompletedSteps, StateFiles.GeneratorState(Generator)));
+        StateFiles.WriteJson(path, new SavedState(CompletedSteps, Secret.Export()));
 
     private protected override Func<ulong> ReadRoleState(string path)
     {
         var state = StateFiles.ReadJson<SavedState>(path);
         return () =>
         {
-            StateFiles.RestoreGenerator(Generator, state.Generator);
+            Secret = SecretRandomness.Restore(state.Secret, path);
             return state.Step;
         };
     }
 
-    private sealed record SavedState(ulong Step, string Generator);
+    private sealed record SavedState(ulong Step, SecretRandomness.Saved? Secret);
 
     /// <summary>α of the current step (tests only).</summary>
     internal DenseMatrix? LastAlpha => _alphaValues;
@@ -179,8 +182,8 @@ public sealed class ExternalPartyRole : SplitPartyRole<IExternalPartyCryptoSessi
     // B3: X1 = ⟦αᵀ·δ̃ + Ξ/η⟧_M and X2 = ⟦δ̃·Aᵀ⟧_M + R_G, with the pre-update A.
     private SplitTrainingMessage OnBackwardGradient(BackwardGradient b2)
     {
-        _xi = randn(new long[] { Options.BottomWidth, Options.InteractiveWidth }, ScalarType.Float64, generator: Generator)
-            .TimesInPlace(Options.GradientMaskStd * Options.InteractiveLearningRate).DetachFromDisposeScope();
+        _xi = Secret.Gaussian(GradientMaskPurpose, Step, [Options.BottomWidth, Options.InteractiveWidth], Options.GradientMaskStd * Options.InteractiveLearningRate)
+            .DetachFromDisposeScope();
         DenseMatrix weightHalf = DenseMatrix.FromTensor(WeightHalfTensor), xiOverEta;
         using (var scope = NewDisposeScope())
             xiOverEta = DenseMatrix.FromTensor(_xi.DividedBy(Options.InteractiveLearningRate));

@@ -5,23 +5,26 @@ namespace Federated.Learning.Split;
 
 /// <summary>
 /// M's label protection on δ = ∂L/∂z_E (L the batch mean loss). Each row's per-example gradient B·δ_r is clipped to
-/// norm C, gets N(0, (σC)²) noise per coordinate from M's seeded generator, and is scaled back by 1/B:
+/// norm C, gets N(0, (σC)²) noise per coordinate from M's secret randomness (a CSPRNG key, the step's own stream,
+/// floating-point-hardened Gaussians: <see cref="SecretRandomness"/>), and is scaled back by 1/B:
 /// δ̃ = (clip_C(B·δ) + σC·N) / B. The ledger composes the sampled Gaussian mechanism over steps with q = B / N.
 /// </summary>
-public sealed class LabelDpMechanism : IDisposable
+public sealed class LabelDpMechanism
 {
     private readonly LabelDpOptions? _options;
-    private readonly Generator _generator;
+    private const string NoisePurpose = "label-dp-noise";
+    private SecretRandomness _secret;
     private readonly long _alignedRows;
     private readonly Dictionary<double, double[]> _perStepRdp = new();
     private readonly double[] _composedRdp;
 
-    public LabelDpMechanism(LabelDpOptions? options, long alignedRows, ulong seed)
+    public LabelDpMechanism(LabelDpOptions? options, long alignedRows, SecretRandomness secret)
     {
+        ArgumentNullException.ThrowIfNull(secret);
         options?.Validate();
         _options = options;
         _alignedRows = alignedRows;
-        _generator = new Generator(seed);
+        _secret = secret;
         _composedRdp = new double[RenyiDpAccountant.DefaultOrders.Count];
     }
 
@@ -39,7 +42,7 @@ public sealed class LabelDpMechanism : IDisposable
         var norms = perExample.norm(1, keepdim: true);
         var factor = norms.ClampMin(1e-300).Into(_options.ClipNorm).ClampMax(1.0);
         var clipped = perExample * factor;
-        var noise = randn(clipped.shape, ScalarType.Float64, generator: _generator).Times(_options.NoiseMultiplier * _options.ClipNorm);
+        var noise = _secret.Gaussian(NoisePurpose, (ulong)Steps, clipped.shape, _options.NoiseMultiplier * _options.ClipNorm);
         Record(rows);
         return clipped.Plus(noise).DividedBy(rows).MoveToOuterDisposeScope();
     }
@@ -52,16 +55,17 @@ public sealed class LabelDpMechanism : IDisposable
         return RenyiDpAccountant.EpsilonFromRdp(RenyiDpAccountant.DefaultOrders, _composedRdp, _options.Delta);
     }
 
-    /// <summary>What a checkpoint keeps: the noise generator's position and the composed RDP.</summary>
-    internal sealed record Ledger(string Generator, long Steps, double[] ComposedRdp);
+    /// <summary>What a checkpoint keeps: the steps taken (each step's noise is the secret stream of its index) and the composed RDP.</summary>
+    internal sealed record Ledger(long Steps, double[] ComposedRdp);
 
-    internal Ledger ExportLedger() => new(Persistence.StateFiles.GeneratorState(_generator), Steps, (double[])_composedRdp.Clone());
+    internal Ledger ExportLedger() => new(Steps, (double[])_composedRdp.Clone());
 
-    internal void RestoreLedger(Ledger ledger)
+    internal void RestoreLedger(Ledger ledger, SecretRandomness secret)
     {
-        if (ledger.ComposedRdp.Length != _composedRdp.Length)
-            throw new InvalidDataException($"saved ledger holds {ledger.ComposedRdp.Length} RDP orders, the accountant uses {_composedRdp.Length}");
-        Persistence.StateFiles.RestoreGenerator(_generator, ledger.Generator);
+        ArgumentNullException.ThrowIfNull(secret);
+        if (ledger.ComposedRdp is null || ledger.ComposedRdp.Length != _composedRdp.Length)
+            throw new InvalidDataException($"saved ledger holds {ledger.ComposedRdp?.Length ?? 0} RDP orders, the accountant uses {_composedRdp.Length}");
+        _secret = secret;
         ledger.ComposedRdp.CopyTo(_composedRdp, 0);
         Steps = ledger.Steps;
     }
@@ -105,6 +109,4 @@ public sealed class LabelDpMechanism : IDisposable
         }
         for (int i = 0; i < perStep.Length; i++) composed[i] += perStep[i];
     }
-
-    public void Dispose() => _generator.Dispose();
 }

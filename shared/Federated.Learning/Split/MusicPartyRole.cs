@@ -31,7 +31,7 @@ public sealed class MusicPartyRole : SplitPartyRole<IMusicPartyCryptoSession>
 
     /// <param name="topOptimiser">Any optimiser for the top model's parameters (the interactive layer is plain SGD).</param>
     /// <param name="crypto">M's crypto session; the role owns it and disposes it (wiping the secret key).</param>
-    /// <param name="seed">Seeds W_M's init, the label-DP noise and the sampled negatives; M's own secret randomness.</param>
+    /// <param name="seed">Seeds the sampled negatives; W_M's init and the label-DP noise come from M's secret randomness (from this seed only when the job allows a fixed seed).</param>
     public MusicPartyRole(SplitTrainingOptions options, MusicTopModel top, SongCatalog catalog,
         Func<IEnumerable<Parameter>, optim.Optimizer> topOptimiser, IMusicPartyCryptoSession crypto, ulong seed)
         : base(Checked(options, top, catalog, topOptimiser, crypto), crypto, () => topOptimiser(top.parameters()), seed)
@@ -39,7 +39,7 @@ public sealed class MusicPartyRole : SplitPartyRole<IMusicPartyCryptoSession>
         _top = top;
         _catalog = catalog;
         _negativeSampler = new Generator(NegativeSamplerSeed(seed));
-        _labelDp = new LabelDpMechanism(options.LabelDp, options.AlignedRows, seed ^ 0x9E3779B97F4A7C15UL);
+        _labelDp = new LabelDpMechanism(options.LabelDp, options.AlignedRows, Secret);
     }
 
     private static SplitTrainingOptions Checked(SplitTrainingOptions options, MusicTopModel top, SongCatalog catalog,
@@ -87,25 +87,25 @@ public sealed class MusicPartyRole : SplitPartyRole<IMusicPartyCryptoSession>
     private protected override string NothingExpected(string received) =>
         $"M received {received} for no prepared step (state {_state}; call PrepareStep with M's batch first)";
 
-    // M's state file: the step, the generators (W_M's init, the negatives) and the label-DP ledger with its noise
-    // generator; the top model's parameters and its seen-songs list are the caller's to save.
+    // M's state file: the step, the secret randomness key (W_M's init, the label-DP noise), the negative sampler and
+    // the label-DP ledger; the top model's parameters and its seen-songs list are the caller's to save.
     private protected override void WriteRoleState(string path) =>
         StateFiles.WriteJson(path, new SavedState(CompletedSteps,
-            StateFiles.GeneratorState(Generator), StateFiles.GeneratorState(_negativeSampler), _labelDp.ExportLedger()));
+            Secret.Export(), StateFiles.GeneratorState(_negativeSampler), _labelDp.ExportLedger()));
 
     private protected override Func<ulong> ReadRoleState(string path)
     {
         var state = StateFiles.ReadJson<SavedState>(path);
         return () =>
         {
-            StateFiles.RestoreGenerator(Generator, state.Generator);
+            Secret = SecretRandomness.Restore(state.Secret, path);
             StateFiles.RestoreGenerator(_negativeSampler, state.NegativeSampler);
-            _labelDp.RestoreLedger(state.LabelDp);
+            _labelDp.RestoreLedger(state.LabelDp, Secret);
             return state.Step;
         };
     }
 
-    private sealed record SavedState(ulong Step, string Generator, string NegativeSampler, LabelDpMechanism.Ledger LabelDp);
+    private sealed record SavedState(ulong Step, SecretRandomness.Saved? Secret, string NegativeSampler, LabelDpMechanism.Ledger LabelDp);
 
     /// <summary>z_E of the last step (tests only).</summary>
     internal DenseMatrix? LastInteractiveOutput { get; private set; }
@@ -240,6 +240,5 @@ public sealed class MusicPartyRole : SplitPartyRole<IMusicPartyCryptoSession>
         LastUserVectors?.Dispose();
         _deltaTilde?.Dispose();
         _negativeSampler.Dispose();
-        _labelDp.Dispose();
     }
 }

@@ -22,16 +22,22 @@ public abstract class SplitPartyRole<TSession> : IDisposable where TSession : II
         Options = options;
         Optimiser = optimiser();
         Crypto = crypto;
-        Generator = new Generator(seed);
-        WeightHalfTensor = randn(new long[] { options.BottomWidth, options.InteractiveWidth }, ScalarType.Float64, generator: Generator)
-            .TimesInPlace(Math.Sqrt(options.InitVariance / 2)).DetachFromDisposeScope();
+        Secret = options.Insecure.HasFlag(InsecureAllowances.FixedSeed) ? SecretRandomness.FromFixedSeed(seed) : SecretRandomness.Fresh();
+        WeightHalfTensor = Secret.Gaussian(WeightHalfPurpose, 0, [options.BottomWidth, options.InteractiveWidth], Math.Sqrt(options.InitVariance / 2))
+            .DetachFromDisposeScope();
     }
 
     private protected SplitTrainingOptions Options { get; }
     private protected optim.Optimizer Optimiser { get; }
     private protected TSession Crypto { get; }
-    /// <summary>Draws the weight half's init and whatever else the role keeps secret (E's Ξ).</summary>
-    private protected Generator Generator { get; }
+    private const string WeightHalfPurpose = "weight-half-init";
+
+    /// <summary>
+    /// Draws the weight half's init and whatever else the role keeps secret (M's label-DP noise, E's Ξ): a key from the
+    /// OS CSPRNG, or one derived from the seed when the job allows <see cref="InsecureAllowances.FixedSeed"/>.
+    /// Restored from the role's checkpoint on resume.
+    /// </summary>
+    private protected SecretRandomness Secret { get; set; }
     /// <summary>This party's half of W, float64 [k, d]; it never leaves the party.</summary>
     private protected Tensor WeightHalfTensor { get; }
     /// <summary>The step (or inference) the next message belongs to.</summary>
@@ -147,7 +153,6 @@ public abstract class SplitPartyRole<TSession> : IDisposable where TSession : II
     {
         DisposeOwn();
         WeightHalfTensor.Dispose();
-        Generator.Dispose();
         Optimiser.Dispose();
         Crypto.Dispose(); // the role owns its session: this wipes the party's secret key
         GC.SuppressFinalize(this);

@@ -25,5 +25,6 @@ public sealed record SplitStepReport(
     public string SecurityNotice =>
         (Mode == CryptoMode.PlaintextReference ? "INSECURE: plaintext reference mode, interactive-layer values crossed unencrypted. " : "") +
         (Insecure.HasFlag(InsecureAllowances.NoLabelNoise) && Epsilon is null ? "INSECURE: no label DP on δ. " : "") +
+        (Insecure.HasFlag(InsecureAllowances.FixedSeed) ? "INSECURE: fixed seed, whoever knows it can recompute the label-DP noise and the masks. " : "") +
         (IsInsecure ? "" : "encrypted (CKKS) with label DP");
 }

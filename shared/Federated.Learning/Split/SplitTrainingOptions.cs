@@ -9,6 +9,11 @@ public enum InsecureAllowances
     PlaintextReference = 1,
     /// <summary>Run without label DP (no clipping, no noise on δ): E's gradient reveals label information.</summary>
     NoLabelNoise = 2,
+    /// <summary>
+    /// Derive the parties' secret randomness (label-DP noise, masks, weight halves) from the job's seed, for reproducible
+    /// test runs: whoever knows the seed can recompute M's noise and E's masks.
+    /// </summary>
+    FixedSeed = 4,
 }
 
 /// <summary>Label DP on δ: each row's per-example gradient is clipped to <see cref="ClipNorm"/> and gets N(0, (σ·C)²) noise.</summary>

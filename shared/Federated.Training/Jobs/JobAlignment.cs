@@ -81,7 +81,10 @@ internal static class JobAlignment
             .ConfigureAwait(false);
     }
 
-    /// <summary>The party's own seed: given, or drawn once and kept in the job folder (so a resumed run continues alike).</summary>
+    /// <summary>
+    /// The party's own seed: given, or drawn once and kept in the job folder (owner-only) so a resumed run continues
+    /// alike. It drives batch sampling and negatives; secret randomness has its own key (<c>SecretRandomness</c>).
+    /// </summary>
     public static ulong PartySeed(PartyJobPaths paths)
     {
         if (paths.Seed is { } given) return given;

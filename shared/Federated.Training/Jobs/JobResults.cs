@@ -5,7 +5,8 @@ namespace Federated.Training.Jobs;
 /// <summary>Where a party's job reads its data and keeps its state.</summary>
 /// <param name="DataFolder">The party's data folder: one <c>*.schema.json</c> per table.</param>
 /// <param name="JobFolder">The party's folder for this job (PSI state, checkpoints, models). Never shared.</param>
-/// <param name="Seed">The party's own secret randomness (weight half, masks, DP noise); null = random, persisted in the job folder.</param>
+/// <param name="Seed">The party's seed for what is not secret (batch sampling, negatives); null = random, persisted in the job folder.
+/// The secret randomness (weight half, masks, DP noise) comes from a CSPRNG key unless the job allows a fixed seed.</param>
 public sealed record PartyJobPaths(string DataFolder, string JobFolder, ulong? Seed = null);
 
 /// <summary>One progress event; carries no data values.</summary>

@@ -83,7 +83,8 @@ internal sealed class SmallModels : IDisposable
         GradientMaskStd = gradientMaskStd,
         LabelDp = labelDp,
         AlignedRows = 10_000,
-        Insecure = InsecureAllowances.PlaintextReference | (labelDp is null ? InsecureAllowances.NoLabelNoise : 0),
+        // Comparisons run the same job twice (plaintext and encrypted, rotated or not), so its secret randomness is fixed.
+        Insecure = InsecureAllowances.PlaintextReference | InsecureAllowances.FixedSeed | (labelDp is null ? InsecureAllowances.NoLabelNoise : 0),
     };
 
     public static PlaintextReferenceOptions Plaintext(int seed) => new() { AcknowledgeInsecure = true, Seed = seed };
