@@ -1,0 +1,120 @@
+using System.Text;
+using Federated.Audio;
+using Federated.Core;
+using Federated.Crypto.Ckks;
+using Federated.Crypto.Ckks.Serialization;
+using Federated.Data.Csv;
+using Federated.Data.Reading;
+using Federated.Data.Schema;
+using Federated.Learning.Split;
+using Google.Protobuf;
+
+namespace Federated.Fuzz;
+
+/// <summary>
+/// One reader or message handler under fuzzing: it gets arbitrary bytes, and may only succeed or refuse them with one of
+/// the exceptions its callers expect (the ones that name what was wrong). Anything else — an index out of range, a null
+/// reference, an overflow, an out-of-memory from a length taken on trust, a hang — is a finding.
+/// </summary>
+public sealed record FuzzTarget(string Name, string Description, Action<byte[]> Run, Func<Exception, bool> IsRefusal);
+
+public static class FuzzTargets
+{
+    /// <summary>The refusals every reader may raise: our own input errors and the format errors of the platform.</summary>
+    private static bool InputRefusal(Exception e) => e is InputRejectedException or ProtocolViolationException or InvalidDataException
+        or FormatException or DecoderFallbackException or CkksFormatException or AudioFormatException or InvalidProtocolBufferException
+        or System.Text.Json.JsonException || (e is ArgumentException && e is not ArgumentNullException and not ArgumentOutOfRangeException);
+
+    private static readonly Lazy<CkksContext> Context = new(() => new CkksContext(EncryptionParameters.Create(1024, 30, 20, 30), SecurityLevel.NoneInsecure));
+
+    /// <summary>The fixed schema of the table targets: the external party's user table of the synthetic world.</summary>
+    public const string UsersSchemaJson = """
+        {"formatVersion":1,"table":"external_users","role":"Users","file":"users.csv","key":"user_id","roles":{"user":"user_id"},
+         "columns":[{"name":"user_id","kind":"Id"},
+          {"name":"region","kind":"Categorical","categories":["en-north","en-south","fr-north"],"strict":true},
+          {"name":"device","kind":"Categorical"},
+          {"name":"age","kind":"Numeric","min":10,"max":100},
+          {"name":"interests","kind":"MultiCategorical","categories":["interest00","interest01","interest02"],"maxTokens":8},
+          {"name":"last_active","kind":"Timestamp","timestampFormat":"UnixSeconds"}]}
+        """;
+
+    public static IReadOnlyList<FuzzTarget> All { get; } =
+    [
+        new("csv", "CSV records (quoting, delimiters, line ends) as every table reader splits them", Csv, InputRefusal),
+        new("table", "a typed CSV table through the table reader (schema checks, bad-row policy)", Table, InputRefusal),
+        new("schema", "schema JSON (columns, kinds, roles, encodings, timestamp patterns)", Schema, InputRefusal),
+        new("wav", "WAV files (RIFF chunks, PCM and float formats) as M's audio step reads them", Wav, InputRefusal),
+        new("ckks", "CKKS objects from the peer: ciphertexts, public and Galois keys, parameter sets", Ckks, e => InputRefusal(e) || e is CkksParameterException),
+        new("split-message", "split-training messages from the relay (protobuf, declared type, headers)", SplitMessage, InputRefusal),
+    ];
+
+    public static FuzzTarget Get(string name) => All.FirstOrDefault(t => t.Name == name)
+        ?? throw new ArgumentException($"unknown fuzz target '{name}'; targets: {string.Join(", ", All.Select(t => t.Name))}");
+
+    private static void Csv(byte[] data)
+    {
+        // The first byte picks the dialect, as a schema's "csv" object would.
+        char delimiter = data.Length == 0 ? ',' : (data[0] % 4) switch { 0 => ',', 1 => '\t', 2 => '|', _ => ';' };
+        bool quoting = data.Length == 0 || data[0] < 128;
+        using var reader = new CsvRecordReader(new StringReader(Encoding.UTF8.GetString(data.AsSpan(Math.Min(1, data.Length)))), delimiter, quoting);
+        long fields = 0;
+        while (reader.Read())
+        {
+            fields += reader.Fields.Count;
+            if (fields > 10_000_000) throw new InvalidOperationException("more fields than characters");
+        }
+    }
+
+    private static readonly Lazy<TableSchema> UsersSchema = new(() => TableSchema.Parse(UsersSchemaJson));
+
+    private static void Table(byte[] data)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"federated-fuzz-{Environment.ProcessId}.csv");
+        File.WriteAllBytes(path, data);
+        try
+        {
+            var policy = data.Length > 0 && data[0] % 2 == 1 ? BadRowPolicy.Quarantine : BadRowPolicy.FailFast;
+            Task.Run(async () =>
+            {
+                await using var reader = await TableReader.OpenAsync(UsersSchema.Value, path, policy);
+                await foreach (var _ in reader) { }
+            }).GetAwaiter().GetResult();
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    private static void Schema(byte[] data) => TableSchema.Parse(Encoding.UTF8.GetString(data));
+
+    private static void Wav(byte[] data)
+    {
+        using var stream = new MemoryStream(data, writable: false);
+        WavReader.Read(stream, "fuzz.wav");
+    }
+
+    private static void Ckks(byte[] data)
+    {
+        var ctx = Context.Value;
+        var body = data.AsSpan(Math.Min(1, data.Length));
+        switch (data.Length == 0 ? 0 : data[0] % 4)
+        {
+            case 0: CkksSerializer.DeserializeCiphertext(ctx, body); break;
+            case 1: CkksSerializer.DeserializePublicKey(ctx, body); break;
+            case 2: CkksSerializer.DeserializeGaloisKeys(ctx, body); break;
+            default: CkksSerializer.DeserializeContext(body); break;
+        }
+    }
+
+    private static readonly string[] MessageTypes = ["train.keys", "train.F1", "train.F2", "train.F3", "train.B2", "train.B3", "train.B4", "train.X"];
+
+    private static void SplitMessage(byte[] data)
+    {
+        var type = data.Length == 0 ? MessageTypes[0] : MessageTypes[data[0] % MessageTypes.Length];
+        var message = SplitTrainingMessages.FromPeerMessage(new PeerMessage(type, data.AsMemory(Math.Min(1, data.Length))));
+        // What a role reads first from a well-formed message: its header (missing headers are refused by name).
+        _ = SplitTrainingMessages.StepName(message.BodyCase);
+        _ = message.CalculateSize();
+    }
+}

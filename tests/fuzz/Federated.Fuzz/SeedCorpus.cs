@@ -1,0 +1,97 @@
+using System.Buffers.Binary;
+using System.Text;
+using Federated.Crypto.Ckks;
+using Federated.Crypto.Ckks.Keys;
+using Federated.Crypto.Ckks.Serialization;
+using Federated.Learning.Protocol.V1;
+using Google.Protobuf;
+
+namespace Federated.Fuzz;
+
+/// <summary>
+/// Valid inputs for every target, made by the product code itself, so mutations start from what parties really send
+/// and read. The first byte of an input picks the dialect or message kind where a target has several.
+/// </summary>
+public static class SeedCorpus
+{
+    public static void Write(string root, TextWriter output)
+    {
+        int files = 0;
+        void Put(string target, string name, byte[] data)
+        {
+            var folder = Path.Combine(root, target);
+            Directory.CreateDirectory(folder);
+            File.WriteAllBytes(Path.Combine(folder, name), data);
+            files++;
+        }
+        static byte[] Prefixed(byte first, byte[] body) => [first, .. body];
+        static byte[] Utf8(string s) => Encoding.UTF8.GetBytes(s);
+
+        const string users = "user_id,region,device,age,interests,last_active\n" +
+                             "u1,en-north,tv,40,interest00|interest01,1772695759\n" +
+                             "u2,fr-north,\"ios, tablet\",25,interest02,1771121316\r\n" +
+                             "u3,en-south,android,,,1773542197\n";
+        Put("csv", "comma.bin", Prefixed(0, Utf8(users)));
+        Put("csv", "tab.bin", Prefixed(1, Utf8(users.Replace(',', '\t'))));
+        Put("csv", "quoted.bin", Prefixed(4, Utf8("a,\"b \"\"quoted\"\"\",c\n\"multi\nline\",2,3\n")));
+        Put("csv", "unquoted-pipe.bin", Prefixed(130, Utf8("x|y|z\n1|2|3\n")));
+        Put("table", "users.csv", Utf8(users));
+        Put("table", "users-skip.csv", Utf8("\u0001" + users.Replace("40", "400")));
+        Put("schema", "users.json", Utf8(FuzzTargets.UsersSchemaJson));
+        Put("schema", "partner-layout.json", Utf8(FuzzTargets.UsersSchemaJson.Replace("\"key\":\"user_id\",",
+            "\"key\":\"user_id\",\"csv\":{\"encoding\":\"latin1\",\"delimiter\":\"|\",\"header\":false,\"quoting\":\"None\"},")));
+
+        Put("wav", "pcm16-mono.wav", Wav(format: 1, channels: 1, bits: 16, rate: 8000, samples: 64));
+        Put("wav", "float32-stereo.wav", Wav(format: 3, channels: 2, bits: 32, rate: 22050, samples: 32));
+        Put("wav", "pcm24-mono.wav", Wav(format: 1, channels: 1, bits: 24, rate: 16000, samples: 16));
+
+        var ctx = new CkksContext(EncryptionParameters.Create(1024, 30, 20, 30), SecurityLevel.NoneInsecure);
+        var keys = new KeyGenerator(ctx);
+        var publicKey = keys.CreatePublicKey();
+        var encoder = new CkksEncoder(ctx);
+        var ciphertext = new Encryptor(ctx, publicKey).Encrypt(encoder.Encode([1.0, -2.5, 3.25], Math.Pow(2, 20)));
+        Put("ckks", "ciphertext.bin", Prefixed(0, CkksSerializer.Serialize(ciphertext)));
+        Put("ckks", "public-key.bin", Prefixed(1, CkksSerializer.Serialize(publicKey)));
+        Put("ckks", "galois-keys.bin", Prefixed(2, CkksSerializer.Serialize(keys.CreateGaloisKeys([1]))));
+        Put("ckks", "context.bin", Prefixed(3, CkksSerializer.Serialize(ctx)));
+
+        var header = new StepHeader { ProtocolVersion = 1, JobId = "job-fuzz", Step = 3, BatchRows = 4, Mode = CryptoMode.Ckks };
+        var block = new CipherBlock { Scheme = "ckks/v1", Rows = 4, Cols = 2, Parts = { ByteString.CopyFrom(CkksSerializer.Serialize(ciphertext)) } };
+        Put("split-message", "keys.bin", Prefixed(0, new SplitTrainingMessage
+        {
+            KeyAnnouncement = new KeyAnnouncement { Header = header, Scheme = "ckks/v1", PublicKeys = ByteString.CopyFrom(CkksSerializer.Serialize(publicKey)), BottomWidth = 8, InteractiveWidth = 4 },
+        }.ToByteArray()));
+        Put("split-message", "f1.bin", Prefixed(1, new SplitTrainingMessage { F1 = new ForwardActivations { Header = header, Alpha = block } }.ToByteArray()));
+        Put("split-message", "f1-no-header.bin", Prefixed(1, new SplitTrainingMessage { F1 = new ForwardActivations { Alpha = block } }.ToByteArray()));
+        output.WriteLine($"wrote {files} seed inputs under {root}");
+    }
+
+    /// <summary>A RIFF/WAVE file with a fmt and a data chunk of a ramp.</summary>
+    private static byte[] Wav(ushort format, ushort channels, ushort bits, int rate, int samples)
+    {
+        int blockAlign = channels * bits / 8, dataBytes = samples * blockAlign;
+        var data = new byte[44 + dataBytes];
+        var s = data.AsSpan();
+        Encoding.ASCII.GetBytes("RIFF", s);
+        BinaryPrimitives.WriteInt32LittleEndian(s[4..], 36 + dataBytes);
+        Encoding.ASCII.GetBytes("WAVEfmt ", s[8..]);
+        BinaryPrimitives.WriteInt32LittleEndian(s[16..], 16);
+        BinaryPrimitives.WriteUInt16LittleEndian(s[20..], format);
+        BinaryPrimitives.WriteUInt16LittleEndian(s[22..], channels);
+        BinaryPrimitives.WriteInt32LittleEndian(s[24..], rate);
+        BinaryPrimitives.WriteInt32LittleEndian(s[28..], rate * blockAlign);
+        BinaryPrimitives.WriteUInt16LittleEndian(s[32..], (ushort)blockAlign);
+        BinaryPrimitives.WriteUInt16LittleEndian(s[34..], bits);
+        Encoding.ASCII.GetBytes("data", s[36..]);
+        BinaryPrimitives.WriteInt32LittleEndian(s[40..], dataBytes);
+        for (int i = 0; i < samples * channels; i++)
+        {
+            var at = s[(44 + i * bits / 8)..];
+            double v = Math.Sin(i * 0.3) * 0.5;
+            if (format == 3) BinaryPrimitives.WriteSingleLittleEndian(at, (float)v);
+            else if (bits == 16) BinaryPrimitives.WriteInt16LittleEndian(at, (short)(v * short.MaxValue));
+            else { int x = (int)(v * 8_388_607); at[0] = (byte)x; at[1] = (byte)(x >> 8); at[2] = (byte)(x >> 16); }
+        }
+        return data;
+    }
+}
