@@ -1,9 +1,12 @@
 using System.Diagnostics;
 using System.Reflection;
 using System.Text.RegularExpressions;
+using Federated.Agent;
 using Federated.Audit;
 using Federated.Security;
 using Federated.Transport.V1;
+using Grpc.Core;
+using Microsoft.Extensions.Logging;
 
 namespace Federated.Integration.Tests;
 
@@ -79,6 +82,69 @@ public sealed partial class PartyReceiptTests(FederationFixture fixture)
         Assert.Contains($"receipts DISAGREE with the audit log at record {firstBad.Receipt.Index}", checkedCopy.Output);
         Assert.Contains($"receipt {firstBad.Source} (music's 'started' receipt of job {job.JobId} (record {firstBad.Receipt.Index})", checkedCopy.Output);
         Assert.Contains($"{musicReceipts.IndexOf(firstBad)} of {total} receipts agreed before it", checkedCopy.Output);
+    }
+
+    [Fact]
+    public async Task A_coordinator_that_gives_no_head_costs_a_warning_and_no_receipt_and_a_shrinking_or_changed_head_is_warned_about()
+    {
+        var folder = Path.Combine(fixture.RunDirectory, "receipt-book-" + Guid.NewGuid().ToString("N")[..8]);
+        using var authority = CertificateFiles.Load(fixture.Certificates, CertificateFiles.AuthorityName, withPrivateKey: true);
+        using var music = CertificateFactory.IssueParty(authority, "music", PartyRole.Music, [], TimeSpan.FromHours(1));
+        var logger = new ListLogger();
+        var book = new AuditReceiptBook(Path.Combine(folder, AuditReceiptFile.FileName), music, logger);
+
+        // An older coordinator without the method: the job goes on; a warning without any value, no file.
+        var none = await book.TakeAsync(new Jobs.JobsClient(new RefusingInvoker(StatusCode.Unimplemented)), "job-x", "started", CancellationToken.None);
+        Assert.Null(none);
+        Assert.False(File.Exists(book.Path));
+        Assert.Contains(logger.Warnings, w => w.Contains("No audit receipt for job job-x at 'started': the coordinator did not give its audit chain head (Unimplemented", StringComparison.Ordinal));
+
+        string Hash(char c) => new(c, 64);
+        Assert.NotNull(book.Record("job-x", "started", 10, Hash('a'), "job-x", "t10"));
+        Assert.Empty(logger.Warnings.Skip(1));
+        Assert.NotNull(book.Record("job-x", "completed", 7, Hash('b'), "job-x", "t7"));
+        Assert.Contains(logger.Warnings, w => w.Contains("went back from record 10 to 7", StringComparison.Ordinal));
+        Assert.NotNull(book.Record("job-y", "started", 10, Hash('c'), "job-y", "t10"));
+        Assert.Contains(logger.Warnings, w => w.Contains("another hash for record 10 than before", StringComparison.Ordinal));
+        Assert.Equal([10L, 7L, 10L], AuditReceiptFile.Read(book.Path).Select(e => e.Receipt.Index));
+
+        // A restarted agent remembers the highest head its file holds.
+        var reopened = new AuditReceiptBook(book.Path, music, logger);
+        reopened.Record("job-z", "started", 9, Hash('d'), "job-z", "t9");
+        Assert.Contains(logger.Warnings, w => w.Contains("went back from record 10 to 9", StringComparison.Ordinal));
+    }
+
+    /// <summary>A channel on which every unary call fails with one status (a coordinator that does not answer).</summary>
+    private sealed class RefusingInvoker(StatusCode code) : CallInvoker
+    {
+        public override AsyncUnaryCall<TResponse> AsyncUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
+            => new(Task.FromException<TResponse>(new RpcException(new Status(code, "not served here"))), Task.FromResult(new Metadata()),
+                () => new Status(code, "not served here"), () => [], () => { });
+
+        public override TResponse BlockingUnaryCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
+            => throw new RpcException(new Status(code, "not served here"));
+
+        public override AsyncServerStreamingCall<TResponse> AsyncServerStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options, TRequest request)
+            => throw new RpcException(new Status(code, "not served here"));
+
+        public override AsyncClientStreamingCall<TRequest, TResponse> AsyncClientStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options)
+            => throw new RpcException(new Status(code, "not served here"));
+
+        public override AsyncDuplexStreamingCall<TRequest, TResponse> AsyncDuplexStreamingCall<TRequest, TResponse>(Method<TRequest, TResponse> method, string? host, CallOptions options)
+            => throw new RpcException(new Status(code, "not served here"));
+    }
+
+    private sealed class ListLogger : ILogger
+    {
+        private readonly List<string> _warnings = [];
+        public IReadOnlyList<string> Warnings { get { lock (_warnings) return [.. _warnings]; } }
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+        public bool IsEnabled(LogLevel logLevel) => true;
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (logLevel == LogLevel.Warning)
+                lock (_warnings) _warnings.Add(formatter(state, exception));
+        }
     }
 
     private static async Task<IReadOnlyList<AuditReceiptEntry>> WaitForReceiptsAsync(string[] files, string jobId, TimeSpan timeout)
