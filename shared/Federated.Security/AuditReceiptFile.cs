@@ -29,7 +29,8 @@ public static class AuditReceiptFile
 
     /// <summary>
     /// Appends <paramref name="receipt"/> as one line, creating the file (0600) and its folder (0700) when missing and
-    /// narrowing both to the owner when they exist with wider modes. The line is flushed to disk before returning.
+    /// narrowing both to the owner when they exist with wider modes. An unfinished last line (a write cut short) is
+    /// dropped first. The line is flushed to disk before returning. Callers serialise their appends to one file.
     /// </summary>
     public static void Append(string path, AuditReceipt receipt)
     {
@@ -45,14 +46,40 @@ public static class AuditReceiptFile
             if ((File.GetUnixFileMode(folder) & ~OwnerOnlyFolder) != 0)
                 File.SetUnixFileMode(folder, OwnerOnlyFolder);
         }
-        var options = new FileStreamOptions { Mode = FileMode.Append, Access = FileAccess.Write, Share = FileShare.Read };
+        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.Read };
         if (!OperatingSystem.IsWindows())
             options.UnixCreateMode = OwnerOnlyFile;
         using var stream = new FileStream(full, options);
         if (!OperatingSystem.IsWindows() && (File.GetUnixFileMode(full) & ~OwnerOnlyFile) != 0)
             File.SetUnixFileMode(full, OwnerOnlyFile);
+        DropUnfinishedLine(stream);
+        stream.Seek(0, SeekOrigin.End);
         stream.Write(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(receipt, Json) + "\n"));
         stream.Flush(flushToDisk: true);
+    }
+
+    /// <summary>
+    /// A last line without its newline is an append that never finished (the party stopped while writing): it holds
+    /// no complete receipt, so it is cut off rather than joined with the next receipt into one unreadable line.
+    /// </summary>
+    private static void DropUnfinishedLine(FileStream stream)
+    {
+        var length = stream.Length;
+        if (length == 0)
+            return;
+        var one = new byte[1];
+        stream.Seek(length - 1, SeekOrigin.Begin);
+        if (stream.Read(one) == 1 && one[0] == (byte)'\n')
+            return;
+        var keep = length - 1;
+        while (keep > 0)
+        {
+            stream.Seek(keep - 1, SeekOrigin.Begin);
+            if (stream.Read(one) == 1 && one[0] == (byte)'\n')
+                break;
+            keep--;
+        }
+        stream.SetLength(keep);
     }
 
     /// <summary>Every receipt of one file, in order; empty lines are skipped.</summary>

@@ -233,6 +233,20 @@ public sealed class AuditReceiptTests : IDisposable
     }
 
     [Fact]
+    public void An_append_cut_short_is_dropped_by_the_next_append_instead_of_spoiling_its_line()
+    {
+        var receipts = WriteLog(Db("honest"), 4, receiptsAt: [(2, Music), (4, Music)]);
+        var file = Path.Combine(_directory, "state", AuditReceiptFile.FileName);
+        AuditReceiptFile.Append(file, receipts[0]);
+        File.AppendAllText(file, "{\"format\":\"federated.audit-receipt.v1\",\"party\":\"mu"); // the party stopped mid-write
+        Assert.Throws<InvalidDataException>(() => AuditReceiptFile.Read(file));
+
+        AuditReceiptFile.Append(file, receipts[1]);
+        Assert.Equal(receipts, AuditReceiptFile.Read(file).Select(e => e.Receipt));
+        Assert.EndsWith("\n", File.ReadAllText(file), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Signing_refuses_a_malformed_head_and_names_the_field()
     {
         Assert.Contains("hash 'xyz' is not 64 lowercase hexadecimal characters",
