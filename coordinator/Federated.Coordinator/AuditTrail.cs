@@ -25,6 +25,9 @@ public sealed class AuditTrail : IDisposable
 
     public long Count => _log.Count;
 
+    /// <summary>The chain head (record count, last hash, its job and time) that parties sign into their receipts.</summary>
+    public AuditHead Head() => _log.ChainHead();
+
     /// <summary>Header, sealed size and SHA-256 of the sealed payload; never the payload.</summary>
     public void Relayed(RelayedMessage message)
     {

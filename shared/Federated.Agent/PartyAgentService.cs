@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using Federated.Core.Jobs;
 using Federated.Hosting;
+using Federated.Security;
 using Federated.Transport.Client;
 using Federated.Transport.Relay;
 using Federated.Transport.V1;
@@ -26,6 +27,7 @@ public sealed class PartyAgentService : BackgroundService
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, RunningJob> _running = new(StringComparer.Ordinal);
     private readonly IJobCheckpointStore _checkpoints;
+    private readonly AuditReceiptBook _receipts;
 
     private sealed record RunningJob(Task Task, CancellationTokenSource Cancel);
 
@@ -41,6 +43,8 @@ public sealed class PartyAgentService : BackgroundService
         if (!Uri.TryCreate(_options.CoordinatorAddress, UriKind.Absolute, out _))
             throw new InvalidOperationException($"Agent:CoordinatorAddress '{_options.CoordinatorAddress}' is not an absolute https:// address");
         _checkpoints = new FileJobCheckpointStore(Path.Combine(Path.GetFullPath(_options.StateDirectory), "jobs"));
+        _receipts = new AuditReceiptBook(Path.Combine(Path.GetFullPath(_options.StateDirectory), AuditReceiptFile.FileName),
+            _identity.Certificate, loggers.CreateLogger<AuditReceiptBook>());
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -171,12 +175,14 @@ public sealed class PartyAgentService : BackgroundService
         try
         {
             await ReportAsync(connection, jobId, JobState.Running, restored is null ? "started" : "resumed from checkpoint", ct).ConfigureAwait(false);
+            await TakeReceiptAsync(connection, jobId, restored is null ? "started" : "resumed", ct).ConfigureAwait(false);
             logger.LogInformation("Job {JobId} ({Kind}) {Action} with peer {Peer}", jobId, assignment.Kind, restored is null ? "started" : "resumed", assignment.PeerPartyId);
             await handler.RunAsync(context, channel, ct).ConfigureAwait(false);
             await channel.CompleteAsync(TimeSpan.FromSeconds(_options.CompletionTimeoutSeconds), ct).ConfigureAwait(false);
             var stats = channel.Stats;
             var summary = $"{context.Summary} [relay: {stats.Sent} sent, {stats.Received} received, {stats.DuplicatesDropped} duplicates dropped, {stats.Sessions} session(s)]".Trim();
             await ReportAsync(connection, jobId, JobState.Completed, summary, ct).ConfigureAwait(false);
+            await TakeReceiptAsync(connection, jobId, "completed", ct).ConfigureAwait(false);
             _checkpoints.Delete(jobId);
             logger.LogInformation("Job {JobId} completed: {Summary}", jobId, summary);
         }
@@ -188,6 +194,24 @@ public sealed class PartyAgentService : BackgroundService
         {
             logger.LogError("Job {JobId} failed: {Error}", jobId, e.Message);
             await ReportAsync(connection, jobId, JobState.Failed, $"{_identity.PartyId}: {e.Message}", ct, JobFailures.Classify(e)).ConfigureAwait(false);
+            await TakeReceiptAsync(connection, jobId, "failed", ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>A signed receipt of the audit log's chain head at a milestone of the job; never fails the job.</summary>
+    private async Task TakeReceiptAsync(CoordinatorConnection connection, string jobId, string milestone, CancellationToken ct)
+    {
+        try
+        {
+            await _receipts.TakeAsync(connection.Jobs, jobId, milestone, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // the job is being stopped; what it does next decides
+        }
+        catch (Exception e)
+        {
+            _logger.LogWarning("No audit receipt for job {JobId} at '{Milestone}': {Problem}", jobId, milestone, e.Message);
         }
     }
 

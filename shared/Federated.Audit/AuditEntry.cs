@@ -48,3 +48,10 @@ public sealed record AuditRecord(long Index, DateTimeOffset Time, AuditEntry Ent
 /// <param name="HeadHash">Hash of the last record (record it elsewhere to detect a later rollback); null if empty or unreadable.</param>
 public sealed record AuditVerification(bool IsValid, long RecordsChecked, long? FirstBadIndex, string? Problem,
     string? HeadHash = null);
+
+/// <summary>The head of the hash chain: what <see cref="AuditLog.Head"/> returns and a party's audit receipt holds.</summary>
+/// <param name="Index">The number of records (the last record's index); 0 for an empty log.</param>
+/// <param name="Hash">The last record's hash; 64 zeros for an empty log.</param>
+/// <param name="JobId">The last record's job; "" for an empty log.</param>
+/// <param name="Time">The last record's time exactly as stored (UTC, <c>yyyy-MM-ddTHH:mm:ss.fffffffZ</c>); "" for an empty log.</param>
+public sealed record AuditHead(long Index, string Hash, string JobId, string Time);

@@ -177,6 +177,32 @@ public sealed class AuditLog : IDisposable
         }
     }
 
+    /// <summary>
+    /// The chain head: how many records the log has and the last one's hash, job and stored time, read in one
+    /// transaction with the anchor (what a party signs in an audit receipt).
+    /// </summary>
+    /// <exception cref="InvalidDataException">The anchor is missing or does not match the last record.</exception>
+    public AuditHead ChainHead()
+    {
+        lock (_gate)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            using var transaction = _connection.BeginTransaction(deferred: true);
+            var head = ReadHead(_connection, transaction)
+                ?? throw new InvalidDataException($"audit log '{Path}' lost its anchor row (audit_head); run verify");
+            if (head.Count == 0)
+                return new AuditHead(0, AuditChain.GenesisHash, "", "");
+            using var command = _connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "SELECT hash, job_id, time FROM audit_record WHERE idx = $idx";
+            command.Parameters.AddWithValue("$idx", head.Count);
+            using var reader = command.ExecuteReader();
+            if (!reader.Read() || reader.GetString(0) != head.Hash)
+                throw new InvalidDataException($"audit log '{Path}': record {head.Count} does not match the anchor's head; run verify");
+            return new AuditHead(head.Count, head.Hash, reader.GetString(1), reader.GetString(2));
+        }
+    }
+
     /// <summary>Reads up to <paramref name="max"/> records from index <paramref name="fromIndex"/> on, in order.</summary>
     public IReadOnlyList<AuditRecord> Read(long fromIndex, int max)
     {

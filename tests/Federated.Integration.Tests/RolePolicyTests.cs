@@ -36,6 +36,7 @@ public sealed class RolePolicyTests(FederationFixture fixture)
         ["Jobs/WatchJobEvents"] = (PartyOrOperator, (c, d) => Drain(c.Jobs.WatchJobEvents(new WatchJobEventsRequest { JobId = NoJob }, deadline: d).ResponseStream)),
         ["Jobs/WatchAssignments"] = (Party, (c, d) => Drain(c.Jobs.WatchAssignments(new WatchAssignmentsRequest(), deadline: d).ResponseStream)),
         ["Jobs/ReportJobState"] = (Party, (c, d) => c.Jobs.ReportJobStateAsync(new ReportJobStateRequest { JobId = NoJob, State = JobState.Running }, deadline: d).ResponseAsync),
+        ["Jobs/GetAuditHead"] = (Party, (c, d) => c.Jobs.GetAuditHeadAsync(new GetAuditHeadRequest { JobId = NoJob }, deadline: d).ResponseAsync),
         ["Relay/ExchangeOffer"] = (Party, (c, d) => c.Relay.ExchangeOfferAsync(new ExchangeOfferRequest { JobId = NoJob, Offer = ByteString.CopyFrom(1) }, deadline: d).ResponseAsync),
         ["Relay/Send"] = (Party, async (c, d) =>
         {

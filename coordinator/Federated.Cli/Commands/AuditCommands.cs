@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Federated.Operator;
 using Federated.Audit;
+using Federated.Security;
 using Spectre.Console;
 
 namespace Federated.Cli.Commands;
@@ -33,18 +34,45 @@ public static class AuditCommands
             return 0;
         });
 
-        var verify = new Command("verify", "Verify the hash chain of the audit log; names the first bad record");
+        var receipts = new Option<string[]>("--receipts")
+        {
+            Description = "Parties' receipts files or folders (every audit-receipts.jsonl under a folder): check that the log still holds every chain head they signed",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var authority = new Option<string?>("--ca")
+        {
+            Description = "The federation's CA certificate (PEM) that the receipts' party certificates must chain to; default: ca.crt.pem in the certificate folder",
+        };
+        var verify = new Command("verify", "Verify the hash chain of the audit log, and with --receipts that it agrees with the parties' signed receipts; names the first bad record or receipt")
+        {
+            receipts, authority,
+        };
         verify.SetAction(result =>
         {
             var path = Database(result, database, common);
             var verification = AuditVerifier.Verify(path);
-            if (verification.IsValid)
+            if (!verification.IsValid)
             {
-                AnsiConsole.MarkupLineInterpolated($"[green]audit log valid[/]: {verification.RecordsChecked} records checked in {path}");
-                return 0;
+                AnsiConsole.MarkupLineInterpolated($"[red]audit log INVALID[/] at record {verification.FirstBadIndex?.ToString() ?? "?"}: {verification.Problem} ({path})");
+                return 2;
             }
-            AnsiConsole.MarkupLineInterpolated($"[red]audit log INVALID[/] at record {verification.FirstBadIndex?.ToString() ?? "?"}: {verification.Problem} ({path})");
-            return 2;
+            AnsiConsole.MarkupLineInterpolated($"[green]audit log valid[/]: {verification.RecordsChecked} records checked in {path}");
+            var receiptPaths = result.GetValue(receipts) ?? [];
+            if (receiptPaths.Length == 0)
+                return 0;
+
+            var collected = ReadReceipts(receiptPaths);
+            var validator = LoadAuthority(result, authority, common);
+            var check = AuditReceiptVerifier.Verify(path, verification, collected, validator);
+            var parties = string.Join(", ", check.ReceiptsByParty.Select(p => $"{p.Key} {p.Value}"));
+            if (!check.IsValid)
+            {
+                AnsiConsole.MarkupLineInterpolated($"[red]receipts DISAGREE[/] with the audit log at record {check.RecordIndex?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "?"}: {check.Problem}");
+                AnsiConsole.MarkupLineInterpolated($"{check.ReceiptsChecked} of {collected.Count} receipts agreed before it ({(parties.Length == 0 ? "none" : parties)})");
+                return 2;
+            }
+            AnsiConsole.MarkupLineInterpolated($"[green]receipts agree[/]: {check.ReceiptsChecked} receipts checked ({parties}); the log holds every chain head they signed");
+            return 0;
         });
         var jobArgument = new Argument<string>("JOB") { Description = "The job (coordinator job id)" };
         var output = new Option<string>("--out") { Description = "Folder for the report files", DefaultValueFactory = _ => "." };
@@ -76,6 +104,38 @@ public static class AuditCommands
             return built.Chain.IsValid ? 0 : 2;
         });
         return new Command("audit", "The coordinator's hash-chained audit log") { database, tail, verify, report };
+    }
+
+    private static IReadOnlyList<AuditReceiptEntry> ReadReceipts(IReadOnlyList<string> paths)
+    {
+        IReadOnlyList<AuditReceiptEntry> collected;
+        try
+        {
+            collected = AuditReceiptFile.Collect(paths);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            throw new OperatorException(e.Message);
+        }
+        if (collected.Count == 0)
+            throw new OperatorException($"no receipts in {string.Join(", ", paths.Select(Path.GetFullPath))} (a folder is searched for {AuditReceiptFile.FileName})");
+        return collected;
+    }
+
+    private static CertificateValidator LoadAuthority(ParseResult result, Option<string?> authority, CommonOptions common)
+    {
+        var path = Path.GetFullPath(result.GetValue(authority)
+            ?? CertificateFiles.CertificatePath(result.GetValue(common.Certificates) ?? common.Run(result).Certificates, CertificateFiles.AuthorityName));
+        if (!File.Exists(path))
+            throw new OperatorException($"CA certificate {path} does not exist (use --ca)");
+        try
+        {
+            return new CertificateValidator(System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(path)));
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or ArgumentException)
+        {
+            throw new OperatorException($"CA certificate {path} cannot be used: {e.Message}");
+        }
     }
 
     private static string Database(ParseResult result, Option<string?> database, CommonOptions common)

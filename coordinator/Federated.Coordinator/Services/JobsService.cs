@@ -168,4 +168,12 @@ public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub 
         }
         return Task.FromResult(new ReportJobStateReply { JobState = after.State });
     }
+
+    [Authorize(Policy = FederatedPolicies.Party)]
+    public override Task<AuditHead> GetAuditHead(GetAuditHeadRequest request, ServerCallContext context)
+    {
+        Visible(request.JobId, context.Caller()); // only for a job of the caller's
+        var head = audit.Head();
+        return Task.FromResult(new AuditHead { Index = head.Index, Hash = head.Hash, JobId = head.JobId, Time = head.Time });
+    }
 }
