@@ -67,7 +67,7 @@ public sealed class ScheduleEngine(ScheduleStore store, IRunLauncher launcher, I
             var stored = store.Put(definition, source, clock.GetUtcNow());
             journal.Record(Marker(stored), "definition-submitted", new Dictionary<string, object?>
             {
-                ["operator"] = submittedBy, ["revision"] = stored.Revision, ["kind"] = definition.Kind,
+                ["definition"] = stored.Name, ["operator"] = submittedBy, ["revision"] = stored.Revision, ["kind"] = definition.Kind,
                 ["schedule"] = definition.Schedule?.ToString() ?? "on demand", ["misfire"] = JobDefinition.MisfireText(definition.Misfire),
                 ["roundTimeoutSeconds"] = definition.RoundTimeout.TotalSeconds,
             });
@@ -80,7 +80,8 @@ public sealed class ScheduleEngine(ScheduleStore store, IRunLauncher launcher, I
         lock (_gate)
         {
             var stored = store.SetEnabled(name, enabled, clock.GetUtcNow());
-            journal.Record(Marker(stored), enabled ? "definition-enabled" : "definition-disabled", new Dictionary<string, object?> { ["operator"] = by });
+            journal.Record(Marker(stored), enabled ? "definition-enabled" : "definition-disabled",
+                new Dictionary<string, object?> { ["definition"] = name, ["operator"] = by });
             return stored;
         }
     }
@@ -91,7 +92,7 @@ public sealed class ScheduleEngine(ScheduleStore store, IRunLauncher launcher, I
         {
             var stored = store.Find(name) ?? throw new ScheduleException($"no job definition '{name}'", notFound: true);
             store.Remove(name);
-            journal.Record(Marker(stored), "definition-removed", new Dictionary<string, object?> { ["operator"] = by });
+            journal.Record(Marker(stored), "definition-removed", new Dictionary<string, object?> { ["definition"] = name, ["operator"] = by });
         }
     }
 
@@ -112,10 +113,11 @@ public sealed class ScheduleEngine(ScheduleStore store, IRunLauncher launcher, I
             var stored = store.Find(name) ?? throw new ScheduleException($"no job definition '{name}'", notFound: true);
             if (Active(name) is { } active)
                 throw new ScheduleException($"job definition '{name}' already has an active run: {Describe(active)}");
-            var run = NewRun(stored, null, RunTrigger.OnDemand, RunState.Waiting, $"asked for by {by}");
+            var now = clock.GetUtcNow();
+            var run = NewRun(stored, now, null, RunTrigger.OnDemand, RunState.Waiting, $"asked for by {by}");
             store.Add(run, horizon: null);
             journal.Record(run, "run-due", Facts(run));
-            return Advance(run, clock.GetUtcNow());
+            return Advance(run, now);
         }
     }
 
@@ -146,22 +148,28 @@ public sealed class ScheduleEngine(ScheduleStore store, IRunLauncher launcher, I
         if (latest is not { } due)
             return;
 
-        var missed = now - due > _options.OnTimeWindow;
+        var late = now - due > _options.OnTimeWindow;
         if (Active(stored.Name) is { } active)
         {
-            Skip(stored, due, $"the previous run is still {ScheduledRun.StateText(active.State)}: {Describe(active)}" + Also(count, first!.Value));
+            Skip(stored, now, due, $"the previous run is still {ScheduledRun.StateText(active.State)}: {Describe(active)}" + Also(count, first!.Value));
             return;
         }
-        if (missed && stored.Definition.Misfire == MisfirePolicy.Skip)
+        if (stored.Definition.Misfire == MisfirePolicy.Skip)
         {
-            Skip(stored, due, $"missed while the coordinator was not running (misfire policy skip){Also(count, first!.Value)}");
-            return;
+            if (late)
+            {
+                Skip(stored, now, due, $"missed while the coordinator was not running (misfire policy skip){Also(count, first!.Value)}");
+                return;
+            }
         }
-        var trigger = missed ? RunTrigger.Misfire : RunTrigger.Schedule;
-        var reason = missed
-            ? string.Create(CultureInfo.InvariantCulture, $"{count} missed slot{(count == 1 ? "" : "s")} since {first:u} (misfire policy run-once: one run for the newest)")
-            : count > 1 ? string.Create(CultureInfo.InvariantCulture, $"{count} slots came due since the last pass; one run for the newest") : "";
-        var run = NewRun(stored, due, trigger, RunState.Waiting, reason);
+        // Several slots due at once, or the newest one late: slots were missed (the coordinator was down or stalled).
+        var missed = count > 1 || late;
+        var trigger = missed && stored.Definition.Misfire == MisfirePolicy.RunOnce ? RunTrigger.Misfire : RunTrigger.Schedule;
+        var reason = !missed ? ""
+            : trigger == RunTrigger.Misfire
+                ? string.Create(CultureInfo.InvariantCulture, $"{count} missed slot{(count == 1 ? "" : "s")} since {first:u} (misfire policy run-once: one run for the newest)")
+                : string.Create(CultureInfo.InvariantCulture, $"{count - 1} earlier slot{(count == 2 ? "" : "s")} since {first:u} missed (misfire policy skip); the newest is on time");
+        var run = NewRun(stored, now, due, trigger, RunState.Waiting, reason);
         store.Add(run, horizon: due);
         var facts = Facts(run);
         facts["slotsDue"] = count;
@@ -169,10 +177,9 @@ public sealed class ScheduleEngine(ScheduleStore store, IRunLauncher launcher, I
         Advance(run, now);
     }
 
-    private void Skip(StoredDefinition stored, DateTimeOffset slot, string reason)
+    private void Skip(StoredDefinition stored, DateTimeOffset now, DateTimeOffset slot, string reason)
     {
-        var now = clock.GetUtcNow();
-        var run = NewRun(stored, slot, RunTrigger.Schedule, RunState.Skipped, reason) with { Finished = now };
+        var run = NewRun(stored, now, slot, RunTrigger.Schedule, RunState.Skipped, reason) with { Finished = now };
         store.Add(run, horizon: slot);
         journal.Record(run, "run-skipped", Facts(run));
     }
@@ -182,25 +189,27 @@ public sealed class ScheduleEngine(ScheduleStore store, IRunLauncher launcher, I
     {
         if (run.State == RunState.Waiting)
         {
+            var dueReason = DueReason(run.Reason);
             if (launcher.Unready(run.Plan) is { } unready)
             {
                 if (now - run.Created < run.Plan.RoundTimeout)
                 {
-                    if (run.Reason != unready)
-                        run = Save(run with { Reason = unready }, null);
+                    var waiting = Join(dueReason, Waiting + unready);
+                    if (run.Reason != waiting)
+                        run = Save(run with { Reason = waiting }, null);
                     return run;
                 }
                 return Save(run with
                 {
                     State = RunState.Failed, Finished = now,
-                    Reason = string.Create(CultureInfo.InvariantCulture,
-                        $"{unready}; waited the round timeout ({run.Plan.RoundTimeout.TotalSeconds:0} s); the next slot tries again"),
+                    Reason = Join(dueReason, string.Create(CultureInfo.InvariantCulture,
+                        $"{unready}; waited the round timeout ({run.Plan.RoundTimeout.TotalSeconds:0} s); the next slot tries again")),
                 }, "run-failed");
             }
             try
             {
                 var jobId = launcher.Launch(run);
-                return Save(run with { State = RunState.Running, JobId = jobId, Started = now, Reason = "" }, "run-started");
+                return Save(run with { State = RunState.Running, JobId = jobId, Started = now, Reason = dueReason }, "run-started");
             }
             catch (RunLaunchException e)
             {
@@ -216,11 +225,22 @@ public sealed class ScheduleEngine(ScheduleStore store, IRunLauncher launcher, I
             {
                 ["job"] = status.LatestJobId ?? job, ["jobSummary"] = status.Summary,
             });
-            return Save(run with { State = status.State, Finished = now, Reason = status.Reason, Summary = summary },
+            return Save(run with { State = status.State, Finished = now, Reason = status.Reason.Length == 0 ? run.Reason : Join(run.Reason, status.Reason), Summary = summary },
                 "run-" + ScheduledRun.StateText(status.State));
         }
         return run;
     }
+
+    private const string Waiting = "waiting: ";
+
+    /// <summary>A run's reason without what it is waiting for (why it came due, kept for the record).</summary>
+    private static string DueReason(string reason)
+    {
+        var at = reason.IndexOf(Waiting, StringComparison.Ordinal);
+        return at < 0 ? reason : reason[..at].TrimEnd(' ', ';');
+    }
+
+    private static string Join(string first, string second) => first.Length == 0 ? second : $"{first}; {second}";
 
     private ScheduledRun Save(ScheduledRun run, string? transition)
     {
@@ -232,9 +252,8 @@ public sealed class ScheduleEngine(ScheduleStore store, IRunLauncher launcher, I
 
     private ScheduledRun? Active(string definition) => store.ActiveRuns().FirstOrDefault(r => r.Definition == definition);
 
-    private ScheduledRun NewRun(StoredDefinition stored, DateTimeOffset? slot, RunTrigger trigger, RunState state, string reason)
+    private static ScheduledRun NewRun(StoredDefinition stored, DateTimeOffset now, DateTimeOffset? slot, RunTrigger trigger, RunState state, string reason)
     {
-        var now = clock.GetUtcNow();
         var stamp = (slot ?? now).UtcDateTime.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture);
         return new ScheduledRun($"run-{stored.Name}-{stamp}-{Guid.NewGuid().ToString("N")[..6]}", stored.Name, slot, trigger, state,
             null, reason, now, null, null, stored.Definition.Plan());

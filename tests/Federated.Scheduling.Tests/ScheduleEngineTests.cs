@@ -117,6 +117,7 @@ public sealed class ScheduleEngineTests : IDisposable
             Assert.StartsWith("5 missed slots since 2026-12-07 10:02:00Z", _journal.Records.Last(r => r.Transition == "run-due").Facts["reason"]?.ToString());
             Assert.Equal(5, _journal.Records.Last(r => r.Transition == "run-due").Facts["slotsDue"]);
 
+            Assert.StartsWith("5 missed slots since 2026-12-07 10:02:00Z", misfire.Reason);
             // The schedule goes on from the newest slot: 10:07 is the next run, on time.
             _launcher.Finish("job-2", RunState.Completed);
             _clock.Advance(TimeSpan.FromSeconds(21)); // 10:07:01
@@ -192,7 +193,7 @@ public sealed class ScheduleEngineTests : IDisposable
 
             _clock.Advance(TimeSpan.FromSeconds(60));
             engine.Tick();
-            Assert.Equal(RunState.Waiting, store.Runs("every-minute")[0].State);
+            Assert.Equal((RunState.Waiting, "waiting: party 'external' is offline"), (store.Runs("every-minute")[0].State, store.Runs("every-minute")[0].Reason));
             Assert.Empty(_launcher.Launched);
 
             _clock.Advance(TimeSpan.FromSeconds(31));
