@@ -2,6 +2,7 @@ using System.Text.Json;
 using Federated.Audit;
 using Federated.Launcher;
 using Federated.Operator;
+using Federated.Security;
 using Federated.Transport.Client;
 using Federated.Transport.V1;
 
@@ -140,6 +141,43 @@ public sealed class JobScheduleTests(FederationFixture fixture)
         {
             var (removed, removeOutput) = await Fedctl.RunAsync(fixture, "jobs", "remove", name);
             Assert.True(removed == 0, removeOutput);
+        }
+    }
+
+    [Fact]
+    public async Task An_on_demand_run_whose_party_never_comes_waits_the_round_timeout_and_fails_naming_the_party()
+    {
+        // A music party enrolled (so the definition validates) whose agent never connects.
+        using var op = fixture.Connect();
+        using var authority = CertificateFiles.Load(fixture.Certificates, CertificateFiles.AuthorityName, withPrivateKey: true);
+        var partyId = "absent-music-" + Guid.NewGuid().ToString("N")[..6];
+        using (var certificate = CertificateFactory.IssueParty(authority, partyId, PartyRole.Music, [], TimeSpan.FromDays(1)))
+            await op.Registry.EnrollPartyAsync(new EnrollPartyRequest { CertificatePem = certificate.ExportCertificatePem() });
+        var name = "absent-" + Guid.NewGuid().ToString("N")[..6];
+        var yaml = PingDefinition(name, music: partyId)
+            .Replace("schedule:\n  cron: \"*/3 * * * * *\"\n", "", StringComparison.Ordinal)
+            .Replace("roundTimeout: 20s", "roundTimeout: 3s", StringComparison.Ordinal);
+        try
+        {
+            var (code, output) = await Fedctl.RunAsync(fixture, "jobs", "submit", WriteDefinition(name, yaml));
+            Assert.True(code == 0, output);
+            (code, output) = await Fedctl.RunAsync(fixture, "jobs", "run-now", name);
+            Assert.True(code == 0, output);
+            Assert.Contains("waiting", output);
+            // A second on-demand run is refused while the first waits.
+            (code, output) = await Fedctl.RunAsync(fixture, "jobs", "run-now", name);
+            Assert.Equal(1, code);
+            Assert.Contains($"job definition '{name}' already has an active run", output);
+
+            var runs = await WaitForRunsAsync(op, name, r => r.Count == 1 && r[0].State == ScheduledRunState.Failed, "the run failing after its round timeout");
+            Assert.Equal($"asked for by operator; party '{partyId}' has never connected; waited the round timeout (3 s); the next slot tries again", runs[0].Reason);
+            Assert.Equal("on-demand", runs[0].Trigger);
+            Assert.Equal("", runs[0].JobId); // no job was created
+        }
+        finally
+        {
+            await Fedctl.RunAsync(fixture, "jobs", "remove", name);
+            await op.Registry.RevokePartyAsync(new RevokePartyRequest { PartyId = partyId });
         }
     }
 
