@@ -76,6 +76,7 @@ public static partial class JobDefinitionParser
                 if (Reserved.Contains(name, StringComparer.Ordinal))
                     throw new JobDefinitionException(path, "is set by the coordinator on retries; a definition may not set it");
                 parameters[name] = Scalar(value, path, "a number, string or boolean");
+                CheckCoordinatorParameter(name, parameters[name], path);
             }
 
         JobSchedule? schedule = null;
@@ -135,6 +136,18 @@ public static partial class JobDefinitionParser
             }
         }
         return new JobSchedule(cron, expression, zone);
+    }
+
+    /// <summary>
+    /// The parameters the coordinator reads itself are checked here; the others belong to the job kind, and the
+    /// parties check them when the job starts (as for <c>fedctl jobs create</c>).
+    /// </summary>
+    private static void CheckCoordinatorParameter(string name, string value, string path)
+    {
+        if (name == Core.Jobs.JobParameterNames.MaxAttempts
+            && (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var attempts) || attempts < 1 || attempts > Core.Jobs.JobParameterNames.MaxAttemptsLimit))
+            throw new JobDefinitionException(path,
+                $"'{value}' must be an integer between 1 and {Core.Jobs.JobParameterNames.MaxAttemptsLimit} (the most attempts the coordinator makes of a run's job)");
     }
 
     /// <summary>A duration: a positive number with s, m, h or d, or plain seconds; at most 7 days.</summary>

@@ -145,6 +145,10 @@ public sealed class JobDefinitionParserTests
         Assert.StartsWith("misfire: 'twice' is not a misfire policy", Error(Valid.Replace("misfire: skip", "misfire: twice")));
         Assert.StartsWith("parameters.retryOf: is set by the coordinator", Error(Valid.Replace("mode: encrypted", "retryOf: job-1")));
         Assert.StartsWith("name: 'a b' must be", Error(Valid.Replace("name: nightly-train", "name: a b")));
+        // The coordinator reads maxAttempts itself, so it checks it; the parties check the job kind's own parameters.
+        Assert.Equal("parameters.maxAttempts: 'many' must be an integer between 1 and 100 (the most attempts the coordinator makes of a run's job)",
+            Error(Valid.Replace("mode: encrypted", "maxAttempts: many")));
+        Assert.Equal("5", JobDefinitionParser.Parse(Valid.Replace("mode: encrypted", "maxAttempts: 5")).Parameters["maxAttempts"]);
     }
 
     [Fact]

@@ -23,7 +23,7 @@ public sealed class JobRetryService(JobStore jobs, PartyRegistry registry, Audit
     private const string RetryOf = JobParameterNames.RetryOf;
     private const string Attempt = JobParameterNames.Attempt;
     private const string TrainingJob = JobParameterNames.TrainingJob;
-    public const string MaxAttempts = "maxAttempts";
+    public const string MaxAttempts = JobParameterNames.MaxAttempts;
 
     private readonly HashSet<string> _kinds = (configuration["Coordinator:RetryJobKinds"] ?? "train")
         .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
