@@ -5,7 +5,7 @@ public sealed class CoordinatorOptions
 {
     public const string SectionName = "Coordinator";
 
-    /// <summary>Folder of the registry database (coordinator.db) and the audit log (audit.db).</summary>
+    /// <summary>Folder of the registry and jobs (coordinator.db), the job definitions (schedules.db) and the audit log (audit.db).</summary>
     public string DataDirectory { get; set; } = "data";
 
     /// <summary>
@@ -35,5 +35,8 @@ public sealed class CoordinatorOptions
     public string TranscriptDirectory { get; set; } = "";
 
     public string RegistryDatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "coordinator.db");
+    /// <summary>Job definitions and their runs (owner read/write only).</summary>
+    public string SchedulesDatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "schedules.db");
+
     public string AuditDatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "audit.db");
 }

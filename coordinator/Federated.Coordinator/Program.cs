@@ -2,11 +2,14 @@ using Federated.Coordinator;
 using Federated.Coordinator.Jobs;
 using Federated.Coordinator.Registry;
 using Federated.Coordinator.Relay;
+using Federated.Coordinator.Scheduling;
 using Federated.Coordinator.Security;
 using Federated.Coordinator.Services;
 using Federated.Hosting;
 using Federated.Hosting.Access;
+using Federated.Scheduling;
 using Federated.Security;
+using Microsoft.Extensions.Options;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
 return await FederatedHost.RunAsync(() =>
@@ -19,15 +22,28 @@ return await FederatedHost.RunAsync(() =>
     builder.Services.AddSingleton<RelayHub>();
     builder.Services.AddSingleton<AuditTrail>();
     builder.Services.Replace(ServiceDescriptor.Singleton<ICallerDirectory, RegistryCallerDirectory>());
+    builder.Services.AddSingleton<JobCreator>();
     builder.Services.AddHostedService<JobWatchdog>();
-    builder.Services.AddHostedService<JobRetryService>();
+    builder.Services.AddSingleton<JobRetryService>();
+    builder.Services.AddHostedService(sp => sp.GetRequiredService<JobRetryService>());
+    // Job definitions and the scheduler (schedules.db beside coordinator.db); the clock is injectable.
+    builder.Services.TryAddSingleton(TimeProvider.System);
+    builder.Services.AddSingleton(sp => new ScheduleStore(sp.GetRequiredService<IOptions<CoordinatorOptions>>().Value.SchedulesDatabasePath));
+    builder.Services.AddSingleton<RegistryDefinitionParties>();
+    builder.Services.AddSingleton<IRunLauncher, CoordinatorRunLauncher>();
+    builder.Services.AddSingleton<IRunJournal, AuditRunJournal>();
+    builder.Services.AddSingleton(sp => new ScheduleEngine(sp.GetRequiredService<ScheduleStore>(), sp.GetRequiredService<IRunLauncher>(),
+        sp.GetRequiredService<IRunJournal>(), sp.GetRequiredService<TimeProvider>()));
+    builder.Services.AddHostedService<JobScheduler>();
 
     var app = builder.Build();
     // Open the registry (enrols configured certificates) and the audit log before accepting calls.
     app.Services.GetRequiredService<PartyRegistry>();
     app.Services.GetRequiredService<AuditTrail>();
+    app.Services.GetRequiredService<ScheduleStore>(); // reads every stored definition again: a broken one stops the start
     app.MapGrpcService<RegistryService>();
     app.MapGrpcService<JobsService>();
+    app.MapGrpcService<JobDefinitionsService>();
     app.MapGrpcService<RelayService>();
     app.MapFederatedHealth();
     return app;

@@ -42,4 +42,47 @@ public static class OperatorTables
         }
         return table;
     }
+
+    /// <summary>Job definitions: kind, parties, schedule, next slot and the last run's state.</summary>
+    public static Table Definitions(IEnumerable<JobDefinitionInfo> definitions)
+    {
+        var table = new Table().AddColumns("definition", "kind", "parties", "schedule", "misfire", "next slot", "last run");
+        foreach (var d in definitions)
+        {
+            var schedule = d.Cron.Length == 0 ? "on demand" : d.TimeZone is "" or "UTC" ? d.Cron : $"{d.Cron} ({d.TimeZone})";
+            var last = d.LastRun is { } r ? $"{RunStateMarkup(r.State)} {Markup.Escape(r.Slot?.ToDateTimeOffset().ToString("u") ?? "on demand")}" : "-";
+            table.AddRow(
+                new Markup(Markup.Escape(d.Name) + (d.Enabled ? "" : " [yellow](disabled)[/]")), new Markup(Markup.Escape(d.Kind)),
+                new Markup(Markup.Escape($"{d.MusicPartyId}, {d.ExternalPartyId}")), new Markup(Markup.Escape(schedule)),
+                new Markup(Markup.Escape(d.Misfire)), new Markup(d.NextSlot?.ToDateTimeOffset().ToString("u") ?? "-"), new Markup(last));
+        }
+        return table;
+    }
+
+    /// <summary>A definition's runs, newest first: slot, trigger, job, state, reason, finished.</summary>
+    public static Table Runs(IEnumerable<ScheduledRunInfo> runs)
+    {
+        var table = new Table().AddColumns("slot", "trigger", "job", "state", "reason", "finished");
+        foreach (var r in runs)
+            table.AddRow(
+                new Markup(r.Slot?.ToDateTimeOffset().ToString("u") ?? "(on demand)"), new Markup(Markup.Escape(r.Trigger)),
+                new Markup(Markup.Escape(r.JobId.Length == 0 ? "-" : r.JobId)), new Markup(RunStateMarkup(r.State)),
+                new Markup(Markup.Escape(r.Reason.Length == 0 ? "-" : r.Reason)), new Markup(r.Finished?.ToDateTimeOffset().ToString("u") ?? "-"));
+        return table;
+    }
+
+    public static string RunStateText(ScheduledRunState state) =>
+        state.ToString().ToLowerInvariant();
+
+    private static string RunStateMarkup(ScheduledRunState state)
+    {
+        var colour = state switch
+        {
+            ScheduledRunState.Completed => "green",
+            ScheduledRunState.Failed => "red",
+            ScheduledRunState.Stopped or ScheduledRunState.Skipped => "yellow",
+            _ => "blue",
+        };
+        return $"[{colour}]{RunStateText(state)}[/]";
+    }
 }

@@ -37,6 +37,12 @@ public sealed class RolePolicyTests(FederationFixture fixture)
         ["Jobs/WatchAssignments"] = (Party, (c, d) => Drain(c.Jobs.WatchAssignments(new WatchAssignmentsRequest(), deadline: d).ResponseStream)),
         ["Jobs/ReportJobState"] = (Party, (c, d) => c.Jobs.ReportJobStateAsync(new ReportJobStateRequest { JobId = NoJob, State = JobState.Running }, deadline: d).ResponseAsync),
         ["Jobs/GetAuditHead"] = (Party, (c, d) => c.Jobs.GetAuditHeadAsync(new GetAuditHeadRequest { JobId = NoJob }, deadline: d).ResponseAsync),
+        ["JobDefinitions/SubmitDefinition"] = (Operator, (c, d) => c.JobDefinitions.SubmitDefinitionAsync(new SubmitDefinitionRequest { Yaml = "" }, deadline: d).ResponseAsync),
+        ["JobDefinitions/ListDefinitions"] = (Operator, (c, d) => c.JobDefinitions.ListDefinitionsAsync(new ListDefinitionsRequest(), deadline: d).ResponseAsync),
+        ["JobDefinitions/ListRuns"] = (Operator, (c, d) => c.JobDefinitions.ListRunsAsync(new ListRunsRequest { Name = NoJob }, deadline: d).ResponseAsync),
+        ["JobDefinitions/RunNow"] = (Operator, (c, d) => c.JobDefinitions.RunNowAsync(new DefinitionRequest { Name = NoJob }, deadline: d).ResponseAsync),
+        ["JobDefinitions/SetDefinitionEnabled"] = (Operator, (c, d) => c.JobDefinitions.SetDefinitionEnabledAsync(new SetDefinitionEnabledRequest { Name = NoJob }, deadline: d).ResponseAsync),
+        ["JobDefinitions/RemoveDefinition"] = (Operator, (c, d) => c.JobDefinitions.RemoveDefinitionAsync(new DefinitionRequest { Name = NoJob }, deadline: d).ResponseAsync),
         ["Relay/ExchangeOffer"] = (Party, (c, d) => c.Relay.ExchangeOfferAsync(new ExchangeOfferRequest { JobId = NoJob, Offer = ByteString.CopyFrom(1) }, deadline: d).ResponseAsync),
         ["Relay/Send"] = (Party, async (c, d) =>
         {
@@ -53,10 +59,10 @@ public sealed class RolePolicyTests(FederationFixture fixture)
     [Fact]
     public void The_table_covers_every_rpc_of_the_coordinator()
     {
-        var served = new[] { Registry.Descriptor, Jobs.Descriptor, Relay.Descriptor }
+        var served = new[] { Registry.Descriptor, Jobs.Descriptor, JobDefinitions.Descriptor, Relay.Descriptor }
             .SelectMany(s => s.Methods.Select(m => $"{s.Name}/{m.Name}")).Order().ToArray();
         Assert.Equal(served, Table.Keys.Order().ToArray());
-        Assert.All(new[] { Registry.Descriptor, Jobs.Descriptor, Relay.Descriptor }, s => Assert.Equal("federated.transport.v1." + s.Name, s.FullName));
+        Assert.All(new[] { Registry.Descriptor, Jobs.Descriptor, JobDefinitions.Descriptor, Relay.Descriptor }, s => Assert.Equal("federated.transport.v1." + s.Name, s.FullName));
     }
 
     [Theory]

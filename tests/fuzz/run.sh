@@ -4,6 +4,7 @@
 # Builds the harness, instruments the assemblies the target exercises (a copy in OUT/bin), seeds AFL++ with
 # tests/fuzz/corpus/TARGET and runs afl-fuzz for MINUTES (default 10) on one core; findings land in OUT/findings
 # (default /tmp/federated-fuzz/TARGET). Installs afl++ (Debian) and the sharpfuzz tool when missing.
+# FUZZ_NO_BUILD=1 uses the harness as last built.
 # The quick in-process run CI does instead: dotnet Federated.Fuzz.dll smoke all --seconds 5 --corpus tests/fuzz/corpus
 set -euo pipefail
 target="${1:?usage: run.sh TARGET [MINUTES] [OUT]}"
@@ -19,7 +20,7 @@ if [ ! -x "$tool/sharpfuzz" ]; then
   dotnet tool install --tool-path "$tool" SharpFuzz.CommandLine --version 2.3.0 >/dev/null
 fi
 
-dotnet build "$root/tests/fuzz/Federated.Fuzz/Federated.Fuzz.csproj" -c Release -nologo -v:quiet
+[ "${FUZZ_NO_BUILD:-}" = 1 ] || dotnet build "$root/tests/fuzz/Federated.Fuzz/Federated.Fuzz.csproj" -c Release -nologo -v:quiet
 mkdir -p "$out"
 rm -rf "$out/bin"
 cp -r "$root/tests/fuzz/Federated.Fuzz/bin/Release/net10.0" "$out/bin"

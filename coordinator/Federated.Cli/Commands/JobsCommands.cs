@@ -69,6 +69,9 @@ public static class JobsCommands
             AnsiConsole.Write(OperatorTables.Jobs([job]));
             return 0;
         });
-        return new Command("jobs", "Jobs between the parties") { list, create, watch, stop };
+        var jobs = new Command("jobs", "Jobs between the parties, job definitions and their scheduled runs") { list, create, watch, stop };
+        foreach (var command in JobDefinitionCommands.Create(common))
+            jobs.Subcommands.Add(command);
+        return jobs;
     }
 }

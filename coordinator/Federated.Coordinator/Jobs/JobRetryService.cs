@@ -23,7 +23,7 @@ public sealed class JobRetryService(JobStore jobs, PartyRegistry registry, Audit
     private const string RetryOf = JobParameterNames.RetryOf;
     private const string Attempt = JobParameterNames.Attempt;
     private const string TrainingJob = JobParameterNames.TrainingJob;
-    public const string MaxAttempts = "maxAttempts";
+    public const string MaxAttempts = JobParameterNames.MaxAttempts;
 
     private readonly HashSet<string> _kinds = (configuration["Coordinator:RetryJobKinds"] ?? "train")
         .Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
@@ -59,15 +59,11 @@ public sealed class JobRetryService(JobStore jobs, PartyRegistry registry, Audit
         var all = jobs.List(0);
         var retried = all.Select(j => j.Parameters.GetValueOrDefault(RetryOf)).Where(r => r is not null).ToHashSet(StringComparer.Ordinal);
         var now = DateTimeOffset.UtcNow;
-        foreach (var job in all.Where(j => _kinds.Contains(j.Kind) && Interrupted(j) && !retried.Contains(j.Attempt.Value)))
+        foreach (var job in all.Where(j => Retryable(j) && !retried.Contains(j.Attempt.Value)))
         {
-            var attempt = int.TryParse(job.Parameters.GetValueOrDefault(Attempt), NumberStyles.None, CultureInfo.InvariantCulture, out var a) ? a : 1;
-            var max = int.TryParse(job.Parameters.GetValueOrDefault(MaxAttempts), NumberStyles.None, CultureInfo.InvariantCulture, out var m) ? m : _maxAttempts;
+            var attempt = AttemptOf(job);
             var finished = job.Finished ?? job.Created;
-            string? giveUp = attempt >= max ? $"attempt {attempt} of at most {max} failed: {job.Reason}"
-                : now - finished > _within ? $"parties not both back within {_within.TotalSeconds:0} s (Coordinator:RetryWithinSeconds): {Offline(job, finished)}"
-                : null;
-            if (giveUp is not null)
+            if (GiveUpReason(job, now) is { } giveUp)
             {
                 if (_abandoned.Add(job.Attempt.Value))
                 {
@@ -94,6 +90,29 @@ public sealed class JobRetryService(JobStore jobs, PartyRegistry registry, Audit
                 job.Attempt.Value, job.Kind, job.Reason, attempt + 1, next.Attempt.Value);
         }
     }
+
+    /// <summary>A failed attempt of a retried kind that a crash interrupted: a retry may follow it.</summary>
+    public bool Retryable(JobRecord job) => _kinds.Contains(job.Kind) && Interrupted(job);
+
+    /// <summary>
+    /// True while a retry of this failed attempt may still come (retryable, attempts and time left): who follows a job
+    /// across its attempts (a scheduled run) waits for it instead of taking the failure as the end.
+    /// </summary>
+    public bool MayRetry(JobRecord job, DateTimeOffset now) => Retryable(job) && GiveUpReason(job, now) is null;
+
+    /// <summary>Why a retryable failed attempt gets no retry (attempts used up, parties not back in time), or null.</summary>
+    private string? GiveUpReason(JobRecord job, DateTimeOffset now)
+    {
+        var attempt = AttemptOf(job);
+        var max = int.TryParse(job.Parameters.GetValueOrDefault(MaxAttempts), NumberStyles.None, CultureInfo.InvariantCulture, out var m) ? m : _maxAttempts;
+        var finished = job.Finished ?? job.Created;
+        return attempt >= max ? $"attempt {attempt} of at most {max} failed: {job.Reason}"
+            : now - finished > _within ? $"parties not both back within {_within.TotalSeconds:0} s (Coordinator:RetryWithinSeconds): {Offline(job, finished)}"
+            : null;
+    }
+
+    private static int AttemptOf(JobRecord job) =>
+        int.TryParse(job.Parameters.GetValueOrDefault(Attempt), NumberStyles.None, CultureInfo.InvariantCulture, out var a) ? a : 1;
 
     /// <summary>The parties of a job not heard from since its failure; empty when both are back.</summary>
     private string Offline(JobRecord job, DateTimeOffset since) => string.Join(", ",

@@ -1,6 +1,5 @@
 using Federated.Core.Jobs;
 using Federated.Coordinator.Jobs;
-using Federated.Coordinator.Registry;
 using Federated.Coordinator.Relay;
 using Federated.Hosting.Access;
 using Federated.Security;
@@ -11,41 +10,15 @@ using Microsoft.AspNetCore.Authorization;
 
 namespace Federated.Coordinator.Services;
 
-public sealed class JobsService(JobStore jobs, PartyRegistry registry, RelayHub relay, AuditTrail audit,
+public sealed class JobsService(JobStore jobs, JobCreator creator, RelayHub relay, AuditTrail audit,
     ILogger<JobsService> logger) : Transport.V1.Jobs.JobsBase
 {
     [Authorize(Policy = FederatedPolicies.Operator)]
     public override Task<JobInfo> CreateJob(CreateJobRequest request, ServerCallContext context)
     {
         var op = context.Caller();
-        if (string.IsNullOrWhiteSpace(request.Kind))
-            throw new RpcException(new Status(StatusCode.InvalidArgument, "kind is empty"));
-        var music = PickParty(request.MusicPartyId, PartyRole.Music);
-        var external = PickParty(request.ExternalPartyId, PartyRole.External);
-        foreach (var party in new[] { music, external })
-            if (party.SupportedJobKinds.Count > 0 && !party.SupportedJobKinds.Contains(request.Kind))
-                throw new RpcException(new Status(StatusCode.FailedPrecondition,
-                    $"party '{party.PartyId}' does not run job kind '{request.Kind}' (it runs: {string.Join(", ", party.SupportedJobKinds)})"));
-
-        var job = jobs.Create(request.Kind, new Dictionary<string, string>(request.Parameters), music.PartyId, external.PartyId);
-        relay.For(job.Attempt.Value, job.MusicPartyId, job.ExternalPartyId);
-        audit.JobCreated(job, op.PartyId, music.Fingerprint, external.Fingerprint);
-        logger.LogInformation("Operator {Operator} created job {JobId} ({Kind}) between {Music} and {External}", op.PartyId, job.Attempt.Value, job.Kind, music.PartyId, external.PartyId);
+        var job = creator.Create(request.Kind, new Dictionary<string, string>(request.Parameters), request.MusicPartyId, request.ExternalPartyId, op.PartyId);
         return Task.FromResult(JobStore.ToProto(job, relay.Stats(job.Attempt.Value, job.MusicPartyId)));
-    }
-
-    private PartyRecord PickParty(string requested, PartyRole role)
-    {
-        var candidates = registry.List().Where(p => p.Role == role && !p.Revoked).ToList();
-        if (!string.IsNullOrEmpty(requested))
-            return candidates.FirstOrDefault(p => p.PartyId == requested)
-                ?? throw new RpcException(new Status(StatusCode.NotFound, $"no enrolled, unrevoked {role} party '{requested}'"));
-        return candidates.Count switch
-        {
-            1 => candidates[0],
-            0 => throw new RpcException(new Status(StatusCode.FailedPrecondition, $"no {role} party is enrolled")),
-            _ => throw new RpcException(new Status(StatusCode.InvalidArgument, $"{candidates.Count} {role} parties are enrolled; name one")),
-        };
     }
 
     [Authorize(Policy = FederatedPolicies.Operator)]

@@ -20,4 +20,10 @@ public static class JobParameterNames
 
     /// <summary>Added by the coordinator to a retry: its attempt number (2 for the first retry).</summary>
     public const string Attempt = "attempt";
+
+    /// <summary>Optional: the most attempts the coordinator makes of the job (default Coordinator:MaxJobAttempts).</summary>
+    public const string MaxAttempts = "maxAttempts";
+
+    /// <summary>The largest <see cref="MaxAttempts"/> a job may ask for.</summary>
+    public const int MaxAttemptsLimit = 100;
 }

@@ -21,6 +21,7 @@ public sealed class CoordinatorConnection : IDisposable
         Address = address;
         Registry = new Registry.RegistryClient(channel);
         Jobs = new Jobs.JobsClient(channel);
+        JobDefinitions = new JobDefinitions.JobDefinitionsClient(channel);
         Relay = new V1.Relay.RelayClient(channel);
         Health = new Grpc.Health.V1.Health.HealthClient(channel);
     }
@@ -29,6 +30,7 @@ public sealed class CoordinatorConnection : IDisposable
     public Uri Address { get; }
     public Registry.RegistryClient Registry { get; }
     public Jobs.JobsClient Jobs { get; }
+    public JobDefinitions.JobDefinitionsClient JobDefinitions { get; }
     public V1.Relay.RelayClient Relay { get; }
     public Grpc.Health.V1.Health.HealthClient Health { get; }
 
