@@ -34,6 +34,34 @@ public sealed class CoordinatorOptions
     /// </summary>
     public string TranscriptDirectory { get; set; } = "";
 
+    /// <summary>
+    /// Label-DP budget (ε) per partner, by external party id, across all its train jobs and rounds; a partner not named
+    /// here gets <see cref="DefaultPrivacyBudget"/>. A train job is refused when its partner has none left, and runs
+    /// with <c>maxEpsilon</c> lowered to what is left.
+    /// </summary>
+    public Dictionary<string, double> PrivacyBudgets { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The budget of a partner not in <see cref="PrivacyBudgets"/>; null (default) = not limited, still recorded.</summary>
+    public double? DefaultPrivacyBudget { get; set; }
+
+    /// <summary>A train job that may spend more ε than this (or has no cap) gets a warning in the log and the audit log.</summary>
+    public double? WarnEpsilon { get; set; }
+
+    /// <summary>Throws naming the setting when a budget or the warning level is not a positive finite number.</summary>
+    public void Validate()
+    {
+        static bool Positive(double v) => v > 0 && double.IsFinite(v);
+        foreach (var (partner, budget) in PrivacyBudgets)
+            if (!Positive(budget))
+                throw new InvalidOperationException($"Coordinator:PrivacyBudgets:{partner} = {budget} must be a positive, finite ε");
+        if (DefaultPrivacyBudget is { } d && !Positive(d))
+            throw new InvalidOperationException($"Coordinator:DefaultPrivacyBudget = {d} must be a positive, finite ε");
+        if (WarnEpsilon is { } w && !Positive(w))
+            throw new InvalidOperationException($"Coordinator:WarnEpsilon = {w} must be a positive, finite ε");
+    }
+
+    public string PrivacyLedgerPath => Path.Combine(Path.GetFullPath(DataDirectory), "privacy.db");
+
     public string RegistryDatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "coordinator.db");
     /// <summary>Job definitions and their runs (owner read/write only).</summary>
     public string SchedulesDatabasePath => Path.Combine(Path.GetFullPath(DataDirectory), "schedules.db");

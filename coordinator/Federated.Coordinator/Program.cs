@@ -16,12 +16,14 @@ return await FederatedHost.RunAsync(() =>
 {
     var builder = FederatedHost.CreateBuilder(args, "coordinator", PartyRole.Coordinator);
     builder.RequirePrivateFolders(($"{CoordinatorOptions.SectionName}:{nameof(CoordinatorOptions.DataDirectory)}", new CoordinatorOptions().DataDirectory));
-    builder.Services.AddOptions<CoordinatorOptions>().Bind(builder.Configuration.GetSection(CoordinatorOptions.SectionName));
+    builder.Services.AddOptions<CoordinatorOptions>().Bind(builder.Configuration.GetSection(CoordinatorOptions.SectionName))
+        .Validate(o => { o.Validate(); return true; }).ValidateOnStart();
     builder.Services.AddSingleton<PartyRegistry>();
     builder.Services.AddSingleton<JobStore>();
     builder.Services.AddSingleton<RelayHub>();
     builder.Services.AddSingleton<AuditTrail>();
     builder.Services.Replace(ServiceDescriptor.Singleton<ICallerDirectory, RegistryCallerDirectory>());
+    builder.Services.AddSingleton<Federated.Coordinator.Privacy.PrivacyLedger>();
     builder.Services.AddSingleton<JobCreator>();
     builder.Services.AddHostedService<JobWatchdog>();
     builder.Services.AddSingleton<JobRetryService>();

@@ -140,8 +140,7 @@ internal static partial class AuditReportBuilder
     private const string NotRecorded = "not recorded";
 
     // M's train summary: "ε 70.68 (δ 1e-5)" (ε - (δ -) without label DP).
-    [GeneratedRegex(@"ε (?<epsilon>[0-9][0-9.eE+\-]*|-) \(δ (?<delta>[0-9][0-9.eE+\-]*|-)\)")]
-    private static partial Regex PrivacySpent();
+    private static Regex PrivacySpent() => PrivacySummary.Pattern();
 
     [GeneratedRegex(@"CKKS N (?<n>[0-9]{1,7}), log Q (?<q>[0-9]{1,5})")]
     private static partial Regex CkksParameters();

@@ -16,6 +16,7 @@ namespace Federated.PartyJobs;
 /// <item><c>epochs</c>, <c>batchSize</c>, <c>checkpointEvery</c>, <c>round</c>, <c>pretrainEpochs</c>, <c>rankingDepth</c>,
 /// <c>messageTimeoutSeconds</c>, <c>torchThreads</c>.</item>
 /// <item><c>maxEpsilon</c>: optional; M refuses to train when the schedule would spend more label-DP ε than this.</item>
+/// <item><c>labelNoise</c>: optional label-DP noise multiplier σ (default 0.5); more noise spends less ε per step.</item>
 /// <item><c>seed</c>: optional, only with <c>insecure=fixed-seed</c>: each party derives its seed and its secret randomness from it and its role (reproducible test runs only).</item>
 /// <item><c>evaluationUsers</c>: M only: a file of user ids (one per line) on M's machine, absolute or relative to M's data folder.</item>
 /// </list>
@@ -57,7 +58,12 @@ public sealed record TrainJobParameters(TrainingJobName TrainingJob, TrainingJob
             Model = defaults.Model with { MusicPretrainEpochs = Int(p, "pretrainEpochs", defaults.Model.MusicPretrainEpochs, 0, 10_000) },
             Mode = mode,
             Insecure = insecure,
-            LabelDp = insecure.HasFlag(InsecureAllowances.NoLabelNoise) ? null : defaults.LabelDp,
+            LabelDp = insecure.HasFlag(InsecureAllowances.NoLabelNoise) ? null
+                : Get(p, "labelNoise") is { } sigmaText
+                    ? double.TryParse(sigmaText, NumberStyles.Float, CultureInfo.InvariantCulture, out var sigma) && sigma >= 0.1 && sigma <= 1000
+                        ? defaults.LabelDp! with { NoiseMultiplier = sigma }
+                        : throw new ArgumentException($"train job parameter 'labelNoise' = '{sigmaText}' must be a number from 0.1 to 1000 (the label-DP noise multiplier σ)")
+                    : defaults.LabelDp,
             MaxEpsilon = Get(p, "maxEpsilon") is { } capText
                 ? double.TryParse(capText, NumberStyles.Float, CultureInfo.InvariantCulture, out var cap) && cap > 0 && double.IsFinite(cap) ? cap
                     : throw new ArgumentException($"train job parameter 'maxEpsilon' = '{capText}' must be a positive number (the most label-DP ε the job may spend)")

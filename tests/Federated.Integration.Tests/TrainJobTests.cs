@@ -16,16 +16,42 @@ namespace Federated.Integration.Tests;
 
 /// <summary>
 /// Three real processes with a tiny synthetic world: each party gets only its own data folder (E: external/, M:
-/// music/); the truth stays with the test, which plays the operator's evaluation harness. The coordinator listens on
-/// a fixed port so it can be killed and restarted where the parties expect it.
+/// music/); the truth stays with the test, which plays the operator's evaluation harness.
 /// </summary>
-public sealed class TrainFederationFixture() : LocalFederationFixture("train")
+public abstract class TinyWorldFederationFixture(string name) : LocalFederationFixture(name)
 {
-    public const int PartyLostSeconds = 30;
-
     public string World => Path.Combine(RunDirectory, "world");
     public EvaluationHarness Harness { get; private set; } = null!;
     public string EvaluationUsersFile => Path.Combine(RunDirectory, "operator", "evaluation-users.txt");
+
+    protected override async Task PrepareAsync()
+    {
+        await SyntheticWorld.GenerateAsync(SyntheticWorldOptions.Tiny, World);
+        Harness = await EvaluationHarness.ForSyntheticColdUsersAsync(World);
+        Directory.CreateDirectory(Path.GetDirectoryName(EvaluationUsersFile)!);
+        await File.WriteAllLinesAsync(EvaluationUsersFile, Harness.UsersToRank);
+    }
+
+    protected LocalFederationOptions WithWorld(LocalFederationOptions options) => options with
+    {
+        MusicDataDirectory = Path.Combine(World, SyntheticWorldLayout.MusicFolder),
+        ExternalDataDirectory = Path.Combine(World, SyntheticWorldLayout.ExternalFolder),
+    };
+
+    public string JobFolderOf(string party, string trainingJob) =>
+        TrainJobFolders.JobFolder(Path.Combine(Folder.PartyState(party), "train"), new Federated.Core.Jobs.TrainingJobName(trainingJob));
+
+    public TrainJobProgress? ProgressOf(string party, string trainingJob) =>
+        TrainJobFolders.ReadJsonSafely<TrainJobProgress>(TrainJobFolders.ProgressFile(JobFolderOf(party, trainingJob)));
+}
+
+/// <summary>
+/// The train jobs' federation: a tiny world, the coordinator on a fixed port so it can be killed and restarted where
+/// the parties expect it, a transcript of what it relays, and M's own Redis.
+/// </summary>
+public sealed class TrainFederationFixture() : TinyWorldFederationFixture("train")
+{
+    public const int PartyLostSeconds = 30;
 
     /// <summary>M's own Redis (a real redis-server): the music host pushes every version it publishes there.</summary>
     public RedisServer Redis { get; } = new();
@@ -33,31 +59,20 @@ public sealed class TrainFederationFixture() : LocalFederationFixture("train")
     protected override async Task PrepareAsync()
     {
         await Redis.InitializeAsync();
-        await SyntheticWorld.GenerateAsync(SyntheticWorldOptions.Tiny, World);
-        Harness = await EvaluationHarness.ForSyntheticColdUsersAsync(World);
-        Directory.CreateDirectory(Path.GetDirectoryName(EvaluationUsersFile)!);
-        await File.WriteAllLinesAsync(EvaluationUsersFile, Harness.UsersToRank);
+        await base.PrepareAsync();
     }
 
     protected override LocalFederationOptions Configure(LocalFederationOptions options)
     {
-        var hosts = WithTranscript(Restartable(options, PartyLostSeconds));
+        var hosts = WithWorld(WithTranscript(Restartable(options, PartyLostSeconds)));
         return hosts with
         {
-            MusicDataDirectory = Path.Combine(World, SyntheticWorldLayout.MusicFolder),
-            ExternalDataDirectory = Path.Combine(World, SyntheticWorldLayout.ExternalFolder),
             ExtraArguments = [.. hosts.ExtraArguments,
                 $"--Serving:Redis:ConnectionString=127.0.0.1:{Redis.Port},abortConnect=false,connectTimeout=2000,syncTimeout=5000"],
         };
     }
 
     protected override async Task StopAsync() => await Redis.DisposeAsync();
-
-    public string JobFolderOf(string party, string trainingJob) =>
-        TrainJobFolders.JobFolder(Path.Combine(Folder.PartyState(party), "train"), new Federated.Core.Jobs.TrainingJobName(trainingJob));
-
-    public TrainJobProgress? ProgressOf(string party, string trainingJob) =>
-        TrainJobFolders.ReadJsonSafely<TrainJobProgress>(TrainJobFolders.ProgressFile(JobFolderOf(party, trainingJob)));
 }
 
 [CollectionDefinition(Name, DisableParallelization = true)]

@@ -103,7 +103,25 @@ public static class AuditCommands
             AnsiConsole.MarkupLineInterpolated($"wrote {json}");
             return built.Chain.IsValid ? 0 : 2;
         });
-        return new Command("audit", "The coordinator's hash-chained audit log") { database, tail, verify, report };
+        var budget = new Command("budget", "Each partner's label-DP budget recomputed from the audit log's privacy events: budget, charged, reserved, left, and its training runs");
+        budget.SetAction(result =>
+        {
+            var path = Database(result, database, common);
+            var partners = AuditPrivacyLedger.Read(path);
+            if (partners.Count == 0)
+            {
+                AnsiConsole.MarkupLineInterpolated($"no train job has a privacy ledger entry in {path}");
+                return 0;
+            }
+            static string F(double? v) => v is { } x ? x.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture) : "unlimited";
+            var table = new Table().AddColumns("partner", "budget ε", "charged ε", "reserved ε", "left ε", "training runs");
+            foreach (var p in partners)
+                table.AddRow(Markup.Escape(p.Partner), F(p.Budget), F(p.Charged), F(p.Reserved), F(p.Left),
+                    Markup.Escape(string.Join(", ", p.Runs.Select(r => $"{r.TrainingRun} {r.State}{(r.State == "charged" ? " " + F(r.Epsilon) : r.State == "reserved" ? " cap " + F(r.Cap) : "")}"))));
+            AnsiConsole.Write(table);
+            return 0;
+        });
+        return new Command("audit", "The coordinator's hash-chained audit log") { database, tail, verify, report, budget };
     }
 
     private static IReadOnlyList<AuditReceiptEntry> ReadReceipts(IReadOnlyList<string> paths)

@@ -7,10 +7,11 @@ namespace Federated.Coordinator.Jobs;
 
 /// <summary>
 /// The one path that creates a job, for an operator's request and for a scheduled run: picks the parties (the named
-/// ones, or the only enrolled one of each role), checks that both run the kind, stores the job, opens its relay and
-/// writes its <c>created</c> audit event. Refusals are <see cref="RpcException"/>s with the status the operator sees.
+/// ones, or the only enrolled one of each role), checks that both run the kind, plans a train job's label-DP cap with
+/// the privacy ledger (refused when the partner's budget is spent), stores the job, opens its relay and writes its
+/// <c>created</c> audit event and its reservation. Refusals are <see cref="RpcException"/>s with the status the operator sees.
 /// </summary>
-public sealed class JobCreator(JobStore jobs, PartyRegistry registry, RelayHub relay, AuditTrail audit, ILogger<JobCreator> logger)
+public sealed class JobCreator(JobStore jobs, PartyRegistry registry, RelayHub relay, AuditTrail audit, Privacy.PrivacyLedger privacy, ILogger<JobCreator> logger)
 {
     public JobRecord Create(string kind, IReadOnlyDictionary<string, string> parameters, string? musicPartyId, string? externalPartyId,
         string createdBy, IReadOnlyDictionary<string, object?>? facts = null)
@@ -24,9 +25,12 @@ public sealed class JobCreator(JobStore jobs, PartyRegistry registry, RelayHub r
                 throw new RpcException(new Status(StatusCode.FailedPrecondition,
                     $"party '{party.PartyId}' does not run job kind '{kind}' (it runs: {string.Join(", ", party.SupportedJobKinds)})"));
 
-        var job = jobs.Create(kind, parameters, music.PartyId, external.PartyId);
+        // A train job spends label-DP ε of M's labels towards E: its cap comes from the partner's budget (refused when spent).
+        var (planned, reservation) = privacy.Plan(kind, parameters, external.PartyId);
+        var job = jobs.Create(kind, planned, music.PartyId, external.PartyId);
         relay.For(job.Attempt.Value, job.MusicPartyId, job.ExternalPartyId);
         audit.JobCreated(job, createdBy, music.Fingerprint, external.Fingerprint, facts);
+        if (reservation is not null) privacy.Reserved(job, reservation);
         logger.LogInformation("{CreatedBy} created job {JobId} ({Kind}) between {Music} and {External}", createdBy, job.Attempt.Value, job.Kind, music.PartyId, external.PartyId);
         return job;
     }

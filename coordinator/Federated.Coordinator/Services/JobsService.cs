@@ -10,7 +10,7 @@ using Microsoft.AspNetCore.Authorization;
 
 namespace Federated.Coordinator.Services;
 
-public sealed class JobsService(JobStore jobs, JobCreator creator, RelayHub relay, AuditTrail audit,
+public sealed class JobsService(JobStore jobs, JobCreator creator, RelayHub relay, AuditTrail audit, Federated.Coordinator.Privacy.PrivacyLedger privacy,
     ILogger<JobsService> logger) : Transport.V1.Jobs.JobsBase
 {
     [Authorize(Policy = FederatedPolicies.Operator)]
@@ -132,6 +132,7 @@ public sealed class JobsService(JobStore jobs, JobCreator creator, RelayHub rela
         var details = new Dictionary<string, object?> { ["party"] = party.PartyId, ["state"] = request.State.ToString(), ["summary"] = request.Summary };
         if (request.State == JobState.Failed) details["failure"] = request.Failure.ToString();
         audit.JobEvent(job.Attempt.Value, "party-state", details);
+        privacy.OnReport(after, party.PartyId, request.State, request.Summary, request.Failure);
         if (before.State != after.State)
         {
             audit.JobEvent(job.Attempt.Value, "state", new Dictionary<string, object?> { ["state"] = after.State.ToString() });
