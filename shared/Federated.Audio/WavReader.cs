@@ -178,6 +178,8 @@ public static class WavReader
         return new WavFormat(effectiveCode == FormatIeeeFloat, channels, (int)sampleRate, bits / 8, blockAlign);
     }
 
+    private const int InitialFrames = 1 << 16;
+
     private static MonoAudio ReadData(Cursor cursor, WavFormat format, uint size, long chunkOffset)
     {
         if (size == 0)
@@ -199,13 +201,17 @@ public static class WavReader
                 chunkOffset);
         }
 
-        var samples = new float[frames];
+        // The declared size is not trusted for memory: the samples grow as the bytes arrive, so a short file that
+        // declares gigabytes is refused as truncated without allocating them.
+        var samples = new float[(int)Math.Min(frames, InitialFrames)];
         int framesPerBlock = Math.Max(1, ReadBlockBytes / format.BlockAlign);
         var buffer = new byte[framesPerBlock * format.BlockAlign];
         long done = 0;
         while (done < frames)
         {
             int want = (int)Math.Min(framesPerBlock, frames - done);
+            if (done + want > samples.Length)
+                Array.Resize(ref samples, (int)Math.Min(frames, Math.Max(2L * samples.Length, done + want)));
             int bytes = want * format.BlockAlign;
             int got = cursor.ReadUpTo(buffer.AsSpan(0, bytes));
             if (got < bytes)

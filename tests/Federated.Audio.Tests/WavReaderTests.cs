@@ -234,4 +234,29 @@ public class WavReaderTests
             Directory.Delete(dir, true);
         }
     }
+
+    [Fact]
+    public void A_short_file_declaring_gigabytes_of_data_is_refused_as_truncated_without_allocating_them()
+    {
+        // Found by fuzzing: the 'data' chunk declares 4,278,190,208 bytes and the file ends after 148. The reader used to
+        // allocate the declared 2^31 samples (8 GiB) before reading; the samples now grow as bytes arrive.
+        var bytes = new WavBuilder { SampleRate = 8000, Data = WavBuilder.Pcm16(new short[50]) }.Build();
+        int data = Encoding.ASCII.GetString(bytes).IndexOf("data", StringComparison.Ordinal);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(data + 4), 0xFF000080);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var e = Rejects(bytes);
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Contains("truncated 'data' chunk: header declares 4278190208 bytes", e.Message);
+        Assert.True(allocated < 4 << 20, $"refusing a {bytes.Length}-byte file allocated {allocated:N0} bytes");
+    }
+
+    [Fact]
+    public void Samples_beyond_the_first_growth_step_are_all_read()
+    {
+        var values = Enumerable.Range(0, 200_000).Select(i => (short)(i % 2000 - 1000)).ToArray();
+        var audio = Read(new WavBuilder { SampleRate = 8000, Data = WavBuilder.Pcm16(values) }.Build());
+        Assert.Equal(values.Length, audio.Samples.Length);
+        Assert.Equal(values[^1] / 32768f, audio.Samples[^1]);
+        Assert.Equal(values[123_457] / 32768f, audio.Samples[123_457]);
+    }
 }
