@@ -115,8 +115,10 @@ public sealed record AuditCkksFigures(int? PolyModulusDegree, int? ModulusBits, 
 /// <param name="EvaluationDecoys">Decoys per wanted user in a <c>train</c> job's evaluation (parameter <c>evaluationDecoys</c>); null for other kinds.</param>
 /// <param name="Insecure">The job's <c>insecure</c> parameter flags as recorded.</param>
 /// <param name="InsecureNotices">Party summaries that say INSECURE.</param>
+/// <param name="Budget">The partner's label-DP budget after this job's last ledger event (the coordinator's
+/// <c>privacy-*</c> events); null for jobs without one.</param>
 public sealed record AuditPrivacyFigures(AuditFigure Epsilon, AuditFigure Delta, AuditCkksFigures Ckks, AuditFigure? DecoyFactor,
-    AuditFigure? EvaluationDecoys, IReadOnlyList<string> Insecure, IReadOnlyList<string> InsecureNotices);
+    AuditFigure? EvaluationDecoys, IReadOnlyList<string> Insecure, IReadOnlyList<string> InsecureNotices, AuditFigure? Budget = null);
 
 /// <summary>
 /// The HomomorphicEncryption.org security standard's table (ternary secret, error σ = 3.2): the largest log Q per
@@ -239,7 +241,30 @@ internal static partial class AuditReportBuilder
 
         var job = new AuditReportJob(kind, state, created, createdBy, retryOf, parameters, parties);
         return new AuditJobReport(jobId, path, now.ToUniversalTime(), chain, records.Count, job, traffic, reports, events,
-            Privacy(job, music, reports));
+            Privacy(job, music, reports) with { Budget = LedgerFigure(records) });
+    }
+
+    /// <summary>The last privacy-ledger event of the job: its partner, the run's state, what is charged and left.</summary>
+    private static AuditFigure? LedgerFigure(IReadOnlyList<AuditRecord> records)
+    {
+        foreach (var record in records.Reverse())
+        {
+            if (record.Entry.Kind != AuditEntry.JobKind || record.Entry.Details is not { } details || !details.Contains("\"privacy-", StringComparison.Ordinal)) continue;
+            using var json = System.Text.Json.JsonDocument.Parse(details);
+            var root = json.RootElement;
+            string Get(string name) => root.TryGetProperty(name, out var v) ? v.ValueKind switch
+            {
+                System.Text.Json.JsonValueKind.Number => v.GetDouble().ToString("0.####", CultureInfo.InvariantCulture),
+                System.Text.Json.JsonValueKind.String => v.GetString() ?? "",
+                System.Text.Json.JsonValueKind.Null => "unlimited",
+                _ => v.ToString(),
+            } : "not recorded";
+            var name = Get("event");
+            var value = $"partner {Get("partner")}: budget ε {Get("budget")}, charged {Get("charged")}, left {Get("left")}" +
+                (name == "privacy-reserved" ? $" (this job's cap {Get("cap")} reserved)" : name == "privacy-charged" ? $" (this job charged ε {Get("epsilon")})" : " (this job's reservation released)");
+            return new AuditFigure(value, $"the coordinator's {name} event, record {record.Index.ToString(CultureInfo.InvariantCulture)}");
+        }
+        return null;
     }
 
     private static AuditPrivacyFigures Privacy(AuditReportJob job, string? music, IReadOnlyList<AuditPartyReport> reports)

@@ -110,6 +110,7 @@ public static class AuditReportWriter
         var p2 = report.Privacy;
         md.Append(C, $"| label DP ε | {Figure(p2.Epsilon)} | {Cell(p2.Epsilon.Source)} |\n");
         md.Append(C, $"| label DP δ | {Figure(p2.Delta)} | {Cell(p2.Delta.Source)} |\n");
+        if (p2.Budget is { } budget) md.Append(C, $"| partner's budget | {Figure(budget)} | {Cell(budget.Source)} |\n");
         var ckks = p2.Ckks;
         md.Append(C, $"| CKKS ring degree N | {ckks.PolyModulusDegree?.ToString(C) ?? "not recorded"} | {Cell(ckks.Source)} |\n");
         md.Append(C, $"| CKKS modulus log Q (bits) | {ckks.ModulusBits?.ToString(C) ?? "not recorded"} | {Cell(ckks.Source)} |\n");

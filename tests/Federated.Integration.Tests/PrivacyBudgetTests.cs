@@ -81,5 +81,12 @@ public sealed class PrivacyBudgetTests(PrivacyBudgetFixture fixture, ITestOutput
         using (var json = JsonDocument.Parse(reservedA))
             Assert.Contains("above the warning level 0.5", json.RootElement.GetProperty("warning").GetString());
         Assert.True(AuditVerifier.Verify(fixture.AuditDatabase).IsValid);
+
+        // The job's audit report states the partner's budget after it.
+        var report = AuditJobReport.Build(fixture.AuditDatabase, a.JobId);
+        Assert.NotNull(report.Privacy.Budget);
+        output.WriteLine(report.Privacy.Budget!.Value);
+        Assert.Contains("partner external: budget ε 1", report.Privacy.Budget.Value);
+        Assert.Contains("this job charged ε", report.Privacy.Budget.Value);
     }
 }
