@@ -6,4 +6,5 @@ var root = new RootCommand("fedlocal: a whole Federated federation on this machi
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(FederationCommands.Create());
 root.Subcommands.Add(BenchCommand.Create());
+root.Subcommands.Add(EvaluateCommand.Create());
 return await ConsoleTool.RunAsync(root, args);
