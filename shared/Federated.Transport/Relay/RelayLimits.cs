@@ -39,11 +39,11 @@ public sealed class RelayLimits
     /// </summary>
     public long PartyInFlightBytes { get; set; } = 256L * 1024 * 1024;
 
-    /// <summary>Coordinator: messages per second one party may start on the relay (token bucket of one second; default 5000).</summary>
-    public int PartyMessagesPerSecond { get; set; } = 5000;
+    /// <summary>Coordinator: messages per second one party may start on the relay (token bucket of one second; default 20000).</summary>
+    public int PartyMessagesPerSecond { get; set; } = 20_000;
 
-    /// <summary>Coordinator: payload bytes per second one party may send on the relay (token bucket of one second; default 1 GiB).</summary>
-    public long PartyBytesPerSecond { get; set; } = 1024L * 1024 * 1024;
+    /// <summary>Coordinator: payload bytes per second one party may send on the relay (token bucket of one second; default 4 GiB).</summary>
+    public long PartyBytesPerSecond { get; set; } = 4L * 1024 * 1024 * 1024;
 
     /// <summary>gRPC message cap for chunk frames: one chunk plus room for the header.</summary>
     public int GrpcMessageBytes => ChunkBytes + 64 * 1024;
