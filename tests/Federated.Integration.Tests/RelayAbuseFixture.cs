@@ -65,7 +65,8 @@ public sealed class RelayAbuseFixture() : LocalFederationFixture("abuse")
     }
 }
 
-[CollectionDefinition(Name)]
+/// <summary>Runs alone: the floods load the CPU on purpose, which would stretch the heartbeats of other federations.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
 public sealed class RelayAbuseCollection : ICollectionFixture<RelayAbuseFixture>
 {
     public const string Name = "relay-abuse";
