@@ -21,6 +21,7 @@ return await FederatedHost.RunAsync(() =>
     builder.Services.AddSingleton<PartyRegistry>();
     builder.Services.AddSingleton<JobStore>();
     builder.Services.AddSingleton<RelayHub>();
+    builder.Services.AddSingleton<RelayGuard>();
     builder.Services.AddSingleton<AuditTrail>();
     builder.Services.Replace(ServiceDescriptor.Singleton<ICallerDirectory, RegistryCallerDirectory>());
     builder.Services.AddSingleton<Federated.Coordinator.Privacy.PrivacyLedger>();

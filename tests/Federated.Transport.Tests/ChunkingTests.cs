@@ -66,7 +66,7 @@ public sealed class ChunkingTests
     {
         var assembler = new MessageAssembler(maxMessageBytes: 4096);
         var first = new RelayFrame { Header = Header(1, 1_000_000_000), Sequence = 1, Data = ByteString.CopyFrom(new byte[16]) };
-        var error = Assert.Throws<RelayProtocolException>(() => assembler.Add(first));
+        var error = Assert.Throws<RelayLimitException>(() => assembler.Add(first));
         Assert.Contains("1000000000 bytes", error.Message);
         Assert.Contains("Relay:MaxMessageBytes", error.Message);
     }
@@ -90,7 +90,7 @@ public sealed class ChunkingTests
 
         var tooLong = new MessageAssembler(1 << 20);
         var oversized = new RelayFrame { Header = Header(1, 4), Sequence = 1, Data = ByteString.CopyFrom(new byte[8]), Last = true };
-        Assert.Contains("more bytes than its header", Assert.Throws<RelayProtocolException>(() => tooLong.Add(oversized)).Message);
+        Assert.Contains("more bytes than its header", Assert.Throws<RelayLimitException>(() => tooLong.Add(oversized)).Message);
 
         var truncated = new MessageAssembler(1 << 20);
         var early = new RelayFrame { Header = Header(1, 8), Sequence = 1, Data = ByteString.CopyFrom(new byte[4]), Last = true };

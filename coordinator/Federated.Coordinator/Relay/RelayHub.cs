@@ -13,6 +13,7 @@ public sealed class RelayCounters
     public long OldSequenceDropped;
     public long StaleGenerationDropped;
     public long Redelivered;
+    public long LimitRefused;
 
     public RelayStats ToProto(ulong generation) => new()
     {
@@ -21,6 +22,7 @@ public sealed class RelayCounters
         OldSequenceDropped = (ulong)Interlocked.Read(ref OldSequenceDropped),
         StaleGenerationDropped = (ulong)Interlocked.Read(ref StaleGenerationDropped),
         Redelivered = (ulong)Interlocked.Read(ref Redelivered),
+        LimitRefused = (ulong)Interlocked.Read(ref LimitRefused),
         SessionGeneration = generation,
     };
 }

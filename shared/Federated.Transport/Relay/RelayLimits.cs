@@ -27,6 +27,24 @@ public sealed class RelayLimits
     /// <summary>Party: bytes of received messages buffered for the handler before the relay stream is paused.</summary>
     public long ReceiverBufferBytes { get; set; } = 256L * 1024 * 1024;
 
+    /// <summary>
+    /// Coordinator: seconds a message may stay incomplete on a party's send stream, from its header chunk to its last
+    /// (default 120). A stream that stalls mid-message is then refused, and what it had sent is freed.
+    /// </summary>
+    public int IncompleteMessageTimeoutSeconds { get; set; } = 120;
+
+    /// <summary>
+    /// Coordinator: bytes one party may have announced in incomplete messages at once, over all its send streams
+    /// (default 256 MiB). A header beyond it is refused before any of its bytes are buffered.
+    /// </summary>
+    public long PartyInFlightBytes { get; set; } = 256L * 1024 * 1024;
+
+    /// <summary>Coordinator: messages per second one party may start on the relay (token bucket of one second; default 20000).</summary>
+    public int PartyMessagesPerSecond { get; set; } = 20_000;
+
+    /// <summary>Coordinator: payload bytes per second one party may send on the relay (token bucket of one second; default 4 GiB).</summary>
+    public long PartyBytesPerSecond { get; set; } = 4L * 1024 * 1024 * 1024;
+
     /// <summary>gRPC message cap for chunk frames: one chunk plus room for the header.</summary>
     public int GrpcMessageBytes => ChunkBytes + 64 * 1024;
 
@@ -41,5 +59,14 @@ public sealed class RelayLimits
             throw new ArgumentOutOfRangeException(nameof(LinkQueueMessages), LinkQueueMessages, "Relay:LinkQueueMessages must be positive");
         if (LinkQueueBytes < 1 || SenderWindowBytes < 1 || ReceiverBufferBytes < 1)
             throw new ArgumentOutOfRangeException(nameof(LinkQueueBytes), "Relay:LinkQueueBytes, Relay:SenderWindowBytes and Relay:ReceiverBufferBytes must be positive");
+        if (IncompleteMessageTimeoutSeconds < 1 || IncompleteMessageTimeoutSeconds > 3600)
+            throw new ArgumentOutOfRangeException(nameof(IncompleteMessageTimeoutSeconds), IncompleteMessageTimeoutSeconds,
+                "Relay:IncompleteMessageTimeoutSeconds must be between 1 and 3600");
+        if (PartyInFlightBytes < MaxMessageBytes)
+            throw new ArgumentOutOfRangeException(nameof(PartyInFlightBytes), PartyInFlightBytes, "Relay:PartyInFlightBytes must be at least Relay:MaxMessageBytes");
+        if (PartyMessagesPerSecond < 1)
+            throw new ArgumentOutOfRangeException(nameof(PartyMessagesPerSecond), PartyMessagesPerSecond, "Relay:PartyMessagesPerSecond must be positive");
+        if (PartyBytesPerSecond < ChunkBytes)
+            throw new ArgumentOutOfRangeException(nameof(PartyBytesPerSecond), PartyBytesPerSecond, "Relay:PartyBytesPerSecond must be at least Relay:ChunkBytes");
     }
 }
