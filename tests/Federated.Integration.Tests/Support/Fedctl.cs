@@ -3,19 +3,23 @@ using System.Reflection;
 
 namespace Federated.Integration.Tests;
 
-/// <summary>Runs the operator CLI (fedctl) as its own process against a fixture's coordinator, as an operator would.</summary>
+/// <summary>Runs the operator tools (fedctl, fedlocal) as their own processes, as an operator would.</summary>
 public static class Fedctl
 {
-    private static readonly string Dll = typeof(Fedctl).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-        .SingleOrDefault(a => a.Key == "ToolDll:fedctl")?.Value ?? throw new InvalidOperationException("the test assembly has no ToolDll:fedctl metadata");
+    private static string Tool(string name) => typeof(Fedctl).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+        .SingleOrDefault(a => a.Key == "ToolDll:" + name)?.Value ?? throw new InvalidOperationException($"the test assembly has no ToolDll:{name} metadata");
 
     /// <summary>Exit code and the output (stdout and stderr together) of <c>fedctl ARGS</c> with the fixture's address and certificates.</summary>
-    public static async Task<(int ExitCode, string Output)> RunAsync(LocalFederationFixture fixture, params string[] args)
+    public static Task<(int ExitCode, string Output)> RunAsync(LocalFederationFixture fixture, params string[] args) =>
+        RunToolAsync("fedctl", ["--run-dir", fixture.RunDirectory, "--coordinator", fixture.Federation.CoordinatorAddress.ToString(), "--certs", fixture.Certificates, .. args]);
+
+    /// <summary>Exit code and the output of <c>TOOL ARGS</c> (fedctl or fedlocal), killed after 60 s.</summary>
+    public static async Task<(int ExitCode, string Output)> RunToolAsync(string tool, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Dll, "--run-dir", fixture.RunDirectory, "--coordinator", fixture.Federation.CoordinatorAddress.ToString(), "--certs", fixture.Certificates }.Concat(args))
+        foreach (var a in new[] { Tool(tool) }.Concat(args))
             start.ArgumentList.Add(a);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("fedctl did not start");
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"{tool} did not start");
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         var stdout = process.StandardOutput.ReadToEndAsync(timeout.Token);
         var stderr = process.StandardError.ReadToEndAsync(timeout.Token);
@@ -26,7 +30,7 @@ public static class Fedctl
         catch (OperationCanceledException)
         {
             process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"fedctl {string.Join(' ', args)} ran for more than 60 s");
+            throw new TimeoutException($"{tool} {string.Join(' ', args)} ran for more than 60 s");
         }
         return (process.ExitCode, await stdout + await stderr);
     }
