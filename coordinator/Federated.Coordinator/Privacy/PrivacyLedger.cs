@@ -231,7 +231,7 @@ public sealed class PrivacyLedger : IDisposable
         upsert.Parameters.AddWithValue("$music", entry.MusicPartyId);
         upsert.Parameters.AddWithValue("$external", entry.ExternalPartyId);
         upsert.Parameters.AddWithValue("$first", entry.FirstJob);
-        upsert.Parameters.AddWithValue("$cap", entry.Cap);
+        upsert.Parameters.AddWithValue("$cap", (object?)entry.Cap ?? DBNull.Value);
         upsert.Parameters.AddWithValue("$spent", (object?)entry.Spent ?? DBNull.Value);
         upsert.Parameters.AddWithValue("$delta", (object?)entry.Delta ?? DBNull.Value);
         upsert.Parameters.AddWithValue("$state", entry.State);

@@ -17,17 +17,33 @@ public static class FederationCommands
         };
         RunFolder Run(ParseResult result) => new(Path.GetFullPath(result.GetValue(runDirectory)!));
 
-        var start = new Command("start", "Start coordinator, music and external hosts as background processes on loopback (mutual TLS)");
+        var musicData = new Option<string?>("--music-data") { Description = "The music party's data folder (its *.schema.json tables: songs, audio descriptors, interactions); each party sees only its own" };
+        var externalData = new Option<string?>("--external-data") { Description = "The external party's data folder (its *.schema.json user tables)" };
+        var start = new Command("start", "Start coordinator, music and external hosts as background processes on loopback (mutual TLS)") { musicData, externalData };
         start.SetAction(async (result, ct) =>
         {
             var run = Run(result);
+            string? Folder(Option<string?> option)
+            {
+                if (result.GetValue(option) is not { } value) return null;
+                var full = Path.GetFullPath(value);
+                if (!Directory.Exists(full)) throw new OperatorException($"{option.Name} {full} does not exist");
+                if (Directory.GetFiles(full, "*.schema.json").Length == 0)
+                    throw new OperatorException($"{option.Name} {full} holds no *.schema.json table (a party reads its tables through their schema files)");
+                return full;
+            }
+            var music = Folder(musicData);
+            var external = Folder(externalData);
             if (RunningHosts(run).Count > 0)
                 throw new OperatorException($"a federation is already running from {run.Root} (pids: {string.Join(", ", RunningHosts(run).Select(h => h.Pid))}); `fedlocal federation stop` first");
             LocalFederation? federation = null;
             await AnsiConsole.Status().StartAsync("starting the federation", async status =>
             {
                 federation = await LocalFederation.StartAsync(
-                    new LocalFederationOptions(run.Root, HostBinaries.FromAssemblyMetadata(typeof(FederationCommands).Assembly)) { ParentProcessId = null, Detached = true },
+                    new LocalFederationOptions(run.Root, HostBinaries.FromAssemblyMetadata(typeof(FederationCommands).Assembly))
+                    {
+                        ParentProcessId = null, Detached = true, MusicDataDirectory = music, ExternalDataDirectory = external,
+                    },
                     new Progress<string>(s => status.Status(s)), ct);
             });
             var table = new Table().AddColumns("host", "pid", "address", "log");
