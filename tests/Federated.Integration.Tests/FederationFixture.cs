@@ -8,7 +8,7 @@ namespace Federated.Integration.Tests;
 /// </summary>
 public sealed class FederationFixture() : LocalFederationFixture("relay")
 {
-    public const int PartyLostSeconds = 10;
+    public const int PartyLostSeconds = 25; // above a restarted coordinator's reconnect time under load (12 s seen with other collections running)
 
     protected override LocalFederationOptions Configure(LocalFederationOptions options) => Restartable(options, PartyLostSeconds);
 }
