@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Federated.Tests.Shared;
 
 namespace Federated.Data.Tests;
 
@@ -37,17 +38,5 @@ public sealed partial class FuzzSmokeTests
     [GeneratedRegex(@"^\| (?<target>[a-z-]+) \| (?<corpus>\d+) \| (?<execs>[\d,]+) \|", RegexOptions.Multiline)]
     private static partial Regex Row();
 
-    private static (string Root, string Dll) Paths()
-    {
-        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        string framework = output.Name, configuration = output.Parent!.Name;
-        for (var directory = output; directory is not null; directory = directory.Parent)
-        {
-            if (!File.Exists(Path.Combine(directory.FullName, "Federated.sln"))) continue;
-            var path = Path.Combine(directory.FullName, "tests", "fuzz", "Federated.Fuzz", "bin", configuration, framework, "Federated.Fuzz.dll");
-            Assert.True(File.Exists(path), $"{path} is missing: build tests/fuzz/Federated.Fuzz");
-            return (directory.FullName, path);
-        }
-        throw new InvalidOperationException($"no Federated.sln above {output.FullName}");
-    }
+    private static (string Root, string Dll) Paths() => BuiltTool.Find(Path.Combine("tests", "fuzz", "Federated.Fuzz"), "Federated.Fuzz.dll");
 }

@@ -1,3 +1,4 @@
+using Federated.Tests.Shared;
 using System.Diagnostics;
 using System.Text.RegularExpressions;
 
@@ -39,17 +40,6 @@ public sealed partial class TorchTemporariesStressTests
     private static string Tail(string text) => text.Length <= 4000 ? text : text[^4000..];
 
     /// <summary>The stress command's assembly, built beside this one (same configuration).</summary>
-    private static string StressCommand()
-    {
-        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-        string framework = output.Name, configuration = output.Parent!.Name;
-        for (var directory = output; directory is not null; directory = directory.Parent)
-        {
-            if (!File.Exists(Path.Combine(directory.FullName, "Federated.sln"))) continue;
-            var path = Path.Combine(directory.FullName, "tests", "benchmarks", "Federated.Learning.Stress", "bin", configuration, framework, "Federated.Learning.Stress.dll");
-            Assert.True(File.Exists(path), $"{path} is missing: build tests/benchmarks/Federated.Learning.Stress");
-            return path;
-        }
-        throw new InvalidOperationException($"no Federated.sln above {output.FullName}");
-    }
+    private static string StressCommand() =>
+        BuiltTool.Find(Path.Combine("tests", "benchmarks", "Federated.Learning.Stress"), "Federated.Learning.Stress.dll").Dll;
 }
