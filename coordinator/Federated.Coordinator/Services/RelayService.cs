@@ -98,9 +98,11 @@ public sealed class RelayService(JobStore jobs, RelayHub hub, AuditTrail audit, 
                     case AcceptOutcome.Accepted:
                         Interlocked.Increment(ref counters.MessagesRelayed);
                         Interlocked.Add(ref counters.BytesRelayed, message.Size);
+                        CoordinatorMetrics.Relayed(h, message.Size);
                         break;
                     case AcceptOutcome.OldSequence:
                         Interlocked.Increment(ref counters.OldSequenceDropped);
+                        CoordinatorMetrics.RelayDropped.WithLabels("old_sequence").Inc();
                         logger.LogWarning("Dropped message {Sequence} of job {JobId} from {Sender}: sequence already accepted (last {Last}); replay or duplicate",
                             h.Sequence, h.JobId, h.Sender, session.OutgoingOf(party.PartyId).LastAccepted);
                         audit.JobEvent(h.JobId, "relay-dropped", new Dictionary<string, object?>
@@ -111,6 +113,7 @@ public sealed class RelayService(JobStore jobs, RelayHub hub, AuditTrail audit, 
                         break;
                     case AcceptOutcome.StaleGeneration:
                         Interlocked.Increment(ref counters.StaleGenerationDropped);
+                        CoordinatorMetrics.RelayDropped.WithLabels("stale_generation").Inc();
                         break;
                 }
                 await responseStream.WriteAsync(new SendProgress
