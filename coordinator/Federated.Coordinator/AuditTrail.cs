@@ -34,6 +34,7 @@ public sealed class AuditTrail : IDisposable
         var h = message.Header;
         _log.Append(AuditEntry.Relay(h.JobId, h.MessageType, h.Sender, h.Receiver, h.Sequence, message.Size, message.PayloadSha256(),
             JsonSerializer.Serialize(new Dictionary<string, object> { ["step"] = h.Step, ["generation"] = h.Generation })));
+        CoordinatorMetrics.AuditRecords.WithLabels(AuditEntry.RelayKind).Inc();
         if (_transcript is not null)
             WriteTranscript(message);
     }
@@ -94,6 +95,7 @@ public sealed class AuditTrail : IDisposable
             foreach (var (k, v) in facts)
                 details[k] = v;
         _log.Append(AuditEntry.Job(jobId, JsonSerializer.Serialize(details)));
+        CoordinatorMetrics.AuditRecords.WithLabels(AuditEntry.JobKind).Inc();
     }
 
     public void Dispose() => _log.Dispose();

@@ -38,12 +38,14 @@ return await FederatedHost.RunAsync(() =>
     builder.Services.AddSingleton(sp => new ScheduleEngine(sp.GetRequiredService<ScheduleStore>(), sp.GetRequiredService<IRunLauncher>(),
         sp.GetRequiredService<IRunJournal>(), sp.GetRequiredService<TimeProvider>()));
     builder.Services.AddHostedService<JobScheduler>();
+    builder.Services.AddServiceHealth<CoordinatorHealth>(CoordinatorHealth.ServiceName);
 
     var app = builder.Build();
     // Open the registry (enrols configured certificates) and the audit log before accepting calls.
     app.Services.GetRequiredService<PartyRegistry>();
     app.Services.GetRequiredService<AuditTrail>();
     app.Services.GetRequiredService<ScheduleStore>(); // reads every stored definition again: a broken one stops the start
+    CoordinatorMetrics.Observe(app.Services.GetRequiredService<JobStore>(), app.Services.GetRequiredService<RelayHub>());
     app.MapGrpcService<RegistryService>();
     app.MapGrpcService<JobsService>();
     app.MapGrpcService<JobDefinitionsService>();

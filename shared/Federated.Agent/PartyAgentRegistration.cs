@@ -1,4 +1,5 @@
 using Federated.Agent.Jobs;
+using Federated.Hosting;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -12,6 +13,8 @@ public static class PartyAgentRegistration
         services.AddOptions<PartyAgentOptions>().Bind(configuration.GetSection(PartyAgentOptions.SectionName));
         services.AddJobHandler<PingJobHandler>();
         services.AddJobHandler<StreamJobHandler>();
+        services.AddSingleton<CoordinatorLink>();
+        services.AddServiceHealth<PartyHealth>(PartyHealth.ServiceName);
         services.AddHostedService<PartyAgentService>();
         return services;
     }

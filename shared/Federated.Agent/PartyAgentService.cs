@@ -28,12 +28,14 @@ public sealed class PartyAgentService : BackgroundService
     private readonly ConcurrentDictionary<string, RunningJob> _running = new(StringComparer.Ordinal);
     private readonly IJobCheckpointStore _checkpoints;
     private readonly AuditReceiptBook _receipts;
+    private readonly CoordinatorLink _link;
 
     private sealed record RunningJob(Task Task, CancellationTokenSource Cancel);
 
     public PartyAgentService(TlsIdentity identity, IOptions<PartyAgentOptions> options, IOptions<RelayLimits> limits,
-        IEnumerable<IJobHandler> handlers, ILoggerFactory loggers)
+        IEnumerable<IJobHandler> handlers, ILoggerFactory loggers, CoordinatorLink link)
     {
+        _link = link;
         _identity = identity;
         _options = options.Value;
         _limits = limits.Value;
@@ -64,12 +66,15 @@ public sealed class PartyAgentService : BackgroundService
                 _logger.LogInformation("Registered with coordinator {Address} as {PartyId} ({Role}); job kinds: {Kinds}",
                     address, reply.PartyId, reply.Role, string.Join(", ", _handlers.Keys));
                 backoff = TimeSpan.FromMilliseconds(250);
+                PartyMetrics.Registered(ok: true);
+                _link.Up();
 
                 using var session = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
                 var heartbeat = HeartbeatAsync(connection, Math.Max(1, reply.HeartbeatIntervalSeconds), session.Token);
                 try
                 {
                     await WatchAssignmentsAsync(connection, stoppingToken).ConfigureAwait(false);
+                    _link.Down($"the coordinator {address} closed the assignment stream");
                 }
                 finally
                 {
@@ -83,12 +88,16 @@ public sealed class PartyAgentService : BackgroundService
             }
             catch (RpcException e) when (e.StatusCode is StatusCode.PermissionDenied or StatusCode.Unauthenticated)
             {
+                PartyMetrics.Registered(ok: false);
+                _link.Down($"the coordinator {address} refused this party: {e.StatusCode}");
                 _logger.LogError("Coordinator {Address} refused party {PartyId} (certificate {Fingerprint}): {Detail}",
                     address, _identity.PartyId, _identity.Fingerprint, e.Status.Detail);
                 backoff = TimeSpan.FromSeconds(5);
             }
             catch (RpcException e)
             {
+                PartyMetrics.Registered(ok: false);
+                _link.Down($"cannot reach the coordinator {address}: {e.StatusCode}");
                 _logger.LogWarning("Cannot reach coordinator {Address} as {PartyId} (certificate {Fingerprint}): {Status} {Detail}{Problem}",
                     address, _identity.PartyId, _identity.Fingerprint, e.StatusCode, e.Status.Detail,
                     connection.ServerCertificateProblem is { } problem ? "; " + problem : "");
@@ -103,12 +112,22 @@ public sealed class PartyAgentService : BackgroundService
         await Task.WhenAll(_running.Values.Select(j => j.Task)).ConfigureAwait(false);
     }
 
-    private static async Task HeartbeatAsync(CoordinatorConnection connection, int seconds, CancellationToken ct)
+    /// <summary>Heartbeats until cancelled; a failed one is counted and marks the link down until the next answers.</summary>
+    private async Task HeartbeatAsync(CoordinatorConnection connection, int seconds, CancellationToken ct)
     {
         while (!ct.IsCancellationRequested)
         {
             await Task.Delay(TimeSpan.FromSeconds(seconds), ct).ConfigureAwait(false);
-            await connection.Registry.HeartbeatAsync(new HeartbeatRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct).ConfigureAwait(false);
+            try
+            {
+                await connection.Registry.HeartbeatAsync(new HeartbeatRequest(), deadline: DateTime.UtcNow.AddSeconds(10), cancellationToken: ct).ConfigureAwait(false);
+                _link.Up();
+            }
+            catch (RpcException e) when (!ct.IsCancellationRequested)
+            {
+                PartyMetrics.HeartbeatFailed();
+                _link.Down($"heartbeat to the coordinator {connection.Address} failed: {e.StatusCode}");
+            }
         }
     }
 
@@ -172,6 +191,8 @@ public sealed class PartyAgentService : BackgroundService
         var context = new JobContext(new AttemptId(jobId), assignment.Kind, new Dictionary<string, string>(assignment.Parameters), _identity.PartyId, _identity.Role,
             assignment.PeerPartyId, restored?.HandlerState, logger,
             (state, token) => channel.SaveCheckpointAsync(state, token));
+        PartyMetrics.JobStarted(assignment.Kind);
+        var outcome = "failed";
         try
         {
             await ReportAsync(connection, jobId, JobState.Running, restored is null ? "started" : "resumed from checkpoint", ct).ConfigureAwait(false);
@@ -184,10 +205,12 @@ public sealed class PartyAgentService : BackgroundService
             await ReportAsync(connection, jobId, JobState.Completed, summary, ct).ConfigureAwait(false);
             await TakeReceiptAsync(connection, jobId, "completed", ct).ConfigureAwait(false);
             _checkpoints.Delete(jobId);
+            outcome = "completed";
             logger.LogInformation("Job {JobId} completed: {Summary}", jobId, summary);
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
+            outcome = "cancelled";
             logger.LogInformation("Job {JobId} cancelled (stopped by the coordinator, or this agent is shutting down)", jobId);
         }
         catch (Exception e)
@@ -195,6 +218,10 @@ public sealed class PartyAgentService : BackgroundService
             logger.LogError("Job {JobId} failed: {Error}", jobId, e.Message);
             await ReportAsync(connection, jobId, JobState.Failed, $"{_identity.PartyId}: {e.Message}", ct, JobFailures.Classify(e)).ConfigureAwait(false);
             await TakeReceiptAsync(connection, jobId, "failed", ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            PartyMetrics.JobEnded(assignment.Kind, outcome);
         }
     }
 

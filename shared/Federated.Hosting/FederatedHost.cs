@@ -6,6 +6,7 @@ using Federated.Security;
 using Federated.Transport.Relay;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -15,6 +16,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Prometheus;
 using Serilog;
 
 namespace Federated.Hosting;
@@ -23,7 +25,7 @@ namespace Federated.Hosting;
 /// The common bootstrap of the coordinator and the two party hosts: configuration (appsettings.json, FEDERATED_*
 /// and plain environment variables, command line), Serilog, Kestrel on HTTP/2 with mutual TLS against the
 /// federation's CA only, certificate authentication with the federation's role policies (<see cref="FederatedAuthentication"/>),
-/// gRPC, the standard gRPC health service, the ready file and the parent watchdog.
+/// gRPC, the standard gRPC health service, the Prometheus metrics listener, the ready file and the parent watchdog.
 /// </summary>
 public static class FederatedHost
 {
@@ -60,8 +62,7 @@ public static class FederatedHost
         builder.Services.AddSingleton(identity.Validator);
         builder.Services.AddFederatedAuthentication(identity);
 
-        if (!IPAddress.TryParse(hostOptions.Address, out var address))
-            throw new InvalidOperationException($"Host:Address '{hostOptions.Address}' is not an IP address");
+        var (address, metricsAddress) = hostOptions.Validate();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.Http2.InitialConnectionWindowSize = 4 * 1024 * 1024;
@@ -85,6 +86,10 @@ public static class FederatedHost
                     };
                 });
             });
+            // Metrics only: plain HTTP/1.1 without a client certificate, for a scraper beside the host (loopback by
+            // default); everything but GET /metrics is refused on it (MapFederatedHealth).
+            if (metricsAddress is not null)
+                kestrel.Listen(metricsAddress, hostOptions.MetricsPort, listen => listen.Protocols = HttpProtocols.Http1);
         });
 
         builder.Services.AddGrpc(grpc =>
@@ -94,6 +99,9 @@ public static class FederatedHost
             grpc.EnableDetailedErrors = false;
         });
         builder.Services.AddGrpcHealthChecks().AddCheck("self", () => Microsoft.Extensions.Diagnostics.HealthChecks.HealthCheckResult.Healthy());
+        builder.Services.AddSingleton(hostOptions);
+        if (metricsAddress is not null)
+            builder.Services.AddSingleton<IStartupFilter>(new MetricsListenerGuard(hostOptions.MetricsPort));
         builder.Services.AddHostedService<ReadyFileWriter>();
         builder.Services.AddHostedService<ParentWatchdog>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
@@ -117,10 +125,32 @@ public static class FederatedHost
         }
     }
 
-    /// <summary>Maps the standard gRPC health service (grpc.health.v1.Health), open to every client the TLS handshake accepted.</summary>
+    /// <summary>
+    /// A health check of this host's own service, reported by the gRPC health service under <paramref name="serviceName"/>
+    /// (for example "federated.coordinator") and within the overall status (service ""), which is NOT_SERVING while any
+    /// check fails.
+    /// </summary>
+    public static IServiceCollection AddServiceHealth<TCheck>(this IServiceCollection services, string serviceName)
+        where TCheck : class, Microsoft.Extensions.Diagnostics.HealthChecks.IHealthCheck
+    {
+        services.AddHealthChecks().AddCheck<TCheck>(serviceName, tags: [serviceName]);
+        services.Configure<Grpc.AspNetCore.HealthChecks.GrpcHealthChecksOptions>(o =>
+            o.Services.Map(serviceName, check => check.Tags.Contains(serviceName)));
+        return services;
+    }
+
+    /// <summary>
+    /// Maps the standard gRPC health service (grpc.health.v1.Health), open to every client the TLS handshake accepted,
+    /// and, with Host:MetricsPort set, <c>GET /metrics</c> (Prometheus text format) on the metrics listener only.
+    /// </summary>
     public static WebApplication MapFederatedHealth(this WebApplication app)
     {
         app.MapGrpcHealthChecksService().AllowAnonymous();
+        var options = app.Services.GetRequiredService<FederatedHostOptions>();
+        if (options.MetricsPort != 0)
+        {
+            app.MapMetrics("/metrics").RequireHost($"*:{options.MetricsPort}").AllowAnonymous();
+        }
         return app;
     }
 
@@ -153,7 +183,8 @@ internal sealed class ReadyFileWriter(IServer server, IHostApplicationLifetime l
     {
         lifetime.ApplicationStarted.Register(() =>
         {
-            var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "";
+            var address = server.Features.Get<IServerAddressesFeature>()?.Addresses
+                .FirstOrDefault(a => a.StartsWith("https:", StringComparison.Ordinal)) ?? "";
             address = address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal);
             logger.LogInformation("{PartyId} ({Role}) listening on {Address} with mutual TLS", identity.PartyId, identity.Role, address);
             var path = options.Value.ReadyFile;
@@ -198,4 +229,25 @@ internal sealed class ParentWatchdog(IOptions<FederatedHostOptions> options, IHo
         catch (ArgumentException) { return false; }
         catch (InvalidOperationException) { return false; }
     }
+}
+
+/// <summary>
+/// First in the pipeline (before routing and authentication): on the plain-HTTP metrics listener every request but
+/// <c>GET /metrics</c> is answered 404, so nothing else of the host is reachable without the mutual-TLS port.
+/// </summary>
+internal sealed class MetricsListenerGuard(int port) : IStartupFilter
+{
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next) => app =>
+    {
+        app.Use(async (context, inner) =>
+        {
+            if (context.Connection.LocalPort == port && !(HttpMethods.IsGet(context.Request.Method) && context.Request.Path == "/metrics"))
+            {
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                return;
+            }
+            await inner(context).ConfigureAwait(false);
+        });
+        next(app);
+    };
 }

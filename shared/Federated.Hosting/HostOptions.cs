@@ -1,3 +1,5 @@
+using System.Net;
+
 namespace Federated.Hosting;
 
 /// <summary>Where a host listens and how it reports itself ("Host" section).</summary>
@@ -10,6 +12,15 @@ public sealed class FederatedHostOptions
 
     /// <summary>TCP port; 0 picks a free one (the actual port is written to <see cref="ReadyFile"/>).</summary>
     public int Port { get; set; }
+
+    /// <summary>
+    /// Port of the plain-HTTP listener that serves <c>/metrics</c> (Prometheus text format) and nothing else; 0 (default)
+    /// = no metrics listener. It carries no client certificate check, so it binds <see cref="MetricsAddress"/> only.
+    /// </summary>
+    public int MetricsPort { get; set; }
+
+    /// <summary>IP address of the metrics listener (default loopback: a scraper beside the host).</summary>
+    public string MetricsAddress { get; set; } = "127.0.0.1";
 
     /// <summary>When set, the host writes its process id and address here once it listens (JSON).</summary>
     public string? ReadyFile { get; set; }
@@ -25,6 +36,24 @@ public sealed class FederatedHostOptions
     /// named; <c>Warn</c> starts and reports it.
     /// </summary>
     public Federated.Core.FolderPermissionPolicy FolderPermissions { get; set; } = Federated.Core.FolderPermissionPolicy.Refuse;
+
+    /// <summary>Checks the listeners' settings once at start; the message names the key.</summary>
+    public (IPAddress Address, IPAddress? MetricsAddress) Validate()
+    {
+        if (!IPAddress.TryParse(Address, out var address))
+            throw new InvalidOperationException($"Host:Address '{Address}' is not an IP address");
+        if (Port is < 0 or > 65535)
+            throw new InvalidOperationException($"Host:Port {Port} is not a TCP port (0-65535)");
+        if (MetricsPort is < 0 or > 65535)
+            throw new InvalidOperationException($"Host:MetricsPort {MetricsPort} is not a TCP port (1-65535, or 0 for no metrics listener)");
+        if (MetricsPort == 0)
+            return (address, null);
+        if (!IPAddress.TryParse(MetricsAddress, out var metrics))
+            throw new InvalidOperationException($"Host:MetricsAddress '{MetricsAddress}' is not an IP address");
+        if (MetricsPort == Port)
+            throw new InvalidOperationException($"Host:MetricsPort {MetricsPort} is also Host:Port; the metrics listener needs a port of its own");
+        return (address, metrics);
+    }
 }
 
 /// <summary>This host's certificate and the federation's authority ("Tls" section).</summary>

@@ -46,6 +46,9 @@ public sealed record LocalFederationOptions(string RunDirectory, HostBinaries Bi
     /// <summary>Extra configuration for all hosts, as command-line settings (for example "--Relay:ChunkBytes=65536").</summary>
     public IReadOnlyList<string> ExtraArguments { get; init; } = [];
 
+    /// <summary>Host:MetricsPort by host name (coordinator, music, external); a host not named serves no metrics.</summary>
+    public IReadOnlyDictionary<string, int> MetricsPorts { get; init; } = new Dictionary<string, int>();
+
     /// <summary>The music party's own data folder (its tables and schema files), passed as Party:DataDirectory; null = none.</summary>
     public string? MusicDataDirectory { get; init; }
 
@@ -169,6 +172,8 @@ public sealed class LocalFederation : IAsyncDisposable
             default:
                 throw new ArgumentException($"unknown host '{name}'", nameof(name));
         }
+        if (_options.MetricsPorts.TryGetValue(name, out var metricsPort))
+            arguments.Add($"--Host:MetricsPort={metricsPort}");
         arguments.AddRange(_options.ExtraArguments);
 
         var host = HostProcess.Start(name, dll, arguments, run.LogFile(name), run.ReadyFile(name), run.PidFile(name), _options.Detached);

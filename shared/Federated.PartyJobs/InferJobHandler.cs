@@ -44,6 +44,7 @@ public sealed class InferJobHandler(IConfiguration configuration, IOptions<Party
         if (context.SelfRole == PartyRole.External)
         {
             var stats = await ExternalInferenceSession.ServeAsync(peer, paths, options, null, cancellationToken).ConfigureAwait(false);
+            PartyMetrics.Inferred(JobKind, (long)stats.RowsServed);
             context.Summary = $"{party}: served {stats.Requests} inference requests, {stats.RowsServed} rows (wanted users and decoys); {TrainJobHandler.CkksText(options.Training).TrimEnd(' ', ';')}";
             return;
         }
@@ -65,6 +66,7 @@ public sealed class InferJobHandler(IConfiguration configuration, IOptions<Party
             {
                 live.Remove(session);
                 var s = session.Stats;
+                PartyMetrics.Inferred(JobKind, (long)s.RowsServed);
                 context.Summary = $"{party}: answered {s.Requests} inference requests for {s.UsersAsked} users, {s.RowsServed} rows sent to E; {TrainJobHandler.CkksText(options.Training).TrimEnd(' ', ';')}";
             }
         }

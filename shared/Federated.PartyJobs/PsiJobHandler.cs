@@ -110,6 +110,7 @@ public sealed class PsiJobHandler(IOptions<PartyAgentOptions> agentOptions, ICon
                 $"job {context.Attempt}: party {context.SelfPartyId} could not read its ID table ({source.Description}): {e.GetType().Name}; the row and reason are in this party's log");
         }
         var seconds = Stopwatch.GetElapsedTime(started).TotalSeconds;
+        PartyMetrics.Psi(result.OwnIdCount, Stopwatch.GetElapsedTime(started));
         new HandlerRecord(domain, previous, result.Round).Save(jobFolder);
 
         context.Summary = string.Create(CultureInfo.InvariantCulture,

@@ -203,11 +203,14 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
         private string _phase = "";
         private ulong _logged;
         private DateTime _written;
+        private ulong _lastStep;
+        private long _lastStepAt;
 
         public void Report(TrainingProgress value)
         {
             var now = DateTime.UtcNow;
             var phaseChanged = value.Phase != _phase;
+            ObserveStep(value, phaseChanged);
             if (phaseChanged || value.Step == value.TotalSteps || now - _written > TimeSpan.FromSeconds(1))
             {
                 _written = now;
@@ -225,6 +228,18 @@ public sealed class TrainJobHandler(IConfiguration configuration, IOptions<Party
                 _logged = value.Step;
                 context.Logger.LogInformation("{Party} {Phase} {Step}/{Total}", party, value.Phase, value.Step, value.TotalSteps);
             }
+        }
+
+        /// <summary>Phase entries and the time of each split-training step (one step after the previous report).</summary>
+        private void ObserveStep(TrainingProgress value, bool phaseChanged)
+        {
+            var at = System.Diagnostics.Stopwatch.GetTimestamp();
+            if (phaseChanged)
+                PartyMetrics.EnteredPhase(context.Kind, value.Phase);
+            else if (value.Phase == "training" && value.Step == _lastStep + 1)
+                PartyMetrics.TrainingStep(System.Diagnostics.Stopwatch.GetElapsedTime(_lastStepAt, at));
+            _lastStep = value.Step;
+            _lastStepAt = at;
         }
     }
 }

@@ -146,6 +146,7 @@ public sealed class JobStore : IDisposable
     {
         lock (_gate)
         {
+            var before = _jobs.GetValueOrDefault(job.Attempt.Value)?.State ?? JobState.Unspecified;
             using var command = _db.CreateCommand();
             command.CommandText = "INSERT INTO jobs (job_id, created, record) VALUES ($id, $created, $record) ON CONFLICT(job_id) DO UPDATE SET record = excluded.record";
             command.Parameters.AddWithValue("$id", job.Attempt.Value);
@@ -153,6 +154,7 @@ public sealed class JobStore : IDisposable
             command.Parameters.AddWithValue("$record", JsonSerializer.Serialize(job));
             command.ExecuteNonQuery();
             _jobs[job.Attempt.Value] = job;
+            CoordinatorMetrics.Transition(before, job.State);
         }
         Changed.Pulse();
     }

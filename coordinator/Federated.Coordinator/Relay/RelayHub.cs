@@ -48,6 +48,9 @@ public sealed class RelayHub(IOptions<RelayLimits> limits)
         return stats;
     }
 
+    /// <summary>Both directions of every job's session (for the link queue metrics).</summary>
+    public IEnumerable<RelayLink> Links() => _sessions.Values.SelectMany(s => new[] { s.Session.AtoB, s.Session.BtoA });
+
     /// <summary>Wakes every stream of a job (for example when it was stopped).</summary>
     public void Wake(string jobId)
     {

@@ -93,6 +93,8 @@ public sealed class AuditRunJournal(AuditTrail audit, ILogger<AuditRunJournal> l
     public void Record(ScheduledRun run, string transition, IReadOnlyDictionary<string, object?> facts)
     {
         audit.JobEvent(run.RunId, transition, facts);
+        if (transition.StartsWith("run-", StringComparison.Ordinal))
+            CoordinatorMetrics.SchedulerRuns.WithLabels(transition["run-".Length..]).Inc();
         logger.LogInformation("Schedule {Definition}: {Transition} {Run} {Job} {Reason}", run.Definition, transition, run.RunId, run.JobId ?? "", run.Reason);
     }
 }

@@ -175,6 +175,7 @@ public sealed class RelayService(JobStore jobs, RelayHub hub, RelayGuard guard, 
     private RpcException Refuse(StatusCode code, FederatedCaller party, RelayCounters? counters, string reason)
     {
         var total = guard.CountRefusal(party.PartyId);
+        CoordinatorMetrics.RelayStreamsRefused.Inc();
         if (counters is not null)
             Interlocked.Increment(ref counters.LimitRefused);
         logger.LogWarning("Refused the relay stream of {PartyId} ({Refusals} refusal(s) so far): {Reason}", party.PartyId, total, reason);
@@ -193,9 +194,11 @@ public sealed class RelayService(JobStore jobs, RelayHub hub, RelayGuard guard, 
             case AcceptOutcome.Accepted:
                 Interlocked.Increment(ref counters.MessagesRelayed);
                 Interlocked.Add(ref counters.BytesRelayed, message.Size);
+                CoordinatorMetrics.Relayed(h, message.Size);
                 break;
             case AcceptOutcome.OldSequence:
                 Interlocked.Increment(ref counters.OldSequenceDropped);
+                CoordinatorMetrics.RelayDropped.WithLabels("old_sequence").Inc();
                 logger.LogWarning("Dropped message {Sequence} of job {JobId} from {Sender}: sequence already accepted (last {Last}); replay or duplicate",
                     h.Sequence, h.JobId, h.Sender, session.OutgoingOf(party.PartyId).LastAccepted);
                 audit.JobEvent(h.JobId, "relay-dropped", new Dictionary<string, object?>
@@ -206,6 +209,7 @@ public sealed class RelayService(JobStore jobs, RelayHub hub, RelayGuard guard, 
                 break;
             case AcceptOutcome.StaleGeneration:
                 Interlocked.Increment(ref counters.StaleGenerationDropped);
+                CoordinatorMetrics.RelayDropped.WithLabels("stale_generation").Inc();
                 break;
         }
         await responseStream.WriteAsync(new SendProgress

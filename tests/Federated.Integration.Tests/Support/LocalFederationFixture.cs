@@ -54,7 +54,7 @@ public abstract class LocalFederationFixture(string name) : IAsyncLifetime
         await WaitForPartiesAsync(connection);
     }
 
-    private static int FreePort()
+    protected static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
         listener.Start();
