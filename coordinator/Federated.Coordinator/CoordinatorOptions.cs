@@ -14,6 +14,12 @@ public sealed class CoordinatorOptions
     /// </summary>
     public List<string> EnrollCertificates { get; set; } = [];
 
+    /// <summary>
+    /// When a party is enrolled with a new certificate (a rotation), its previous certificate stays accepted this
+    /// long (at most until it expires), so the party can switch while its jobs run. 0 = retired at once.
+    /// </summary>
+    public int CertificateOverlapSeconds { get; set; } = 86_400;
+
     /// <summary>How often parties should send a heartbeat.</summary>
     public int HeartbeatSeconds { get; set; } = 10;
 
@@ -51,6 +57,8 @@ public sealed class CoordinatorOptions
     public void Validate()
     {
         static bool Positive(double v) => v > 0 && double.IsFinite(v);
+        if (CertificateOverlapSeconds is < 0 or > 90 * 86_400)
+            throw new InvalidOperationException($"Coordinator:CertificateOverlapSeconds = {CertificateOverlapSeconds} is outside 0-7776000 (90 days)");
         foreach (var (partner, budget) in PrivacyBudgets)
             if (!Positive(budget))
                 throw new InvalidOperationException($"Coordinator:PrivacyBudgets:{partner} = {budget} must be a positive, finite ε");

@@ -15,7 +15,7 @@ namespace Federated.Agent;
 /// </summary>
 public sealed class AuditReceiptBook
 {
-    private readonly X509Certificate2 _certificate;
+    private readonly Func<X509Certificate2> _certificate;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
@@ -24,6 +24,10 @@ public sealed class AuditReceiptBook
 
     /// <summary>Opens the receipts file at <paramref name="path"/> (it need not exist yet) and reads the last head it holds.</summary>
     public AuditReceiptBook(string path, X509Certificate2 certificate, ILogger logger, TimeProvider? time = null)
+        : this(path, () => certificate, logger, time) { }
+
+    /// <summary>Signs each receipt with the certificate <paramref name="certificate"/> gives at that moment (the newest after a rotation).</summary>
+    public AuditReceiptBook(string path, Func<X509Certificate2> certificate, ILogger logger, TimeProvider? time = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         Path = System.IO.Path.GetFullPath(path);
@@ -72,7 +76,7 @@ public sealed class AuditReceiptBook
         AuditReceipt receipt;
         try
         {
-            receipt = AuditReceipts.Sign(_certificate, jobId, milestone, index, hash, headJobId, headTime, _time.GetUtcNow());
+            receipt = AuditReceipts.Sign(_certificate(), jobId, milestone, index, hash, headJobId, headTime, _time.GetUtcNow());
         }
         catch (ArgumentException e)
         {

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Security.Cryptography.X509Certificates;
 using Federated.Core.Jobs;
 using Federated.Hosting;
 using Federated.Security;
@@ -46,13 +47,17 @@ public sealed class PartyAgentService : BackgroundService
             throw new InvalidOperationException($"Agent:CoordinatorAddress '{_options.CoordinatorAddress}' is not an absolute https:// address");
         _checkpoints = new FileJobCheckpointStore(Path.Combine(Path.GetFullPath(_options.StateDirectory), "jobs"));
         _receipts = new AuditReceiptBook(Path.Combine(Path.GetFullPath(_options.StateDirectory), AuditReceiptFile.FileName),
-            _identity.Certificate, loggers.CreateLogger<AuditReceiptBook>());
+            () => _identity.Certificate, loggers.CreateLogger<AuditReceiptBook>());
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var address = new Uri(_options.CoordinatorAddress);
-        using var connection = CoordinatorConnection.Open(address, _identity.Certificate, _identity.Validator, _limits);
+        using var connection = CoordinatorConnection.Open(address, () => _identity.Certificate, _identity.Validator, _limits);
+        // A rotated certificate is presented on the connections made from now on; running streams keep theirs.
+        void Renew(X509Certificate2 previous, X509Certificate2 current) => connection.RenewConnections();
+        _identity.Rotated += Renew;
+        using var unsubscribe = new Unsubscriber(() => _identity.Rotated -= Renew);
         var backoff = TimeSpan.FromMilliseconds(250);
         while (!stoppingToken.IsCancellationRequested)
         {
@@ -264,4 +269,9 @@ public sealed class PartyAgentService : BackgroundService
             }
         }
     }
+}
+
+file sealed class Unsubscriber(Action undo) : IDisposable
+{
+    public void Dispose() => undo();
 }

@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -73,7 +74,7 @@ public static class FederatedHost
                 listen.Protocols = HttpProtocols.Http2;
                 listen.UseHttps(https =>
                 {
-                    https.ServerCertificate = identity.Certificate;
+                    https.ServerCertificateSelector = (_, _) => identity.Certificate; // the newest certificate, rotated without a restart
                     https.ClientCertificateMode = ClientCertificateMode.RequireCertificate;
                     https.CheckCertificateRevocation = false; // revocation is the registry's pinned fingerprints
                     https.ClientCertificateValidation = (certificate, _, _) =>
@@ -102,6 +103,8 @@ public static class FederatedHost
         builder.Services.AddSingleton(hostOptions);
         if (metricsAddress is not null)
             builder.Services.AddSingleton<IStartupFilter>(new MetricsListenerGuard(hostOptions.MetricsPort));
+        builder.Services.TryAddSingleton(TimeProvider.System);
+        builder.Services.AddHostedService<CertificateWatcher>();
         builder.Services.AddHostedService<ReadyFileWriter>();
         builder.Services.AddHostedService<ParentWatchdog>();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));

@@ -69,4 +69,22 @@ public sealed class TlsOptions
 
     /// <summary>Folder with ca.crt.pem; defaults to <see cref="CertificateDirectory"/>.</summary>
     public string? AuthorityDirectory { get; set; }
+
+    /// <summary>
+    /// How often (seconds) the host reads its certificate files again and, when they hold a new certificate for the
+    /// same party and role that chains to the authority, uses it for every new TLS connection. 0 = never.
+    /// </summary>
+    public int ReloadSeconds { get; set; } = 10;
+
+    /// <summary>Warn (log and the expiry metric) when this host's certificate expires within this many days.</summary>
+    public int ExpiryWarningDays { get; set; } = 14;
+
+    /// <summary>Checks the settings once at start; the message names the key.</summary>
+    public void Validate()
+    {
+        if (ReloadSeconds is < 0 or > 86_400)
+            throw new InvalidOperationException($"Tls:ReloadSeconds {ReloadSeconds} is outside 0-86400 (0 = never reload)");
+        if (ExpiryWarningDays is < 0 or > 3650)
+            throw new InvalidOperationException($"Tls:ExpiryWarningDays {ExpiryWarningDays} is outside 0-3650");
+    }
 }

@@ -9,11 +9,17 @@ public static class OperatorTables
     /// <summary>Enrolled parties with role, pinned fingerprint, revoked flag, presence and job kinds.</summary>
     public static Table Parties(IEnumerable<PartyInfo> parties)
     {
-        var table = new Table().AddColumns("party", "role", "fingerprint", "revoked", "online", "last seen", "job kinds");
+        var table = new Table().AddColumns("party", "role", "fingerprint", "expires", "revoked", "online", "last seen", "job kinds");
         foreach (var p in parties)
-            table.AddRow(Markup.Escape(p.PartyId), p.Role.ToString().Replace("PartyRole", "", StringComparison.Ordinal), p.CertificateFingerprint[..16] + "…",
+        {
+            var fingerprint = p.CertificateFingerprint[..16] + "…";
+            if (!string.IsNullOrEmpty(p.PreviousFingerprint))
+                fingerprint += $"\n(previous {p.PreviousFingerprint[..16]}… until {p.PreviousRetiresAt?.ToDateTimeOffset().ToString("u")})";
+            table.AddRow(Markup.Escape(p.PartyId), p.Role.ToString().Replace("PartyRole", "", StringComparison.Ordinal), Markup.Escape(fingerprint),
+                p.CertificateNotAfter?.ToDateTimeOffset().ToString("u") ?? "-",
                 p.Revoked ? "[red]yes[/]" : "no", p.Online ? "[green]yes[/]" : "no",
                 p.LastSeen?.ToDateTimeOffset().ToString("u") ?? "-", Markup.Escape(string.Join(", ", p.SupportedJobKinds)));
+        }
         return table;
     }
 

@@ -19,14 +19,22 @@ public static class PartiesCommands
         });
 
         var certificate = new Option<string>("--cert") { Description = "PEM certificate of the party (CN = party id, OU = role)", Required = true };
-        var enroll = new Command("enroll", "Enrol a party certificate (pins its fingerprint)") { certificate };
+        var retirePrevious = new Option<bool>("--retire-previous")
+        {
+            Description = "For a party already enrolled: refuse its previous certificate at once (a compromised key) instead of accepting it through the coordinator's overlap",
+        };
+        var enroll = new Command("enroll", "Enrol a party certificate (pins its fingerprint); for an enrolled party, rotate it to this certificate") { certificate, retirePrevious };
         enroll.SetAction(async (result, ct) =>
         {
             using var connection = common.Connect(result);
             var path = Path.GetFullPath(result.GetValue(certificate)!);
             if (!File.Exists(path))
                 throw new OperatorException($"certificate file {path} does not exist");
-            var party = await connection.Registry.EnrollPartyAsync(new EnrollPartyRequest { CertificatePem = await File.ReadAllTextAsync(path, ct) }, cancellationToken: ct);
+            var party = await connection.Registry.EnrollPartyAsync(new EnrollPartyRequest
+            {
+                CertificatePem = await File.ReadAllTextAsync(path, ct),
+                RetirePrevious = result.GetValue(retirePrevious),
+            }, cancellationToken: ct);
             AnsiConsole.Write(OperatorTables.Parties([party]));
             return 0;
         });

@@ -61,8 +61,12 @@ public sealed class RegistryService(PartyRegistry registry, IOptions<Coordinator
         {
             try
             {
-                var party = registry.Enroll(certificate);
-                logger.LogInformation("Operator {Operator} enrolled {PartyId} ({Role}), fingerprint {Fingerprint}", op.PartyId, party.PartyId, party.Role, party.Fingerprint);
+                var (party, replaced) = registry.EnrollCore(certificate, request.RetirePrevious);
+                if (replaced is null)
+                    logger.LogInformation("Operator {Operator} enrolled {PartyId} ({Role}), fingerprint {Fingerprint}", op.PartyId, party.PartyId, party.Role, party.Fingerprint);
+                else
+                    logger.LogWarning("Operator {Operator} rotated {PartyId} ({Role}) to certificate {Fingerprint}; {Previous} is accepted until {RetiresAt:O}",
+                        op.PartyId, party.PartyId, party.Role, party.Fingerprint, replaced.Fingerprint, replaced.RetiresAt);
                 return Task.FromResult(ToProto(party));
             }
             catch (Exception e) when (e is InvalidOperationException or System.Security.Cryptography.CryptographicException or ArgumentException)
@@ -100,6 +104,18 @@ public sealed class RegistryService(PartyRegistry registry, IOptions<Coordinator
             Online = online && party.Role is PartyRole.Music or PartyRole.External,
             LastSeen = party.LastSeen is { } s ? Timestamp.FromDateTimeOffset(s) : null,
         };
+        var certificates = registry.Certificates(party.PartyId);
+        if (certificates.FirstOrDefault(c => c.Fingerprint == party.Fingerprint) is { } current)
+        {
+            info.CertificateSubject = current.Subject;
+            info.CertificateNotAfter = Timestamp.FromDateTimeOffset(current.NotAfter);
+        }
+        var now = DateTimeOffset.UtcNow;
+        if (certificates.FirstOrDefault(c => c.Fingerprint != party.Fingerprint && c.AcceptedAt(now)) is { } previous)
+        {
+            info.PreviousFingerprint = previous.Fingerprint;
+            info.PreviousRetiresAt = Timestamp.FromDateTimeOffset(previous.RetiresAt!.Value);
+        }
         info.SupportedJobKinds.AddRange(party.SupportedJobKinds);
         return info;
     }

@@ -43,36 +43,54 @@ public sealed class CoordinatorConnection : IDisposable
     public static CoordinatorConnection Open(Uri address, X509Certificate2 ownCertificate, CertificateValidator validator,
         RelayLimits? limits = null, PartyRole expectedServerRole = PartyRole.Coordinator)
     {
+        ArgumentNullException.ThrowIfNull(ownCertificate);
+        return Open(address, () => ownCertificate, validator, limits, expectedServerRole);
+    }
+
+    /// <summary>
+    /// Opens a channel whose new TLS connections present the certificate <paramref name="ownCertificate"/> returns
+    /// when each is made, so that a rotated certificate takes over after <see cref="RenewConnections"/>.
+    /// </summary>
+    public static CoordinatorConnection Open(Uri address, Func<X509Certificate2> ownCertificate, CertificateValidator validator,
+        RelayLimits? limits = null, PartyRole expectedServerRole = PartyRole.Coordinator)
+    {
         ArgumentNullException.ThrowIfNull(address);
         ArgumentNullException.ThrowIfNull(ownCertificate);
         ArgumentNullException.ThrowIfNull(validator);
         if (address.Scheme != Uri.UriSchemeHttps)
             throw new ArgumentException($"the coordinator address must be https:// (mutual TLS), got '{address}'", nameof(address));
-        if (!ownCertificate.HasPrivateKey)
-            throw new ArgumentException($"client certificate '{ownCertificate.Subject}' has no private key", nameof(ownCertificate));
+        var first = ownCertificate();
+        if (!first.HasPrivateKey)
+            throw new ArgumentException($"client certificate '{first.Subject}' has no private key", nameof(ownCertificate));
         limits ??= new RelayLimits();
         var problem = new StrongBox<string?>();
 
-        var handler = new SocketsHttpHandler
+        SocketsHttpHandler CreateHandler()
         {
-            EnableMultipleHttp2Connections = true,
-            KeepAlivePingDelay = TimeSpan.FromSeconds(20),
-            KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
-            KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
-            PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
-            ConnectTimeout = TimeSpan.FromSeconds(10),
-            SslOptions = new SslClientAuthenticationOptions
+            var certificate = ownCertificate();
+            return new SocketsHttpHandler
             {
-                ClientCertificates = new X509CertificateCollection { ownCertificate },
-                LocalCertificateSelectionCallback = (_, _, _, _, _) => ownCertificate,
-                RemoteCertificateValidationCallback = (_, certificate, _, _) =>
+                EnableMultipleHttp2Connections = true,
+                KeepAlivePingDelay = TimeSpan.FromSeconds(20),
+                KeepAlivePingTimeout = TimeSpan.FromSeconds(20),
+                KeepAlivePingPolicy = HttpKeepAlivePingPolicy.WithActiveRequests,
+                PooledConnectionIdleTimeout = Timeout.InfiniteTimeSpan,
+                ConnectTimeout = TimeSpan.FromSeconds(10),
+                SslOptions = new SslClientAuthenticationOptions
                 {
-                    var accepted = ServerCertificateAcceptable(certificate, validator, expectedServerRole, address, out var reason);
-                    problem.Value = reason;
-                    return accepted;
+                    ClientCertificates = new X509CertificateCollection { certificate },
+                    LocalCertificateSelectionCallback = (_, _, _, _, _) => certificate,
+                    RemoteCertificateValidationCallback = (_, presented, _, _) =>
+                    {
+                        var accepted = ServerCertificateAcceptable(presented, validator, expectedServerRole, address, out var reason);
+                        problem.Value = reason;
+                        return accepted;
+                    },
                 },
-            },
-        };
+            };
+        }
+
+        var handler = new RenewableHandler(CreateHandler);
         var channel = GrpcChannel.ForAddress(address, new GrpcChannelOptions
         {
             HttpHandler = handler,
@@ -80,7 +98,58 @@ public sealed class CoordinatorConnection : IDisposable
             MaxReceiveMessageSize = limits.GrpcMessageBytes,
             MaxSendMessageSize = limits.GrpcMessageBytes,
         });
-        return new CoordinatorConnection(channel, address) { _serverCertificateProblem = problem };
+        return new CoordinatorConnection(channel, address) { _serverCertificateProblem = problem, _handler = handler };
+    }
+
+    private RenewableHandler? _handler;
+
+    /// <summary>
+    /// Makes every later call open new TLS connections (presenting the certificate the source gives now); calls in
+    /// progress, streams included, finish on the connections they run on.
+    /// </summary>
+    public void RenewConnections() => _handler?.Renew();
+
+    /// <summary>
+    /// Sends each request through the newest connection pool; older pools stay open for the streams still running on
+    /// them and close with the channel.
+    /// </summary>
+    private sealed class RenewableHandler(Func<SocketsHttpHandler> create) : HttpMessageHandler
+    {
+        private readonly object _gate = new();
+        private readonly List<HttpMessageInvoker> _previous = [];
+        private HttpMessageInvoker _current = new(create(), disposeHandler: true);
+
+        public void Renew()
+        {
+            var next = new HttpMessageInvoker(create(), disposeHandler: true);
+            lock (_gate)
+            {
+                _previous.Add(_current);
+                _current = next;
+            }
+        }
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            HttpMessageInvoker invoker;
+            lock (_gate) invoker = _current;
+            return invoker.SendAsync(request, cancellationToken);
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                lock (_gate)
+                {
+                    _current.Dispose();
+                    foreach (var previous in _previous)
+                        previous.Dispose();
+                    _previous.Clear();
+                }
+            }
+            base.Dispose(disposing);
+        }
     }
 
     private StrongBox<string?> _serverCertificateProblem = new();
@@ -114,5 +183,9 @@ public sealed class CoordinatorConnection : IDisposable
         return true;
     }
 
-    public void Dispose() => Channel.Dispose();
+    public void Dispose()
+    {
+        Channel.Dispose();
+        _handler?.Dispose(); // the channel disposed it already through its HttpClient; a second Dispose is a no-op
+    }
 }
