@@ -29,6 +29,8 @@ case "$target" in
   wav) assemblies="Federated.Audio.dll" ;;
   ckks) assemblies="Federated.Crypto.Ckks.dll" ;;
   split-message) assemblies="Federated.Learning.dll Google.Protobuf.dll" ;;
+  parquet) assemblies="Federated.Data.dll Parquet.dll" ;;
+  psi-message) assemblies="Federated.Crypto.Psi.dll" ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 for assembly in $assemblies; do "$tool/sharpfuzz" "$out/bin/$assembly" >/dev/null; done

@@ -38,23 +38,32 @@ internal sealed class ParquetRowSource : RowSource
     public static async Task<ParquetRowSource> OpenAsync(TableSchema schema, string path, CancellationToken ct)
     {
         var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
-        ParquetReader reader;
+        ParquetReader? reader = null;
+        Dictionary<string, global::Parquet.Schema.Field> fields;
         try
         {
+            await ParquetFooterCheck.CheckAsync(stream, ct).ConfigureAwait(false);
             reader = await ParquetReader.CreateAsync(stream, null, false, ct).ConfigureAwait(false);
+            // The footer's schema is decoded on first use: a corrupt one fails here, not later.
+            var declared = reader.Schema.Fields;
+            fields = new Dictionary<string, global::Parquet.Schema.Field>(StringComparer.Ordinal);
+            foreach (var field in declared)
+                if (!fields.TryAdd(field.Name, field))
+                    throw new InvalidDataException($"column '{field.Name}' appears twice in the file's schema");
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
+            if (reader is not null) await reader.DisposeAsync().ConfigureAwait(false);
             await stream.DisposeAsync().ConfigureAwait(false);
             throw new DataFileException($"{path}: not a readable Parquet file: {e.Message}", e);
         }
         catch
         {
+            if (reader is not null) await reader.DisposeAsync().ConfigureAwait(false);
             await stream.DisposeAsync().ConfigureAwait(false);
             throw;
         }
 
-        var fields = reader.Schema.Fields.ToDictionary(f => f.Name, StringComparer.Ordinal);
         var problems = new List<string>();
         var loaders = new List<ParquetColumnLoader>();
         for (var c = 0; c < schema.Columns.Count; c++)

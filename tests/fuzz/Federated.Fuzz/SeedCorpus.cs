@@ -63,7 +63,50 @@ public static class SeedCorpus
         }.ToByteArray()));
         Put("split-message", "f1.bin", Prefixed(1, new SplitTrainingMessage { F1 = new ForwardActivations { Header = header, Alpha = block } }.ToByteArray()));
         Put("split-message", "f1-no-header.bin", Prefixed(1, new SplitTrainingMessage { F1 = new ForwardActivations { Alpha = block } }.ToByteArray()));
+        Put("parquet", "users.parquet", UsersParquet(users));
+        static byte[] Json(string s) => Encoding.UTF8.GetBytes(s);
+        Put("psi-message", "hello.bin", Prefixed(0, Json("""{"protocol":"federated-psi/1","role":"Music","domainHash":"ab","round":1,"previousStateId":null,"priorCount":0,"newCount":3,"chunkPoints":4096,"seedCommit":"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}""")));
+        Put("psi-message", "reveal.bin", Prefixed(1, Json("""{"nonce":"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff","share":"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}""")));
+        Put("psi-message", "confirm.bin", Prefixed(2, Json("""{"count":3,"rowsDigest":"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}""")));
+        Put("psi-message", "blinded.bin", Prefixed(3, Chunk(0, 2, 32)));
+        Put("psi-message", "matches.bin", Prefixed(5, Chunk(0, 2, 36)));
         output.WriteLine($"wrote {files} seed inputs under {root}");
+    }
+
+    /// <summary>A bulk PSI chunk: start, count, then count entries of a pattern.</summary>
+    private static byte[] Chunk(int start, int count, int entryBytes)
+    {
+        var data = new byte[8 + count * entryBytes];
+        BinaryPrimitives.WriteUInt32LittleEndian(data, (uint)start);
+        BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(4), (uint)count);
+        for (int i = 8; i < data.Length; i++) data[i] = (byte)(i * 37);
+        return data;
+    }
+
+    /// <summary>The users table written as Parquet by the product's own writer.</summary>
+    private static byte[] UsersParquet(string csv)
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "federated-fuzz-seed-" + Guid.NewGuid().ToString("N")[..8]);
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var schema = Federated.Data.Schema.TableSchema.Parse(FuzzTargets.UsersSchemaJson);
+            var source = Path.Combine(folder, "users.csv");
+            var target = Path.Combine(folder, "users.parquet");
+            File.WriteAllText(source, csv);
+            Task.Run(async () =>
+            {
+                await using var reader = await Federated.Data.Reading.TableReader.OpenAsync(schema, source, Federated.Data.Reading.BadRowPolicy.Quarantine);
+                await using var writer = await Federated.Data.Writing.TableWriter.CreateAsync(schema, target);
+                await foreach (var row in reader)
+                    await writer.WriteAsync(row);
+            }).GetAwaiter().GetResult();
+            return File.ReadAllBytes(target);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
     }
 
     /// <summary>A RIFF/WAVE file with a fmt and a data chunk of a ramp.</summary>
