@@ -228,10 +228,14 @@ public sealed partial class SeparateHostNetwork : IDisposable
             if (fields.Length < 5 || fields[0] == "LISTEN") continue;
             if (!IPEndPoint.TryParse(fields[3], out var local) || !IPEndPoint.TryParse(fields[4], out var peer))
                 throw new InvalidDataException($"ss line not understood: {line}");
-            entries.Add(new SocketEntry(fields[0], local, peer));
+            entries.Add(new SocketEntry(fields[0], IPv4(local), IPv4(peer)));
         }
         return entries;
     }
+
+    /// <summary>A dual-stack socket's IPv4-mapped address (::ffff:a.b.c.d) as the IPv4 address it is.</summary>
+    private static IPEndPoint IPv4(IPEndPoint endpoint) =>
+        endpoint.Address.IsIPv4MappedToIPv6 ? new IPEndPoint(endpoint.Address.MapToIPv4(), endpoint.Port) : endpoint;
 
     /// <summary>
     /// Whether a TCP connection from <paramref name="fromHost"/>'s namespace (null: the test's own) to the endpoint is
