@@ -25,7 +25,7 @@ public sealed record SocketEntry(string State, IPEndPoint Local, IPEndPoint Peer
 public sealed partial class SeparateHostNetwork : IDisposable
 {
     /// <summary>The coordinator's gRPC port (its namespace is fresh, so a fixed port is free).</summary>
-    public const int CoordinatorPort = 8443;
+    public const int CoordinatorPort = 7443;
 
     /// <summary>The coordinator's metrics listener: a second port on its address that the rules do not open.</summary>
     public const int CoordinatorMetricsPort = 9464;
