@@ -30,8 +30,10 @@ public sealed class HostProcess : IDisposable
     public Uri? Address { get; private set; }
 
     /// <summary>Starts <c>dotnet &lt;dll&gt; args...</c>, output appended to <paramref name="logFile"/>.</summary>
+    /// <param name="commandPrefix">A command the host is started through (for example <c>ip netns exec NS</c>); it must
+    /// exec the rest of its command line, so the process id stays the host's. Null or empty: none.</param>
     public static HostProcess Start(string name, string dll, IReadOnlyList<string> arguments, string logFile, string readyFile,
-        string pidFile, bool detached)
+        string pidFile, bool detached, IReadOnlyList<string>? commandPrefix = null)
     {
         if (!File.Exists(dll))
             throw new FileNotFoundException($"{name}: host binary {dll} does not exist; build it first (dotnet build)", dll);
@@ -42,12 +44,15 @@ public sealed class HostProcess : IDisposable
 
         // The shell only sets up the redirection and then becomes the dotnet process (exec), so the pid is the host's.
         var start = new ProcessStartInfo { UseShellExecute = false, WorkingDirectory = Path.GetDirectoryName(dll)! };
+        var command = new List<string>();
         if (detached && File.Exists("/usr/bin/setsid"))
-            start.FileName = "/usr/bin/setsid";
-        else
-            start.FileName = "/bin/sh";
-        if (start.FileName == "/usr/bin/setsid")
-            start.ArgumentList.Add("/bin/sh");
+            command.Add("/usr/bin/setsid");
+        if (commandPrefix is not null)
+            command.AddRange(commandPrefix);
+        command.Add("/bin/sh");
+        start.FileName = command[0];
+        foreach (var part in command.Skip(1))
+            start.ArgumentList.Add(part);
         start.ArgumentList.Add("-c");
         start.ArgumentList.Add("umask 077; exec \"$0\" \"$@\" >>\"$FEDERATED_HOST_LOG\" 2>&1 </dev/null"); // the log is owner-only too
         start.ArgumentList.Add(DotnetExecutable());

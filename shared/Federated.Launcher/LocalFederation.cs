@@ -54,6 +54,18 @@ public sealed record LocalFederationOptions(string RunDirectory, HostBinaries Bi
 
     /// <summary>The external party's own data folder, passed as Party:DataDirectory; null = none. Each party sees only its own.</summary>
     public string? ExternalDataDirectory { get; init; }
+
+    /// <summary>
+    /// Further settings for one host by name (coordinator, music, external), after <see cref="ExtraArguments"/>: for
+    /// example the coordinator's "--Host:Address=10.0.0.2" when it must listen on an address other hosts can reach.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> HostArguments { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
+
+    /// <summary>
+    /// A command that a host's process is started through, by host name: for example ["ip", "netns", "exec", "ns1"]
+    /// runs that host inside the network namespace ns1. The command must exec what follows it (keep the process id).
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string>> HostCommandPrefix { get; init; } = new Dictionary<string, IReadOnlyList<string>>();
 }
 
 /// <summary>
@@ -175,8 +187,11 @@ public sealed class LocalFederation : IAsyncDisposable
         if (_options.MetricsPorts.TryGetValue(name, out var metricsPort))
             arguments.Add($"--Host:MetricsPort={metricsPort}");
         arguments.AddRange(_options.ExtraArguments);
+        if (_options.HostArguments.TryGetValue(name, out var own))
+            arguments.AddRange(own);
 
-        var host = HostProcess.Start(name, dll, arguments, run.LogFile(name), run.ReadyFile(name), run.PidFile(name), _options.Detached);
+        var host = HostProcess.Start(name, dll, arguments, run.LogFile(name), run.ReadyFile(name), run.PidFile(name), _options.Detached,
+            _options.HostCommandPrefix.TryGetValue(name, out var prefix) ? prefix : null);
         _hosts[name] = host;
         var address = await host.WaitReadyAsync(_options.StartTimeout, cancellationToken).ConfigureAwait(false);
         if (name == RunFolder.CoordinatorName)

@@ -53,20 +53,21 @@ public static class CertificateFactory
     /// <summary>
     /// Issues a party certificate signed by <paramref name="authority"/>. Subject
     /// <c>CN=&lt;partyId&gt;, OU=&lt;role&gt;, O=Federated</c>; subject alternative names DNS <c>localhost</c>,
-    /// IP <c>127.0.0.1</c> and <paramref name="extraDnsNames"/>; key usage digital signature; extended key usage
+    /// IP <c>127.0.0.1</c> and <paramref name="extraNames"/>; key usage digital signature; extended key usage
     /// TLS server and client authentication. The validity never extends past the authority's.
     /// </summary>
     /// <param name="authority">The issuing authority, with its private key.</param>
     /// <param name="partyId">Party id, for example "music". Letters, digits, '-', '_' and '.' only.</param>
     /// <param name="role">The role the certificate grants.</param>
-    /// <param name="extraDnsNames">Further DNS names the party's TLS endpoint answers on (may be empty).</param>
+    /// <param name="extraNames">Further DNS names or IP addresses the party's TLS endpoint answers on (may be empty); a
+    /// name that parses as an IP address is written as an IP address entry.</param>
     /// <param name="validity">How long the certificate is valid from now.</param>
     /// <returns>The party certificate with its (ECDSA P-256) private key.</returns>
     public static X509Certificate2 IssueParty(X509Certificate2 authority, string partyId, PartyRole role,
-        IEnumerable<string> extraDnsNames, TimeSpan validity)
+        IEnumerable<string> extraNames, TimeSpan validity)
     {
         ArgumentNullException.ThrowIfNull(authority);
-        ArgumentNullException.ThrowIfNull(extraDnsNames);
+        ArgumentNullException.ThrowIfNull(extraNames);
         ValidatePartyId(partyId);
         if (!Enum.IsDefined(role))
             throw new ArgumentOutOfRangeException(nameof(role), role, "unknown party role");
@@ -93,12 +94,17 @@ public static class CertificateFactory
         var names = new SubjectAlternativeNameBuilder();
         names.AddDnsName("localhost");
         names.AddIpAddress(IPAddress.Loopback);
-        foreach (var dns in extraDnsNames.Distinct(StringComparer.OrdinalIgnoreCase))
+        foreach (var name in extraNames.Distinct(StringComparer.OrdinalIgnoreCase))
         {
-            if (string.IsNullOrWhiteSpace(dns))
-                throw new ArgumentException("extra DNS names must not be empty", nameof(extraDnsNames));
-            if (!string.Equals(dns, "localhost", StringComparison.OrdinalIgnoreCase))
-                names.AddDnsName(dns);
+            if (string.IsNullOrWhiteSpace(name))
+                throw new ArgumentException("extra names must not be empty", nameof(extraNames));
+            if (IPAddress.TryParse(name, out var ip))
+            {
+                if (!ip.Equals(IPAddress.Loopback))
+                    names.AddIpAddress(ip);
+            }
+            else if (!string.Equals(name, "localhost", StringComparison.OrdinalIgnoreCase))
+                names.AddDnsName(name);
         }
         request.CertificateExtensions.Add(names.Build());
 

@@ -94,9 +94,11 @@ public static class CertificateFiles
     /// <param name="directory">Folder to write into (created if absent).</param>
     /// <param name="parties">Party ids and roles; <see cref="DevelopmentParties"/> gives the usual four.</param>
     /// <param name="overwrite">Replace files that already exist.</param>
+    /// <param name="coordinatorNames">Further DNS names or IP addresses in the coordinator-role certificates, besides
+    /// localhost and 127.0.0.1: where the parties reach the coordinator when it is not on their loopback.</param>
     /// <returns>The paths written, authority first.</returns>
     public static IReadOnlyList<string> CreateDevelopmentSet(string directory,
-        IEnumerable<(string PartyId, PartyRole Role)> parties, bool overwrite = false)
+        IEnumerable<(string PartyId, PartyRole Role)> parties, bool overwrite = false, IReadOnlyList<string>? coordinatorNames = null)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(directory);
         ArgumentNullException.ThrowIfNull(parties);
@@ -125,7 +127,8 @@ public static class CertificateFiles
         written.Add(KeyPath(directory, AuthorityName));
         foreach (var (partyId, role) in list)
         {
-            using var party = CertificateFactory.IssueParty(authority, partyId, role, [], TimeSpan.FromDays(365));
+            using var party = CertificateFactory.IssueParty(authority, partyId, role,
+                role == PartyRole.Coordinator ? coordinatorNames ?? [] : [], TimeSpan.FromDays(365));
             Save(party, directory, partyId);
             written.Add(CertificatePath(directory, partyId));
             written.Add(KeyPath(directory, partyId));

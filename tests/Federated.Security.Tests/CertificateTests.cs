@@ -23,6 +23,17 @@ public sealed class CertificateTests(TestCertificates certificates) : IClassFixt
     }
 
     [Fact]
+    public void A_further_name_that_is_an_ip_address_is_written_as_an_ip_address_entry()
+    {
+        using var coordinator = CertificateFactory.IssueParty(certificates.Authority, "coordinator", PartyRole.Coordinator,
+            ["10.201.7.2", "coordinator.example.org", "127.0.0.1"], TimeSpan.FromDays(1));
+
+        var names = coordinator.Extensions.OfType<X509SubjectAlternativeNameExtension>().Single();
+        Assert.Equal(["localhost", "coordinator.example.org"], names.EnumerateDnsNames().ToArray());
+        Assert.Equal(["127.0.0.1", "10.201.7.2"], names.EnumerateIPAddresses().Select(a => a.ToString()).ToArray());
+    }
+
+    [Fact]
     public void Party_certificate_carries_identity_names_and_usages()
     {
         using var party = CertificateFactory.IssueParty(certificates.Authority, "external", PartyRole.External,
