@@ -15,8 +15,9 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests use: ffmpeg + real recorded audio for the audio-descriptor integration tests; redis-server
 # for the recall-list publication tests (each test fixture starts its own server on a free port); libgomp1 for USearch's
-# native library (the vector-index tests).
-packages=(ffmpeg sound-theme-freedesktop espeak-ng redis-server libgomp1)
+# native library (the vector-index tests); chromium for the coordinator dashboard's browser tests (Playwright drives
+# /usr/bin/chromium).
+packages=(ffmpeg sound-theme-freedesktop espeak-ng redis-server libgomp1 chromium)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
