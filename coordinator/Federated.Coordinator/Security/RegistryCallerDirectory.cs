@@ -11,7 +11,7 @@ namespace Federated.Coordinator.Security;
 /// registry: the fingerprint must be enrolled and not revoked; party id and role are the registry's. Unknown and
 /// revoked certificates get PermissionDenied. What each role may call is the methods' authorization policies.
 /// </summary>
-public sealed class RegistryCallerDirectory(PartyRegistry registry) : ICallerDirectory
+public sealed class RegistryCallerDirectory(PartyRegistry registry, PartyCertificates certificates) : ICallerDirectory
 {
     public FederatedCaller Resolve(X509Certificate2 certificate)
     {
@@ -21,6 +21,7 @@ public sealed class RegistryCallerDirectory(PartyRegistry registry) : ICallerDir
                 $"certificate '{certificate.Subject}' (fingerprint {fingerprint}) is not enrolled in this federation's party registry");
         if (party.Revoked)
             throw new CallerRefusedException(StatusCode.PermissionDenied, $"party '{party.PartyId}' (certificate {fingerprint}) is revoked");
+        certificates.Presented(fingerprint, certificate);
         return new FederatedCaller(party.PartyId, party.Role);
     }
 }
