@@ -64,8 +64,7 @@ public static class DashboardEndpoints
     {
         if (app.Services.GetRequiredService<IOptions<DashboardOptions>>().Value.Port == 0)
             return app;
-        app.MapGet("/", () => Results.Redirect("/dashboard/")).AllowAnonymous();
-        app.MapGet("/dashboard", () => Results.Redirect("/dashboard/")).AllowAnonymous();
+        app.MapGet("/", () => Asset("index.html")).AllowAnonymous();
         // The page itself holds no data: it asks the API, which needs a credential.
         app.MapGet("/dashboard/{file?}", (string? file) => Asset(file ?? "index.html")).AllowAnonymous();
 
