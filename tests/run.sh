@@ -16,8 +16,9 @@ cd "$(dirname "$0")/.."
 # Debian packages the tests use: ffmpeg + real recorded audio for the audio-descriptor integration tests; redis-server
 # for the recall-list publication tests (each test fixture starts its own server on a free port); libgomp1 for USearch's
 # native library (the vector-index tests); iproute2 and nftables for the separate-hosts test (each host in its own network
-# namespace, firewall rules that allow only party-to-coordinator connections).
-packages=(ffmpeg sound-theme-freedesktop espeak-ng redis-server libgomp1 iproute2 nftables)
+# namespace, firewall rules that allow only party-to-coordinator connections); chromium for the coordinator dashboard's
+# browser tests (Playwright drives /usr/bin/chromium).
+packages=(ffmpeg sound-theme-freedesktop espeak-ng redis-server libgomp1 iproute2 nftables chromium)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

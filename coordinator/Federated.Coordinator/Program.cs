@@ -1,4 +1,5 @@
 using Federated.Coordinator;
+using Federated.Coordinator.Dashboard;
 using Federated.Coordinator.Jobs;
 using Federated.Coordinator.Registry;
 using Federated.Coordinator.Relay;
@@ -39,6 +40,7 @@ return await FederatedHost.RunAsync(() =>
         sp.GetRequiredService<IRunJournal>(), sp.GetRequiredService<TimeProvider>()));
     builder.Services.AddHostedService<JobScheduler>();
     builder.Services.AddServiceHealth<CoordinatorHealth>(CoordinatorHealth.ServiceName);
+    builder.AddFederatedDashboard(); // the web dashboard's listener, access and read-only API (Coordinator:Dashboard)
 
     var app = builder.Build();
     // Open the registry (enrols configured certificates) and the audit log before accepting calls.
@@ -51,5 +53,6 @@ return await FederatedHost.RunAsync(() =>
     app.MapGrpcService<JobDefinitionsService>();
     app.MapGrpcService<RelayService>();
     app.MapFederatedHealth();
+    app.MapFederatedDashboard();
     return app;
 });

@@ -41,6 +41,9 @@ public sealed record LocalFederationOptions(string RunDirectory, HostBinaries Bi
     /// <summary>Coordinator port; 0 picks a free one.</summary>
     public int CoordinatorPort { get; init; }
 
+    /// <summary>Music host port; 0 picks a free one (a fixed one lets the coordinator be told where M's APIs are).</summary>
+    public int MusicPort { get; init; }
+
     public TimeSpan StartTimeout { get; init; } = TimeSpan.FromSeconds(90);
 
     /// <summary>Extra configuration for all hosts, as command-line settings (for example "--Relay:ChunkBytes=65536").</summary>
@@ -169,7 +172,7 @@ public sealed class LocalFederation : IAsyncDisposable
                 break;
             case RunFolder.MusicName or RunFolder.ExternalName:
                 dll = name == RunFolder.MusicName ? _options.Binaries.Music : _options.Binaries.External;
-                arguments.Add("--Host:Port=0");
+                arguments.Add($"--Host:Port={(name == RunFolder.MusicName ? _options.MusicPort : 0)}");
                 arguments.Add($"--Agent:CoordinatorAddress={CoordinatorAddress ?? throw new InvalidOperationException("start the coordinator first")}");
                 arguments.Add($"--Agent:StateDirectory={run.PartyState(name)}");
                 if ((name == RunFolder.MusicName ? _options.MusicDataDirectory : _options.ExternalDataDirectory) is { } data)

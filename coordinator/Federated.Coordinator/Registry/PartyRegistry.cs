@@ -14,11 +14,12 @@ public sealed record PartyRecord(string PartyId, PartyRole Role, string Fingerpr
 /// One certificate a party has been enrolled with. A replaced certificate stays accepted until <see cref="RetiresAt"/>
 /// (the rotation's overlap), so connections and jobs running on it are not cut off; null = the party's current one.
 /// </summary>
-public sealed record EnrolledCertificate(string Fingerprint, string PartyId, string Subject, DateTimeOffset NotAfter,
+/// Subject and expiry are null for a certificate pinned by a registry from before rotation (only its fingerprint was kept).
+public sealed record EnrolledCertificate(string Fingerprint, string PartyId, string? Subject, DateTimeOffset? NotAfter,
     DateTimeOffset EnrolledAt, DateTimeOffset? RetiresAt)
 {
     /// <summary>Accepted at <paramref name="now"/>: not past its overlap and not expired.</summary>
-    public bool AcceptedAt(DateTimeOffset now) => (RetiresAt is null || now < RetiresAt) && now <= NotAfter;
+    public bool AcceptedAt(DateTimeOffset now) => (RetiresAt is null || now < RetiresAt) && (NotAfter is null || now <= NotAfter);
 }
 
 /// <summary>
@@ -58,15 +59,15 @@ public sealed class PartyRegistry : IDisposable
             CREATE TABLE IF NOT EXISTS certificates (
               fingerprint TEXT PRIMARY KEY,
               party_id TEXT NOT NULL,
-              subject TEXT NOT NULL,
-              not_after TEXT NOT NULL,
+              subject TEXT NULL,
+              not_after TEXT NULL,
               enrolled_at TEXT NOT NULL,
               retires_at TEXT NULL);
             """);
         // A registry from before rotation pinned one fingerprint per party: it stays that party's current certificate.
         Execute("""
             INSERT OR IGNORE INTO certificates (fingerprint, party_id, subject, not_after, enrolled_at, retires_at)
-            SELECT fingerprint, party_id, 'CN=' || party_id, '9999-12-31T23:59:59.0000000+00:00', enrolled_at, NULL FROM parties;
+            SELECT fingerprint, party_id, NULL, NULL, enrolled_at, NULL FROM parties;
             """);
         foreach (var file in options.Value.EnrollCertificates)
             EnrollFromFile(file);
@@ -124,7 +125,7 @@ public sealed class PartyRegistry : IDisposable
             {
                 replaced = previousCurrent;
                 var retiresAt = retirePrevious || existing.Revoked ? now : now + _overlap;
-                if (replaced is not null && retiresAt > replaced.NotAfter) retiresAt = replaced.NotAfter;
+                if (replaced?.NotAfter is { } expires && retiresAt > expires) retiresAt = expires;
                 using var retire = _db.CreateCommand();
                 retire.Transaction = transaction;
                 retire.CommandText = "UPDATE certificates SET retires_at = $at WHERE fingerprint = $fp AND (retires_at IS NULL OR retires_at > $at)";
@@ -186,7 +187,8 @@ public sealed class PartyRegistry : IDisposable
             using var reader = command.ExecuteReader();
             var result = new List<EnrolledCertificate>();
             while (reader.Read())
-                result.Add(new EnrolledCertificate(reader.GetString(0), reader.GetString(1), reader.GetString(2), ParseTime(reader.GetString(3)),
+                result.Add(new EnrolledCertificate(reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+                    reader.IsDBNull(3) ? null : ParseTime(reader.GetString(3)),
                     ParseTime(reader.GetString(4)), reader.IsDBNull(5) ? null : ParseTime(reader.GetString(5))));
             return result;
         }

@@ -107,8 +107,9 @@ public sealed class RegistryService(PartyRegistry registry, IOptions<Coordinator
         var certificates = registry.Certificates(party.PartyId);
         if (certificates.FirstOrDefault(c => c.Fingerprint == party.Fingerprint) is { } current)
         {
-            info.CertificateSubject = current.Subject;
-            info.CertificateNotAfter = Timestamp.FromDateTimeOffset(current.NotAfter);
+            info.CertificateSubject = current.Subject ?? "";
+            if (current.NotAfter is { } expires)
+                info.CertificateNotAfter = Timestamp.FromDateTimeOffset(expires);
         }
         var now = DateTimeOffset.UtcNow;
         if (certificates.FirstOrDefault(c => c.Fingerprint != party.Fingerprint && c.AcceptedAt(now)) is { } previous)

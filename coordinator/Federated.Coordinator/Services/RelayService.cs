@@ -18,7 +18,7 @@ namespace Federated.Coordinator.Services;
 /// message breaks a size bound, stays incomplete too long, or its party exceeds its quota (<see cref="RelayGuard"/>).
 /// </summary>
 [Authorize(Policy = FederatedPolicies.Party)]
-public sealed class RelayService(JobStore jobs, RelayHub hub, RelayGuard guard, AuditTrail audit, ILogger<RelayService> logger)
+public sealed class RelayService(JobStore jobs, RelayHub hub, RelayGuard guard, AuditTrail audit, RelayProgress progress, ILogger<RelayService> logger)
     : Transport.V1.Relay.RelayBase
 {
     private (JobRecord Job, JobRelaySession Session, RelayCounters Counters) Resolve(string jobId, FederatedCaller party)
@@ -195,6 +195,7 @@ public sealed class RelayService(JobStore jobs, RelayHub hub, RelayGuard guard, 
                 Interlocked.Increment(ref counters.MessagesRelayed);
                 Interlocked.Add(ref counters.BytesRelayed, message.Size);
                 CoordinatorMetrics.Relayed(h, message.Size);
+                progress.Accepted(h, message.Size);
                 break;
             case AcceptOutcome.OldSequence:
                 Interlocked.Increment(ref counters.OldSequenceDropped);
