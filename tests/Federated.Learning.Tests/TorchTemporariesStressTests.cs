@@ -17,7 +17,7 @@ public sealed partial class TorchTemporariesStressTests
     {
         var command = StressCommand();
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { command, "--seconds", "20", "--pairs", "2", "--hammers", "1" }) start.ArgumentList.Add(a);
+        foreach (var a in new[] { command, "--seconds", "110", "--steps", "2500", "--pairs", "2", "--hammers", "1" }) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(120));
         var stderr = process.StandardError.ReadToEndAsync(deadline.Token);

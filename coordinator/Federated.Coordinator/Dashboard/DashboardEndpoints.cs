@@ -96,6 +96,7 @@ public static class DashboardEndpoints
             };
         });
         api.MapGet("/privacy", (DashboardData data) => data.Privacy());
+        api.MapGet("/schedules", (DashboardData data, int? runs) => data.Schedules(Math.Clamp(runs ?? 10, 1, 100)));
         api.MapGet("/models", (DashboardModels models, CancellationToken ct) => models.ListAsync(ct));
         api.MapPost("/models/rollback", async (RollbackBody? body, DashboardModels models, ClaimsPrincipal user, CancellationToken ct) =>
         {

@@ -34,6 +34,13 @@ public sealed record PrivacyPartnerView(string ExternalPartyId, double? Budget, 
 public sealed record PrivacyEntryView(string Key, string MusicPartyId, string ExternalPartyId, string FirstJob, double? Cap, double? Spent,
     double? Delta, string State, DateTimeOffset Updated);
 
+/// <summary>A job definition and its newest runs (rounds); parameters are not shown (the audit log records them, redacted).</summary>
+public sealed record ScheduleView(string Name, string Kind, string MusicPartyId, string ExternalPartyId, string? Schedule, string Misfire,
+    bool Enabled, int Revision, DateTimeOffset Submitted, DateTimeOffset? NextSlot, IReadOnlyList<RoundView> Runs);
+
+public sealed record RoundView(string RunId, string State, string Trigger, DateTimeOffset? Slot, string? JobId, string Reason,
+    DateTimeOffset Created, DateTimeOffset? Finished);
+
 public sealed record PrivacyView(IReadOnlyList<PrivacyPartnerView> Partners, IReadOnlyList<PrivacyEntryView> Entries, double? WarnEpsilon);
 
 public sealed record AuditRecordView(long Index, DateTimeOffset Time, string Kind, string JobId, string? MessageType, string? Sender,
@@ -45,8 +52,24 @@ public sealed record AuditVerifyView(bool IsValid, long RecordsChecked, long? Fi
 
 /// <summary>Builds the dashboard's views from the coordinator's registry, jobs, relay, privacy ledger and audit log.</summary>
 public sealed class DashboardData(PartyRegistry registry, JobStore jobs, RelayHub relay, RelayProgress progress,
-    PrivacyLedger privacy, AuditTrail audit, TlsIdentity identity, IOptions<CoordinatorOptions> options, TimeProvider time)
+    PrivacyLedger privacy, AuditTrail audit, TlsIdentity identity, IOptions<CoordinatorOptions> options, TimeProvider time,
+    Federated.Scheduling.ScheduleStore schedules)
 {
+    /// <summary>Every stored job definition with its next slot and its newest <paramref name="runs"/> runs.</summary>
+    public IReadOnlyList<ScheduleView> Schedules(int runs)
+    {
+        var now = time.GetUtcNow();
+        return schedules.Definitions().Select(d =>
+        {
+            var definition = d.Definition;
+            var next = d.Enabled ? definition.Schedule?.Next(d.Horizon > now ? d.Horizon : now) : null;
+            return new ScheduleView(d.Name, definition.Kind, definition.MusicParty, definition.ExternalParty, definition.Schedule?.ToString(),
+                Federated.Scheduling.JobDefinition.MisfireText(definition.Misfire), d.Enabled, d.Revision, d.Submitted, next,
+                schedules.Runs(d.Name, runs).Select(r => new RoundView(r.RunId, Federated.Scheduling.ScheduledRun.StateText(r.State),
+                    Federated.Scheduling.ScheduledRun.TriggerText(r.Trigger), r.Slot, r.JobId, r.Reason, r.Created, r.Finished)).ToList());
+        }).ToList();
+    }
+
     public PartiesView Parties()
     {
         var now = time.GetUtcNow();

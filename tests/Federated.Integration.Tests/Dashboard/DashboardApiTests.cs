@@ -14,13 +14,61 @@ namespace Federated.Integration.Tests.Dashboard;
 [Collection(DashboardFederationCollection.Name)]
 public sealed class DashboardApiTests(DashboardFederationFixture fixture)
 {
-    private static readonly string[] ReadEndpoints = ["/api/me", "/api/parties", "/api/jobs", "/api/privacy", "/api/models", "/api/audit"];
+    private static readonly string[] ReadEndpoints = ["/api/me", "/api/parties", "/api/jobs", "/api/schedules", "/api/privacy", "/api/models", "/api/audit"];
 
     private static HttpRequestMessage Post(string path, string json = "{}") => new(HttpMethod.Post, path)
     {
         Content = new StringContent(json, System.Text.Encoding.UTF8, "application/json"),
         Headers = { { "X-Federated-Dashboard", "1" } },
     };
+
+    [Fact]
+    public async Task A_job_definition_and_its_rounds_are_listed_with_their_job_but_not_their_parameters()
+    {
+        var name = "dashboard-ping-" + Guid.NewGuid().ToString("N")[..6];
+        var path = Path.Combine(fixture.RunDirectory, name + ".yaml");
+        await File.WriteAllTextAsync(path, $"""
+            name: {name}
+            kind: ping
+            parties:
+              music: {RunFolder.MusicName}
+              external: {RunFolder.ExternalName}
+            parameters:
+              rounds: 1
+              size: 77
+            schedule:
+              cron: "0 3 1 1 *"
+            roundTimeout: 60s
+            """);
+        var submitted = await Fedctl.RunAsync(fixture, "jobs", "submit", path);
+        Assert.True(submitted.ExitCode == 0, submitted.Output);
+        var started = await Fedctl.RunAsync(fixture, "jobs", "run-now", name);
+        Assert.True(started.ExitCode == 0, started.Output);
+
+        using var auditor = fixture.Client(token: DashboardFederationFixture.AuditorToken);
+        var deadline = DateTime.UtcNow.AddSeconds(90);
+        while (true)
+        {
+            var text = await auditor.GetStringAsync("/api/schedules");
+            var definition = JsonDocument.Parse(text).RootElement.EnumerateArray().Single(d => d.GetProperty("name").GetString() == name);
+            Assert.Equal("0 3 1 1 *", definition.GetProperty("schedule").GetString());
+            Assert.Equal(new DateTime(DateTime.UtcNow.Year + 1, 1, 1, 3, 0, 0, DateTimeKind.Utc),
+                definition.GetProperty("nextSlot").GetDateTimeOffset().UtcDateTime);
+            Assert.DoesNotContain("size", text, StringComparison.OrdinalIgnoreCase); // parameters stay out of the view
+            var run = definition.GetProperty("runs").EnumerateArray().SingleOrDefault();
+            if (run.ValueKind == JsonValueKind.Object && run.GetProperty("finished").ValueKind != JsonValueKind.Null)
+            {
+                Assert.Equal("on-demand", run.GetProperty("trigger").GetString());
+                var jobId = run.GetProperty("jobId").GetString();
+                Assert.False(string.IsNullOrEmpty(jobId), text);
+                var job = await auditor.GetFromJsonAsync<JsonElement>($"/api/jobs/{jobId}");
+                Assert.Equal("ping", job.GetProperty("job").GetProperty("kind").GetString());
+                break;
+            }
+            Assert.True(DateTime.UtcNow < deadline, $"the round did not finish: {text}");
+            await Task.Delay(250);
+        }
+    }
 
     [Fact]
     public async Task A_request_without_a_credential_or_with_an_unknown_token_is_refused_with_401()

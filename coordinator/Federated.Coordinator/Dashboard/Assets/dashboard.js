@@ -52,7 +52,7 @@ async function start() {
   $("login").hidden = true; $("board").hidden = false; $("who").hidden = false;
   $("who-name").textContent = me.name; $("who-role").textContent = me.role;
   $("rollback-note").hidden = me.canRollback;
-  await Promise.all([parties(), jobs(), privacy(), models(), audit()]);
+  await Promise.all([parties(), jobs(), schedules(), privacy(), models(), audit()]);
   jobsTimer = setInterval(() => { jobs().catch(() => {}); }, 1000);
   setInterval(() => { parties().catch(() => {}); }, 5000);
 }
@@ -113,6 +113,22 @@ async function detail() {
     plots.dataset.for = d.job.jobId + d.job.state;
   }
   fill("reports", d.partyReports, (row, r) => { cell(row, r.index); cell(row, time(r.time)); cell(row, r.partyId); cell(row, r.state); cell(row, r.summary); });
+}
+
+async function schedules() {
+  const view = await (await api("/api/schedules")).json();
+  const rounds = [];
+  fill("schedules", view, (row, d) => {
+    row.dataset.definition = d.name;
+    cell(row, d.name); cell(row, d.kind); cell(row, d.musicPartyId + " / " + d.externalPartyId); cell(row, d.schedule || "on demand", "mono");
+    cell(row, d.misfire); cell(row, d.enabled ? "yes" : "no"); cell(row, d.nextSlot ? time(d.nextSlot) : "—");
+    for (const r of d.runs) rounds.push(Object.assign({ definition: d.name }, r));
+  });
+  fill("rounds", rounds, (row, r) => {
+    row.dataset.run = r.runId;
+    cell(row, r.definition); cell(row, r.runId, "mono"); cell(row, r.trigger); cell(row, r.slot ? time(r.slot) : "—"); cell(row, r.state);
+    cell(row, r.jobId || "—", "mono"); cell(row, r.reason); cell(row, r.finished ? time(r.finished) : "—");
+  });
 }
 
 async function privacy() {
