@@ -211,21 +211,9 @@ public sealed class HostMetricsAndHealthTests(MetricsFederationFixture fixture)
     public async Task A_host_with_a_bad_metrics_listener_setting_refuses_to_start_and_names_the_key(string setting, string expected)
     {
         var folder = Path.Combine(Path.GetTempPath(), "federated-metrics-settings-" + Guid.NewGuid().ToString("N")[..8]);
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in new[]
-                 {
-                     HostBinaries.FromAssemblyMetadata(typeof(HostMetricsAndHealthTests).Assembly).Coordinator, $"--Tls:CertificateDirectory={fixture.Certificates}",
-                     "--Tls:CertificateName=coordinator", $"--Coordinator:DataDirectory={folder}", "--Host:Port=0", "--Host:MetricsPort=7443", setting,
-                 })
-            start.ArgumentList.Add(argument);
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try { await process.WaitForExitAsync(timeout.Token); }
-        catch (OperationCanceledException) { process.Kill(entireProcessTree: true); Assert.Fail($"the coordinator started with {setting}"); }
-        var text = await stderr + await stdout;
-        Assert.Equal(1, process.ExitCode);
+        var (exitCode, text) = await RefusedStart.CoordinatorAsync($"with {setting}", $"--Tls:CertificateDirectory={fixture.Certificates}",
+            "--Tls:CertificateName=coordinator", $"--Coordinator:DataDirectory={folder}", "--Host:Port=0", "--Host:MetricsPort=7443", setting);
+        Assert.Equal(1, exitCode);
         Assert.Contains(expected, text, StringComparison.Ordinal);
         Assert.False(Directory.Exists(folder), "the refused coordinator created its data folder");
     }

@@ -66,20 +66,10 @@ public sealed class PrivateFilesTests(TrainFederationFixture fixture, ITestOutpu
         var folder = Path.Combine(Path.GetTempPath(), "federated-open-data-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(folder);
         File.SetUnixFileMode(folder, PrivateFiles.FolderMode | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
-        var binaries = HostBinaries.FromAssemblyMetadata(typeof(PrivateFilesTests).Assembly);
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var argument in new[] { binaries.Coordinator, $"--Tls:CertificateDirectory={fixture.Certificates}", "--Tls:CertificateName=coordinator",
-                     $"--Coordinator:DataDirectory={folder}", "--Host:Port=0" })
-            start.ArgumentList.Add(argument);
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try { await process.WaitForExitAsync(timeout.Token); }
-        catch (OperationCanceledException) { process.Kill(entireProcessTree: true); Assert.Fail("the coordinator started on a data folder open to others"); }
-        var text = await stderr + await stdout;
+        var (exitCode, text) = await RefusedStart.CoordinatorAsync("on a data folder open to others", $"--Tls:CertificateDirectory={fixture.Certificates}",
+            "--Tls:CertificateName=coordinator", $"--Coordinator:DataDirectory={folder}", "--Host:Port=0");
         output.WriteLine(text);
-        Assert.Equal(1, process.ExitCode);
+        Assert.Equal(1, exitCode);
         Assert.Contains("Coordinator:DataDirectory", text);
         Assert.Contains("open to other users (mode 0755)", text);
         Assert.False(File.Exists(Path.Combine(folder, "audit.db")), "the refused coordinator still created its audit log");
