@@ -209,10 +209,6 @@ public sealed class PartyRegistry : IDisposable
         }
     }
 
-    /// <summary>The party of an enrolled certificate (its current one or one in its overlap; check <see cref="FindCertificate"/> for which), or null.</summary>
-    public PartyRecord? FindByFingerprint(string fingerprint) =>
-        FindCertificate(fingerprint) is { } certificate ? Find(certificate.PartyId) : null;
-
     public PartyRecord? Find(string partyId) => Query("WHERE party_id = $v", partyId).FirstOrDefault();
 
     public IReadOnlyList<PartyRecord> List() => Query("ORDER BY party_id", null);
