@@ -2,6 +2,7 @@ using Federated.Data.Parquet;
 using Federated.Data.Reading;
 using Federated.Data.Rows;
 using Federated.Data.Schema;
+using Federated.Tests.Shared;
 using Parquet;
 using Parquet.Schema;
 
@@ -195,5 +196,82 @@ public sealed class ParquetReaderTests : IDisposable
         var error = await Assert.ThrowsAsync<DataFileException>(() => TableReader.OpenAsync(schema, path));
         Assert.Contains("column 'v' is Double but the schema says Vector", error.Message);
         Assert.Contains("no column 'absent'", error.Message);
+    }
+
+    // The footer (Thrift compact FileMetaData) of a valid file, and a way to write a file with another footer.
+    private static (byte[] Body, byte[] Footer) SplitFooter(byte[] file)
+    {
+        var length = BitConverter.ToInt32(file, file.Length - 8);
+        return (file[..(file.Length - 8 - length)], file[(file.Length - 8 - length)..(file.Length - 8)]);
+    }
+
+    private string WithFooter(byte[] body, byte[] footer)
+    {
+        var path = _dir.File($"f{Guid.NewGuid():N}.parquet");
+        File.WriteAllBytes(path, [.. body, .. footer, .. BitConverter.GetBytes(footer.Length), .. "PAR1"u8.ToArray()]);
+        return path;
+    }
+
+    [Fact]
+    public async Task A_footer_field_whose_wire_type_disagrees_with_the_format_is_refused_naming_the_field()
+    {
+        var valid = await WriteAsync(10, Track(Schemas.Tracks(), "t1"), Track(Schemas.Tracks(), "t2"));
+        var (body, footer) = SplitFooter(File.ReadAllBytes(valid));
+        await using (var reader = await TableReader.OpenAsync(Schemas.Tracks(), WithFooter(body, footer)))
+            Assert.Equal(2, (await reader.ToListAsync()).Count); // the split and rejoin keep a valid file valid
+
+        // The footer opens with field 1, version, an i32 (header 0x15). Declared as a string instead, the library's
+        // decoder would still read an i32 and then take the string's bytes for the next fields.
+        Assert.Equal(0x15, footer[0]);
+        var confused = (byte[])footer.Clone();
+        confused[0] = 0x18;
+        var error = await Assert.ThrowsAsync<DataFileException>(() => TableReader.OpenAsync(Schemas.Tracks(), WithFooter(body, confused)));
+        Assert.Contains("FileMetaData.version", error.Message);
+        Assert.Contains("wire type 8", error.Message);
+    }
+
+    [Fact]
+    public async Task An_unknown_footer_structure_the_library_cannot_skip_and_a_stray_type_0_header_are_refused()
+    {
+        var valid = await WriteAsync(10, Track(Schemas.Tracks(), "t1"));
+        var (body, footer) = SplitFooter(File.ReadAllBytes(valid));
+        Assert.Equal(0x00, footer[^1]); // FileMetaData's stop byte
+
+        // Field 100 (long form: header 0x0C, zigzag 200) holding a structure with a string: the library's skipping
+        // reads field headers only, so it would take the string's bytes for headers.
+        byte[] unknown = [0x0C, 0xC8, 0x01, 0x18, 0x05, (byte)'a', (byte)'b', (byte)'c', (byte)'d', (byte)'e', 0x00];
+        var error = await Assert.ThrowsAsync<DataFileException>(() =>
+            TableReader.OpenAsync(Schemas.Tracks(), WithFooter(body, [.. footer[..^1], .. unknown, 0x00])));
+        Assert.Contains("unknown field 100 of wire type 12", error.Message);
+
+        // An unknown scalar field is skipped whole by the library, and accepted.
+        byte[] scalar = [0x05, 0xC8, 0x01, 0x2A];
+        await using (var reader = await TableReader.OpenAsync(Schemas.Tracks(), WithFooter(body, [.. footer[..^1], .. scalar, 0x00])))
+            Assert.Single(await reader.ToListAsync());
+
+        // A header with a field id delta and type 0 is not the stop byte.
+        error = await Assert.ThrowsAsync<DataFileException>(() =>
+            TableReader.OpenAsync(Schemas.Tracks(), WithFooter(body, [.. footer[..^1], 0x10, 0x00])));
+        Assert.Contains("field header of type 0", error.Message);
+    }
+
+    [Theory]
+    [InlineData("page-header-past-end-1.parquet", "device")]
+    [InlineData("page-header-past-end-2.parquet", "interests")]
+    public async Task A_page_header_that_runs_past_the_end_of_the_file_is_refused_instead_of_looping(string file, string column)
+    {
+        // Inputs the fuzzer found: a column chunk's page header whose fields run into the end of the file, where the
+        // library's varint reader would take end of file for continuation bytes forever.
+        var corpus = Path.Combine(BuiltTool.RepoRoot(), "tests", "fuzz", "corpus");
+        var schema = TableSchema.Parse(File.ReadAllText(Path.Combine(corpus, "schema", "users.json")));
+        var path = _dir.File(file);
+        File.Copy(Path.Combine(corpus, "parquet", file), path);
+        var error = await Assert.ThrowsAsync<DataFileException>(async () =>
+        {
+            await using var reader = await TableReader.OpenAsync(schema, path, BadRowPolicy.Quarantine);
+            await reader.ToListAsync();
+        });
+        Assert.Contains($"column '{column}' cannot be read", error.Message);
+        Assert.Contains("runs past the end of the file", error.Message);
     }
 }

@@ -11,13 +11,19 @@ public static class BuiltTool
     {
         var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         string framework = output.Name, configuration = output.Parent!.Name;
+        var root = RepoRoot();
+        var path = Path.Combine(root, projectFolder, "bin", configuration, framework, dll);
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path} is missing: build {projectFolder}", path);
+        return (root, path);
+    }
+
+    /// <summary>The folder holding Federated.sln, above the test's output folder.</summary>
+    public static string RepoRoot()
+    {
+        var output = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
         for (var directory = output; directory is not null; directory = directory.Parent)
-        {
-            if (!File.Exists(Path.Combine(directory.FullName, "Federated.sln"))) continue;
-            var path = Path.Combine(directory.FullName, projectFolder, "bin", configuration, framework, dll);
-            if (!File.Exists(path)) throw new FileNotFoundException($"{path} is missing: build {projectFolder}", path);
-            return (directory.FullName, path);
-        }
+            if (File.Exists(Path.Combine(directory.FullName, "Federated.sln")))
+                return directory.FullName;
         throw new InvalidOperationException($"no Federated.sln above {output.FullName}");
     }
 }

@@ -1,17 +1,26 @@
 using System.Buffers.Binary;
+using static Federated.Data.Parquet.ParquetThriftShapes;
 
 namespace Federated.Data.Parquet;
 
 /// <summary>
-/// Checks that a Parquet file's footer (the Thrift compact-protocol FileMetaData before the trailing length and
-/// "PAR1") is whole before the Parquet library decodes it: every field, string, list and map it declares must lie
-/// within the footer, and nesting is bounded. A truncated or corrupt footer is refused with
-/// <see cref="InvalidDataException"/>, instead of reaching the library's varint reader, which loops forever when a
-/// footer ends inside a varint.
+/// Checks a Parquet file's footer (the Thrift compact-protocol FileMetaData before the trailing length and "PAR1")
+/// before the Parquet library decodes it. The walk reads the footer the way the library's decoders will, and refuses
+/// with <see cref="InvalidDataException"/> anything they would misread:
+/// <list type="bullet">
+/// <item>a value, string, list or map that does not lie within the footer (the library's varint reader loops forever
+/// when it reads past the end);</item>
+/// <item>a known field whose wire type disagrees with its shape in <see cref="ParquetThriftShapes"/> (the decoders trust
+/// the field id and read the declared type);</item>
+/// <item>an unknown field the library cannot skip whole (a structure, a list of structures or of booleans, a set or
+/// map), and a field header of type 0 that is not the stop byte;</item>
+/// <item>a schema whose elements' child counts do not form one tree of bounded depth.</item>
+/// </list>
 /// </summary>
 internal static class ParquetFooterCheck
 {
     private const int MaxDepth = 64;
+    private const int MaxSchemaDepth = 64;
     private const int MaxFooterBytes = 256 << 20;
 
     public static async Task CheckAsync(FileStream stream, CancellationToken ct)
@@ -31,75 +40,181 @@ internal static class ParquetFooterCheck
         stream.Position = length - 8 - footerLength;
         await stream.ReadExactlyAsync(footer, ct).ConfigureAwait(false);
         stream.Position = 0;
+        Check(footer);
+    }
+
+    /// <summary>Walks a footer's bytes against the FileMetaData shape; throws on the first disagreement.</summary>
+    internal static void Check(ReadOnlySpan<byte> footer)
+    {
+        var walker = new Walker();
         var at = 0;
-        SkipStruct(footer, ref at, 0);
+        walker.Struct(footer, ref at, FileMetaData, 0);
+        CheckSchemaTree(walker.SchemaChildren);
     }
 
-    private static void SkipStruct(ReadOnlySpan<byte> data, ref int at, int depth)
+    private static void CheckSchemaTree(List<int> children)
     {
-        if (depth > MaxDepth)
-            throw new InvalidDataException($"the footer nests deeper than {MaxDepth} structures");
-        while (true)
+        if (children.Count == 0)
+            throw new InvalidDataException("the footer has no schema");
+        var open = new Stack<int>();
+        for (var i = 0; i < children.Count; i++)
         {
-            var header = Byte(data, ref at);
-            var type = header & 0x0F;
-            if (type == 0)
-                return; // stop field
-            if (header >> 4 == 0)
-                VarInt(data, ref at); // long-form field id (zigzag i16)
-            SkipValue(data, ref at, type, depth);
-        }
-    }
-
-    private static void SkipValue(ReadOnlySpan<byte> data, ref int at, int type, int depth)
-    {
-        switch (type)
-        {
-            case 1 or 2: break;                    // boolean true / false, in the field header
-            case 3: Byte(data, ref at); break;     // byte
-            case 4 or 5 or 6: VarInt(data, ref at); break; // i16, i32, i64
-            case 7: Skip(data, ref at, 8); break;  // double
-            case 8: Skip(data, ref at, Length(data, ref at)); break; // binary / string
-            case 9 or 10:                          // list, set
+            if (i > 0 && open.Count == 0)
+                throw new InvalidDataException($"the schema has {children.Count} elements but its root's tree ends after {i}");
+            if (open.Count > 0) open.Push(open.Pop() - 1);
+            if (children[i] < 0)
+                throw new InvalidDataException($"schema element {i} declares {children[i]} children");
+            if (children[i] > 0)
             {
+                open.Push(children[i]);
+                if (open.Count > MaxSchemaDepth)
+                    throw new InvalidDataException($"the schema nests deeper than {MaxSchemaDepth} groups");
+            }
+            while (open.Count > 0 && open.Peek() == 0) open.Pop();
+        }
+        if (open.Count > 0)
+            throw new InvalidDataException($"the schema's groups declare more children than its {children.Count} elements");
+    }
+
+    private sealed class Walker
+    {
+        /// <summary>num_children of each element of the root schema list, 0 where absent (a leaf).</summary>
+        public List<int> SchemaChildren { get; } = [];
+
+        private bool _inSchemaList;
+
+        public void Struct(ReadOnlySpan<byte> data, ref int at, Shape shape, int depth)
+        {
+            if (depth > MaxDepth)
+                throw new InvalidDataException($"the footer nests deeper than {MaxDepth} structures");
+            short lastId = 0;
+            var schemaElement = _inSchemaList && ReferenceEquals(shape, SchemaElement);
+            if (schemaElement) SchemaChildren.Add(0);
+            var wasInSchemaList = _inSchemaList;
+            _inSchemaList = false;
+            while (true)
+            {
+                var start = at;
                 var header = Byte(data, ref at);
-                long count = header >> 4;
-                if (count == 15) count = Length(data, ref at);
-                var element = header & 0x0F;
-                SkipElements(data, ref at, element, count, depth);
-                break;
-            }
-            case 11:                               // map
-            {
-                var count = Length(data, ref at);
-                if (count == 0) break;
-                var types = Byte(data, ref at);
-                for (long i = 0; i < count; i++)
+                if (header == 0)
+                    break; // stop
+                var modifier = header >> 4;
+                var type = header & 0x0F;
+                short id = modifier == 0 ? (short)ZigZag(VarInt32(data, ref at)) : (short)(lastId + modifier);
+                lastId = id;
+                if (type == 0)
+                    throw new InvalidDataException($"{shape.Name} has a field header of type 0 at byte {start}");
+                if (shape.Find(id) is { } field)
                 {
-                    SkipElement(data, ref at, types >> 4, depth);
-                    SkipElement(data, ref at, types & 0x0F, depth);
+                    Expect(field, type, shape, start);
+                    if (schemaElement && id == NumChildren)
+                    {
+                        SchemaChildren[^1] = ZigZag(VarInt32(data, ref at));
+                        continue;
+                    }
+                    _inSchemaList = ReferenceEquals(field, SchemaList) && depth == 0;
+                    Value(data, ref at, field, depth);
+                    _inSchemaList = false;
                 }
-                break;
+                else
+                {
+                    SkipUnknown(data, ref at, type, shape, id, start);
+                }
             }
-            case 12: SkipStruct(data, ref at, depth + 1); break;
-            default: throw new InvalidDataException($"the footer has a field of unknown type {type} at byte {at}");
+            _inSchemaList = wasInSchemaList;
+        }
+
+        private void Value(ReadOnlySpan<byte> data, ref int at, Field field, int depth)
+        {
+            switch (field.Kind)
+            {
+                case Kind.Bool: break; // in the field header
+                case Kind.I8: Byte(data, ref at); break;
+                case Kind.I16 or Kind.I32: VarInt32(data, ref at); break;
+                case Kind.I64: VarInt64(data, ref at); break;
+                case Kind.Double: Skip(data, ref at, 8); break;
+                case Kind.Binary: Skip(data, ref at, Length(data, ref at)); break;
+                case Kind.Struct: Struct(data, ref at, field.Struct!, depth + 1); break;
+                case Kind.List:
+                {
+                    var start = at;
+                    var (count, elementType) = ListHeader(data, ref at);
+                    var element = field.Element!;
+                    if (count > 0 && elementType != WireType(element.Kind) && !(element.Kind == Kind.Bool && elementType == 2))
+                        throw new InvalidDataException(
+                            $"list '{field.Name}' at byte {start} holds elements of wire type {elementType}, not {element.Kind}");
+                    var inSchema = _inSchemaList;
+                    for (var i = 0; i < count; i++)
+                    {
+                        _inSchemaList = inSchema;
+                        if (element.Kind == Kind.Bool) Byte(data, ref at); // a boolean takes a byte of its own in a list
+                        else Value(data, ref at, element, depth);
+                    }
+                    _inSchemaList = false;
+                    break;
+                }
+            }
+        }
+
+        private static void Expect(Field field, int type, Shape shape, int at)
+        {
+            var matches = field.Kind == Kind.Bool ? type is 1 or 2 : type == WireType(field.Kind);
+            if (!matches)
+                throw new InvalidDataException(
+                    $"{shape.Name}.{field.Name} at byte {at} has wire type {type}; the format declares {field.Kind}");
+        }
+
+        // What the library's field skipping reads whole: scalars, strings and lists of those.
+        private static void SkipUnknown(ReadOnlySpan<byte> data, ref int at, int type, Shape shape, short id, int start)
+        {
+            switch (type)
+            {
+                case 1 or 2: break;
+                case 3: Byte(data, ref at); break;
+                case 4 or 5: VarInt32(data, ref at); break;
+                case 6: VarInt64(data, ref at); break;
+                case 7: Skip(data, ref at, 8); break;
+                case 8: Skip(data, ref at, Length(data, ref at)); break;
+                case 9:
+                {
+                    var (count, element) = ListHeader(data, ref at);
+                    if (count > 0 && element is not (>= 3 and <= 9))
+                        throw new InvalidDataException(
+                            $"{shape.Name} has an unknown field {id} at byte {start}: a list of wire type {element}, which the reader cannot skip");
+                    for (var i = 0; i < count; i++) SkipUnknown(data, ref at, element, shape, id, start);
+                    break;
+                }
+                default:
+                    throw new InvalidDataException(
+                        $"{shape.Name} has an unknown field {id} of wire type {type} at byte {start}, which the reader cannot skip");
+            }
+        }
+
+        private static (int Count, int ElementType) ListHeader(ReadOnlySpan<byte> data, ref int at)
+        {
+            var start = at;
+            var header = Byte(data, ref at);
+            long count = header >> 4;
+            if (count == 15) count = VarInt32(data, ref at);
+            // Every element takes at least a byte.
+            if (count > data.Length - at)
+                throw new InvalidDataException($"the footer declares a list of {count} elements at byte {start} with {data.Length - at} bytes left");
+            return ((int)count, header & 0x0F);
         }
     }
 
-    private static void SkipElements(ReadOnlySpan<byte> data, ref int at, int element, long count, int depth)
+    private static int WireType(Kind kind) => kind switch
     {
-        if (count > data.Length - at && element != 12)
-            throw new InvalidDataException($"the footer declares a list of {count} elements with {data.Length - at} bytes left");
-        for (long i = 0; i < count; i++)
-            SkipElement(data, ref at, element, depth);
-    }
-
-    // In a list or map a boolean takes a byte of its own.
-    private static void SkipElement(ReadOnlySpan<byte> data, ref int at, int type, int depth)
-    {
-        if (type is 1 or 2) Byte(data, ref at);
-        else SkipValue(data, ref at, type, depth);
-    }
+        Kind.Bool => 1,
+        Kind.I8 => 3,
+        Kind.I16 => 4,
+        Kind.I32 => 5,
+        Kind.I64 => 6,
+        Kind.Double => 7,
+        Kind.Binary => 8,
+        Kind.List => 9,
+        _ => 12,
+    };
 
     private static int Byte(ReadOnlySpan<byte> data, ref int at)
     {
@@ -108,30 +223,42 @@ internal static class ParquetFooterCheck
         return data[at++];
     }
 
-    private static ulong VarInt(ReadOnlySpan<byte> data, ref int at)
+    // The library reads 32-bit varints by shifting each byte in; more than 5 bytes would wrap its shift.
+    private static uint VarInt32(ReadOnlySpan<byte> data, ref int at)
     {
-        ulong value = 0;
-        for (var shift = 0; shift < 70; shift += 7)
+        uint value = 0;
+        for (var shift = 0; shift < 35; shift += 7)
         {
             var b = Byte(data, ref at);
-            value |= (ulong)(b & 0x7F) << shift;
+            value |= (uint)(b & 0x7F) << shift;
             if ((b & 0x80) == 0)
                 return value;
         }
+        throw new InvalidDataException($"the footer has a 32-bit varint longer than 5 bytes at byte {at}");
+    }
+
+    private static void VarInt64(ReadOnlySpan<byte> data, ref int at)
+    {
+        for (var i = 0; i < 10; i++)
+            if ((Byte(data, ref at) & 0x80) == 0)
+                return;
         throw new InvalidDataException($"the footer has a varint longer than 10 bytes at byte {at}");
     }
 
+    private static int ZigZag(uint n) => (int)(n >> 1) ^ -(int)(n & 1);
+
     private static int Length(ReadOnlySpan<byte> data, ref int at)
     {
-        var value = VarInt(data, ref at);
-        if (value > (ulong)(data.Length - at) && value > int.MaxValue)
-            throw new InvalidDataException($"the footer declares a length of {value} at byte {at}");
-        return (int)Math.Min(value, int.MaxValue);
+        var start = at;
+        var value = VarInt32(data, ref at);
+        if (value > (uint)(data.Length - at))
+            throw new InvalidDataException($"the footer declares {value} bytes at byte {start} with {data.Length - at} left");
+        return (int)value;
     }
 
     private static void Skip(ReadOnlySpan<byte> data, ref int at, int bytes)
     {
-        if (bytes < 0 || bytes > data.Length - at)
+        if (bytes > data.Length - at)
             throw new InvalidDataException($"the footer declares {bytes} bytes at byte {at} with {data.Length - at} left");
         at += bytes;
     }

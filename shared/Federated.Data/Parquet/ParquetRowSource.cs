@@ -15,7 +15,7 @@ internal sealed class ParquetRowSource : RowSource
 {
     private readonly TableSchema _schema;
     private readonly string _file;
-    private readonly FileStream _stream;
+    private readonly GuardedParquetStream _stream;
     private readonly ParquetReader _reader;
     private readonly ParquetColumnLoader[] _loaders;
     private readonly CellValidator _validator;
@@ -24,7 +24,7 @@ internal sealed class ParquetRowSource : RowSource
     private long _row = -1;
     private long _rowsBefore;
 
-    private ParquetRowSource(TableSchema schema, string path, FileStream stream, ParquetReader reader, ParquetColumnLoader[] loaders)
+    private ParquetRowSource(TableSchema schema, string path, GuardedParquetStream stream, ParquetReader reader, ParquetColumnLoader[] loaders)
     {
         _schema = schema;
         _file = path;
@@ -37,12 +37,13 @@ internal sealed class ParquetRowSource : RowSource
     /// <summary>Opens the file and checks its columns against the schema.</summary>
     public static async Task<ParquetRowSource> OpenAsync(TableSchema schema, string path, CancellationToken ct)
     {
-        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
+        var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, FileOptions.Asynchronous);
+        var stream = new GuardedParquetStream(file);
         ParquetReader? reader = null;
         Dictionary<string, global::Parquet.Schema.Field> fields;
         try
         {
-            await ParquetFooterCheck.CheckAsync(stream, ct).ConfigureAwait(false);
+            await ParquetFooterCheck.CheckAsync(file, ct).ConfigureAwait(false);
             reader = await ParquetReader.CreateAsync(stream, null, false, ct).ConfigureAwait(false);
             // The footer's schema is decoded on first use: a corrupt one fails here, not later.
             var declared = reader.Schema.Fields;

@@ -16,14 +16,7 @@ namespace Federated.Fuzz;
 /// the exceptions its callers expect (the ones that name what was wrong). Anything else — an index out of range, a null
 /// reference, an overflow, an out-of-memory from a length taken on trust, a hang — is a finding.
 /// </summary>
-public sealed record FuzzTarget(string Name, string Description, Action<byte[]> Run, Func<Exception, bool> IsRefusal)
-{
-    /// <summary>
-    /// Set when mutations are known to reach a defect we cannot fix here (in a dependency): CI's smoke run then replays
-    /// the corpus only, and says why; campaigns (run.sh, smoke with --mutate-open) still mutate.
-    /// </summary>
-    public string? OpenDefect { get; init; }
-}
+public sealed record FuzzTarget(string Name, string Description, Action<byte[]> Run, Func<Exception, bool> IsRefusal);
 
 public static class FuzzTargets
 {
@@ -53,11 +46,7 @@ public static class FuzzTargets
         new("wav", "WAV files (RIFF chunks, PCM and float formats) as M's audio step reads them", Wav, InputRefusal),
         new("ckks", "CKKS objects from the peer: ciphertexts, public and Galois keys, parameter sets", Ckks, e => InputRefusal(e) || e is CkksParameterException),
         new("split-message", "split-training messages from the relay (protobuf, declared type, headers)", SplitMessage, InputRefusal),
-        new("parquet", "a typed Parquet table through the table reader (footer, schema match, row groups, column loaders)", Parquet, InputRefusal)
-        {
-            OpenDefect = "Parquet.Net 6.1.0 (the only version served) loops forever in ThriftCompactProtocolReader.ReadVarInt32 when a footer field's " +
-                "declared type disagrees with the one its decoder expects and the decoder runs past the footer; ParquetFooterCheck refuses truncated footers, not this",
-        },
+        new("parquet", "a typed Parquet table through the table reader (footer, schema match, row groups, column loaders)", Parquet, InputRefusal),
         new("psi-message", "PSI messages from the peer: JSON control messages and the chunk framing of bulk messages", PsiMessage, InputRefusal),
     ];
 
@@ -99,9 +88,11 @@ public static class FuzzTargets
         }
     }
 
+    private static long _parquetFiles;
+
     private static void Parquet(byte[] data)
     {
-        var path = Path.Combine(Path.GetTempPath(), $"federated-fuzz-{Environment.ProcessId}.parquet");
+        var path = Path.Combine(Path.GetTempPath(), $"federated-fuzz-{Environment.ProcessId}-{Interlocked.Increment(ref _parquetFiles)}.parquet");
         File.WriteAllBytes(path, data);
         try
         {

@@ -21,7 +21,6 @@ public static class SmokeRunner
         string corpus = Path.Combine(AppContext.BaseDirectory, "corpus");
         string findingsRoot = Path.Combine(Path.GetTempPath(), "federated-fuzz-findings");
         int seed = Environment.TickCount;
-        bool mutateOpen = false;
         for (int i = 1; i < args.Length; i++)
         {
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
@@ -31,7 +30,6 @@ public static class SmokeRunner
                 case "--corpus": corpus = Value(); break;
                 case "--findings": findingsRoot = Value(); break;
                 case "--seed": seed = int.Parse(Value(), CultureInfo.InvariantCulture); break;
-                case "--mutate-open": mutateOpen = true; break;
                 default: throw new ArgumentException($"unknown smoke option '{args[i]}'");
             }
         }
@@ -41,12 +39,12 @@ public static class SmokeRunner
         output.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
         int totalFindings = 0;
         foreach (var target in targets)
-            totalFindings += RunTarget(target, Path.Combine(corpus, target.Name), Path.Combine(findingsRoot, target.Name), seconds, seed, mutateOpen, output);
+            totalFindings += RunTarget(target, Path.Combine(corpus, target.Name), Path.Combine(findingsRoot, target.Name), seconds, seed, output);
         output.WriteLine(totalFindings == 0 ? "smoke: ok" : $"smoke: {totalFindings} finding(s) under {findingsRoot}");
         return totalFindings == 0 ? 0 : 1;
     }
 
-    private static int RunTarget(FuzzTarget target, string corpusFolder, string findingsFolder, double seconds, int seed, bool mutateOpen, TextWriter output)
+    private static int RunTarget(FuzzTarget target, string corpusFolder, string findingsFolder, double seconds, int seed, TextWriter output)
     {
         var inputs = Directory.Exists(corpusFolder)
             ? Directory.EnumerateFiles(corpusFolder).Order(StringComparer.Ordinal).Select(File.ReadAllBytes).ToList()
@@ -58,10 +56,7 @@ public static class SmokeRunner
         int findings = 0;
         var clock = Stopwatch.StartNew();
         int next = 0;
-        var mutate = target.OpenDefect is null || mutateOpen;
-        if (!mutate)
-            output.WriteLine($"{target.Name}: corpus replay only ({target.OpenDefect})");
-        while (next < corpusCount || (mutate && clock.Elapsed.TotalSeconds < seconds))
+        while (next < corpusCount || clock.Elapsed.TotalSeconds < seconds)
         {
             byte[] input = next < corpusCount ? inputs[next++] : Mutate(inputs[random.Next(inputs.Count)], inputs, random);
             executions++;
