@@ -28,7 +28,7 @@ public sealed partial class FuzzSmokeTests
         Assert.True(process.ExitCode == 0, $"fuzz smoke run exited {process.ExitCode}:\n{text}");
         Assert.Contains("smoke: ok", text);
         var rows = Row().Matches(text).ToDictionary(m => m.Groups["target"].Value, m => long.Parse(m.Groups["execs"].Value.Replace(",", ""), System.Globalization.CultureInfo.InvariantCulture));
-        foreach (var target in new[] { "csv", "table", "schema", "wav", "ckks", "split-message", "parquet", "psi-message" })
+        foreach (var target in new[] { "csv", "table", "schema", "wav", "ckks", "split-message", "parquet", "psi-message", "relay-frames", "handshake" })
         {
             Assert.True(rows.TryGetValue(target, out var executions), $"no figures for target {target}:\n{text}");
             Assert.True(executions >= 20, $"target {target} ran only {executions} inputs");

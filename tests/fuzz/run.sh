@@ -31,6 +31,8 @@ case "$target" in
   split-message) assemblies="Federated.Learning.dll Google.Protobuf.dll" ;;
   parquet) assemblies="Federated.Data.dll Parquet.dll" ;;
   psi-message) assemblies="Federated.Crypto.Psi.dll" ;;
+  relay-frames) assemblies="Federated.Transport.dll Google.Protobuf.dll" ;;
+  handshake) assemblies="Federated.Security.dll" ;;
   *) echo "unknown target $target" >&2; exit 2 ;;
 esac
 for assembly in $assemblies; do "$tool/sharpfuzz" "$out/bin/$assembly" >/dev/null; done

@@ -1,12 +1,17 @@
 using System.Text;
 using Federated.Audio;
 using Federated.Core;
+using Federated.Core.Jobs;
 using Federated.Crypto.Ckks;
 using Federated.Crypto.Ckks.Serialization;
 using Federated.Data.Csv;
 using Federated.Data.Reading;
 using Federated.Data.Schema;
 using Federated.Learning.Split;
+using Federated.Security;
+using Federated.Transport.Relay;
+using Federated.Transport.V1;
+using System.Security.Cryptography.X509Certificates;
 using Google.Protobuf;
 
 namespace Federated.Fuzz;
@@ -48,6 +53,10 @@ public static class FuzzTargets
         new("split-message", "split-training messages from the relay (protobuf, declared type, headers)", SplitMessage, InputRefusal),
         new("parquet", "a typed Parquet table through the table reader (footer, schema match, row groups, column loaders)", Parquet, InputRefusal),
         new("psi-message", "PSI messages from the peer: JSON control messages and the chunk framing of bulk messages", PsiMessage, InputRefusal),
+        new("relay-frames", "a stream of relay frames as the coordinator's send handler and a party's delivery pump take them (chunk reassembly, bounds, addressing, opening the sealed payload)",
+            RelayFrames, e => InputRefusal(e) || e is RelayProtocolException or SealingException),
+        new("handshake", "the peer's signed handshake offer (certificate, identity, role, job binding, signature, X25519 key)",
+            Handshake, e => InputRefusal(e) || e is SealingException),
     ];
 
     public static FuzzTarget Get(string name) => All.FirstOrDefault(t => t.Name == name)
@@ -106,6 +115,57 @@ public static class FuzzTargets
         {
             File.Delete(path);
         }
+    }
+
+    /// <summary>A session between the two parties of one job, made in this process (keys never leave it).</summary>
+    internal sealed class Session
+    {
+        public const string JobId = "job-fuzz";
+        public static readonly Lazy<Session> Instance = new(() => new Session());
+        public X509Certificate2 Music { get; }
+        public X509Certificate2 External { get; }
+        public CertificateValidator Validator { get; }
+        public SessionKey MusicKey { get; }
+        public SessionKey ExternalKey { get; }
+
+        private Session()
+        {
+            var authority = CertificateFactory.CreateAuthority("fuzz-ca", TimeSpan.FromDays(1));
+            Music = CertificateFactory.IssueParty(authority, "music", PartyRole.Music, [], TimeSpan.FromDays(1));
+            External = CertificateFactory.IssueParty(authority, "external", PartyRole.External, [], TimeSpan.FromDays(1));
+            Validator = new CertificateValidator(authority);
+            using var music = SessionHandshake.Start(Music, new AttemptId(JobId), "music", "external");
+            using var external = SessionHandshake.Start(External, new AttemptId(JobId), "external", "music");
+            MusicKey = music.Complete(external.Offer, Validator);
+            ExternalKey = external.Complete(music.Offer, Validator);
+        }
+    }
+
+    /// <summary>Relay frames, each written length-delimited (as <c>WriteDelimitedTo</c> does), received by music from external.</summary>
+    private static void RelayFrames(byte[] data)
+    {
+        var session = Session.Instance.Value;
+        var assembler = new MessageAssembler(maxMessageBytes: 1 << 20);
+        using var stream = new MemoryStream(data, writable: false);
+        while (stream.Position < stream.Length)
+        {
+            var frame = RelayFrame.Parser.ParseDelimitedFrom(stream);
+            if (assembler.Add(frame) is not { } message) continue;
+            var h = message.Header;
+            if (h.JobId != Session.JobId || h.Sender != "external" || h.Receiver != "music")
+                throw new RelayProtocolException($"delivery addressed {h.Sender} -> {h.Receiver} for job {h.JobId}");
+            session.MusicKey.Open(new SealedHeader(new AttemptId(h.JobId), h.MessageType, h.Sender, h.Receiver, h.Sequence, h.Step), message.SealedPayload);
+        }
+        if (assembler.InProgress && assembler.Received > (long)assembler.Current!.PayloadSize)
+            throw new InvalidOperationException("the assembler holds more bytes than the message announced");
+    }
+
+    /// <summary>The offer music receives from external.</summary>
+    private static void Handshake(byte[] data)
+    {
+        var session = Session.Instance.Value;
+        using var music = SessionHandshake.Start(session.Music, new AttemptId(Session.JobId), "music", "external");
+        using var key = music.Complete(data, session.Validator);
     }
 
     private static void PsiMessage(byte[] data) => Federated.Crypto.Psi.PsiWireProbe.Parse(data);

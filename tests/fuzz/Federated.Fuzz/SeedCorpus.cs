@@ -4,6 +4,7 @@ using Federated.Crypto.Ckks;
 using Federated.Crypto.Ckks.Keys;
 using Federated.Crypto.Ckks.Serialization;
 using Federated.Learning.Protocol.V1;
+using Federated.Security;
 using Google.Protobuf;
 
 namespace Federated.Fuzz;
@@ -70,6 +71,11 @@ public static class SeedCorpus
         Put("psi-message", "confirm.bin", Prefixed(2, Json("""{"count":3,"rowsDigest":"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"}""")));
         Put("psi-message", "blinded.bin", Prefixed(3, Chunk(0, 2, 32)));
         Put("psi-message", "matches.bin", Prefixed(5, Chunk(0, 2, 36)));
+        var session = FuzzTargets.Session.Instance.Value;
+        Put("relay-frames", "one-chunk.bin", Frames(session, "train.F1", 1, new byte[200], chunkBytes: 4096));
+        Put("relay-frames", "three-chunks.bin", Frames(session, "train.B2", 2, new byte[300], chunkBytes: 128));
+        using (var peer = SessionHandshake.Start(session.External, new Federated.Core.Jobs.AttemptId(FuzzTargets.Session.JobId), "external", "music"))
+            Put("handshake", "offer.bin", peer.Offer);
         output.WriteLine($"wrote {files} seed inputs under {root}");
     }
 
@@ -136,5 +142,21 @@ public static class SeedCorpus
             else { int x = (int)(v * 8_388_607); at[0] = (byte)x; at[1] = (byte)(x >> 8); at[2] = (byte)(x >> 16); }
         }
         return data;
+    }
+
+    /// <summary>One sealed message from external to music, chunked and written as the relay writes frames.</summary>
+    private static byte[] Frames(FuzzTargets.Session session, string type, ulong sequence, byte[] plaintext, int chunkBytes)
+    {
+        var sealedPayload = session.ExternalKey.Seal(
+            new Federated.Security.SealedHeader(new Federated.Core.Jobs.AttemptId(FuzzTargets.Session.JobId), type, "external", "music", sequence, 7), plaintext);
+        var header = new Federated.Transport.V1.RelayHeader
+        {
+            JobId = FuzzTargets.Session.JobId, MessageType = type, Sender = "external", Receiver = "music",
+            Sequence = sequence, Step = 7, PayloadSize = (ulong)sealedPayload.Length, Generation = 1,
+        };
+        using var stream = new MemoryStream();
+        foreach (var frame in Federated.Transport.Relay.MessageChunker.Split(header, sealedPayload, chunkBytes))
+            frame.WriteDelimitedTo(stream);
+        return stream.ToArray();
     }
 }
