@@ -1,0 +1,179 @@
+using System.Runtime.Intrinsics;
+using Federated.Crypto.Ckks.Arithmetic;
+
+namespace Federated.Ckks.Tests;
+
+/// <summary>
+/// The eight-lane (AVX-512) kernels against their scalar references on random inputs and on the edge values 0, 1,
+/// q-1, q-2 and q/2. On a machine without AVX-512 the public entry points run the references themselves, so these
+/// tests compare the reference with itself there; <see cref="Vector_kernels_run_on_this_machine_when_it_has_avx512"/>
+/// states which case the run was.
+/// </summary>
+public class VectorKernelTests
+{
+    public static TheoryData<int, int> Primes => new()
+    {
+        { 1024, 20 }, { 1024, 30 }, { 4096, 39 }, { 8192, 40 }, { 8192, 50 }, { 8192, 60 }, { 16384, 61 }, { 32768, 60 },
+    };
+
+    private static ulong[] WithEdges(ulong[] values, ulong q)
+    {
+        ulong[] edges = [0, 1, q - 1, q - 2, q / 2, q / 2 + 1];
+        for (int i = 0; i < edges.Length; i++) values[i * 37 % values.Length] = edges[i];
+        for (int i = values.Length - 8; i < values.Length; i++) values[i] = q - 1;
+        return values;
+    }
+
+    [Fact]
+    public void Vector_kernels_run_on_this_machine_when_it_has_avx512()
+    {
+        var ntt = new NttTables(1024, CoeffModulus.Create(1024, [40])[0]);
+        bool hardware = System.Runtime.Intrinsics.X86.Avx512F.IsSupported && System.Runtime.Intrinsics.X86.Avx512DQ.IsSupported;
+        Assert.Equal(hardware, ntt.UsesVectorKernels);
+    }
+
+    [Theory]
+    [MemberData(nameof(Primes))]
+    public void Vector_ntt_equals_scalar_reference(int n, int bits)
+    {
+        var q = CoeffModulus.Create(n, [bits])[0];
+        var ntt = new NttTables(n, q);
+        for (int seed = 0; seed < 3; seed++)
+        {
+            var a = WithEdges(ArithmeticTests.RandomPoly(n, q, 31 * bits + seed), q.Value);
+            if (seed == 2) Array.Fill(a, q.Value - 1);
+            var vector = (ulong[])a.Clone();
+            var scalar = (ulong[])a.Clone();
+            ntt.Forward(vector);
+            ntt.ForwardReference(scalar);
+            Assert.Equal(scalar, vector);
+            Assert.All(vector, v => Assert.True(v < q.Value));
+            ntt.Inverse(vector);
+            ntt.InverseReference(scalar);
+            Assert.Equal(scalar, vector);
+            Assert.Equal(a, vector);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Primes))]
+    public void Vector_sparse_ntt_equals_scalar_full_transform(int n, int bits)
+    {
+        var q = CoeffModulus.Create(n, [bits])[0];
+        var ntt = new NttTables(n, q);
+        var a = ArithmeticTests.RandomPoly(n, q, 7 * bits);
+        for (int p = 0; p < n; p++) if (p % 256 >= 64) a[p] = 0;
+        var sparse = (ulong[])a.Clone();
+        ntt.ForwardSparse(sparse, 256, 64);
+        ntt.ForwardReference(a);
+        Assert.Equal(a, sparse);
+    }
+
+    [Theory]
+    [MemberData(nameof(Primes))]
+    public void Vector_barrett_product_equals_128_bit_arithmetic(int n, int bits)
+    {
+        if (!Simd.IsSupported) return; // the kernel has no scalar entry point of its own; callers fall back to Modulus.Multiply
+        var q = CoeffModulus.Create(n, [bits])[0];
+        var a = WithEdges(ArithmeticTests.RandomPoly(4096, q, 3 * bits), q.Value);
+        var b = WithEdges(ArithmeticTests.RandomPoly(4096, q, 5 * bits), q.Value);
+        Array.Reverse(b, 0, 64);
+        ulong mu = Simd.BarrettMu(q);
+        var vq = Vector512.Create(q.Value);
+        var vmu = Vector512.Create(mu);
+        var vmuHi = Vector512.Create(mu >> 32);
+        for (int i = 0; i < a.Length; i += 8)
+        {
+            var r = Simd.MultiplyMod(Vector512.Create(a.AsSpan(i, 8)), Vector512.Create(b.AsSpan(i, 8)), vq, vmu, vmuHi, q.BitCount);
+            for (int l = 0; l < 8; l++)
+                Assert.Equal((ulong)((UInt128)a[i + l] * b[i + l] % q.Value), r[l]);
+        }
+    }
+
+    [Fact]
+    public void Vector_high_product_equals_128_bit_arithmetic_at_the_extremes()
+    {
+        if (!Simd.IsSupported) return;
+        ulong[] values = [0, 1, 2, 0xFFFF_FFFF, 0x1_0000_0000, 0xFFFF_FFFF_FFFF_FFFF, 0x8000_0000_0000_0000, 0x7FFF_FFFF_FFFF_FFFF,
+            0xDEAD_BEEF_0123_4567, 0x0000_FFFF_FFFF_0000, 0xFFFF_0000_0000_FFFF, 0x1FFF_FFFF_FFFF_FFFF, 3, 0xAAAA_AAAA_AAAA_AAAA, 0x5555_5555_5555_5555, 0xFFFF_FFFE_0000_0001];
+        for (int i = 0; i < values.Length; i += 8)
+            foreach (ulong b in values)
+            {
+                var hi = Simd.MulHi(Vector512.Create(values.AsSpan(i, 8)), Vector512.Create(b));
+                for (int l = 0; l < 8; l++) Assert.Equal((ulong)(((UInt128)values[i + l] * b) >> 64), hi[l]);
+            }
+    }
+
+    /// <summary>Lengths with a scalar tail (not a multiple of 8) so both paths of each loop run.</summary>
+    [Theory]
+    [InlineData(20, 1003)]
+    [InlineData(30, 4096)]
+    [InlineData(40, 8191)]
+    [InlineData(60, 8192)]
+    [InlineData(61, 517)]
+    public void Rns_element_loops_equal_128_bit_arithmetic(int bits, int length)
+    {
+        var q = CoeffModulus.Create(1024, [bits])[0];
+        ulong qv = q.Value;
+        var a = WithEdges(ArithmeticTests.RandomPoly(length, q, 11 * bits), qv);
+        var b = WithEdges(ArithmeticTests.RandomPoly(length, q, 13 * bits), qv);
+        Array.Reverse(b, 0, 16);
+        var c = ArithmeticTests.RandomPoly(length, q, 17 * bits);
+
+        var product = new ulong[length];
+        RnsOps.MultiplyPointwise(a, b, product, q);
+        var sum = (ulong[])c.Clone();
+        RnsOps.MultiplyAddPointwise(a, b, sum, q);
+        var added = (ulong[])a.Clone();
+        RnsOps.AddInto(added, b, q);
+        var subtracted = (ulong[])a.Clone();
+        RnsOps.SubInto(subtracted, b, q);
+        ulong w = b[length / 2];
+        var scaled = (ulong[])a.Clone();
+        RnsOps.MultiplyScalar(scaled, w, q);
+        for (int j = 0; j < length; j++)
+        {
+            ulong p = (ulong)((UInt128)a[j] * b[j] % qv);
+            Assert.Equal(p, product[j]);
+            Assert.Equal((ulong)(((UInt128)c[j] + p) % qv), sum[j]);
+            Assert.Equal((ulong)(((UInt128)a[j] + b[j]) % qv), added[j]);
+            Assert.Equal((ulong)(((UInt128)a[j] + qv - b[j]) % qv), subtracted[j]);
+            Assert.Equal((ulong)((UInt128)a[j] * w % qv), scaled[j]);
+        }
+    }
+
+    [Theory]
+    [InlineData(40, 1003)]
+    [InlineData(60, 8192)]
+    [InlineData(61, 4096)]
+    public void Key_switch_accumulation_equals_128_bit_arithmetic(int bits, int length)
+    {
+        var q = CoeffModulus.Create(1024, [bits])[0];
+        var d = WithEdges(ArithmeticTests.RandomPoly(length, q, 19 * bits), q.Value);
+        var kb = WithEdges(ArithmeticTests.RandomPoly(length, q, 23 * bits), q.Value);
+        var ka = ArithmeticTests.RandomPoly(length, q, 29 * bits);
+        var perm = new int[length];
+        for (int x = 0; x < length; x++) perm[x] = (int)((5L * x + 3) % length);
+        foreach (bool permuted in new[] { false, true })
+        {
+            ulong[] lo0 = new ulong[length], hi0 = new ulong[length], lo1 = new ulong[length], hi1 = new ulong[length];
+            var expected0 = new UInt128[length];
+            var expected1 = new UInt128[length];
+            for (int round = 0; round < 5; round++)
+            {
+                RnsOps.KeySwitchAccumulate(d, permuted ? perm : default, kb, ka, lo0, hi0, lo1, hi1);
+                for (int x = 0; x < length; x++)
+                {
+                    ulong v = d[permuted ? perm[x] : x];
+                    expected0[x] += (UInt128)v * kb[x];
+                    expected1[x] += (UInt128)v * ka[x];
+                }
+            }
+            for (int x = 0; x < length; x++)
+            {
+                Assert.Equal(expected0[x], ((UInt128)hi0[x] << 64) | lo0[x]);
+                Assert.Equal(expected1[x], ((UInt128)hi1[x] << 64) | lo1[x]);
+            }
+        }
+    }
+}
