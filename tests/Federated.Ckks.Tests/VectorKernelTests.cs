@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using Federated.Crypto.Ckks.Arithmetic;
+using Federated.Crypto.Ckks.Serialization;
 
 namespace Federated.Ckks.Tests;
 
@@ -174,6 +175,34 @@ public class VectorKernelTests
                 Assert.Equal(expected0[x], ((UInt128)hi0[x] << 64) | lo0[x]);
                 Assert.Equal(expected1[x], ((UInt128)hi1[x] << 64) | lo1[x]);
             }
+        }
+    }
+
+    [Theory]
+    [InlineData(20, 1024)]
+    [InlineData(30, 8192)]
+    [InlineData(40, 8192)]
+    [InlineData(40, 1003)]
+    [InlineData(50, 4096)]
+    [InlineData(60, 8192)]
+    [InlineData(61, 517)]
+    public void Residue_packing_equals_byte_by_byte_little_endian_and_finds_the_first_bad_value(int bits, int length)
+    {
+        var q = CoeffModulus.Create(1024, [bits])[0];
+        var values = WithEdges(ArithmeticTests.RandomPoly(length, q, 41 * bits), q.Value);
+        int width = BitPacking.BytesPerValue(bits);
+        var packed = new byte[BitPacking.PackedSize(length, bits)];
+        BitPacking.Pack(values, bits, packed);
+        for (int i = 0; i < length; i++)
+            for (int b = 0; b < width; b++) Assert.Equal((byte)(values[i] >> (8 * b)), packed[i * width + b]);
+        var back = new ulong[length];
+        Assert.Equal(-1, BitPacking.Unpack(packed, bits, q.Value, back));
+        Assert.Equal(values, back);
+        foreach (int at in new[] { 3, length / 2, length - 1 })
+        {
+            var corrupt = (byte[])packed.Clone();
+            for (int b = 0; b < width; b++) corrupt[at * width + b] = 0xFF; // all ones in the value's bytes: at least q
+            Assert.Equal(at, BitPacking.Unpack(corrupt, bits, q.Value, back));
         }
     }
 }
