@@ -1,4 +1,6 @@
 using System.Runtime.Intrinsics;
+using System.Numerics;
+using Federated.Crypto.Ckks;
 using Federated.Crypto.Ckks.Arithmetic;
 using Federated.Crypto.Ckks.Serialization;
 
@@ -203,6 +205,61 @@ public class VectorKernelTests
             var corrupt = (byte[])packed.Clone();
             for (int b = 0; b < width; b++) corrupt[at * width + b] = 0xFF; // all ones in the value's bytes: at least q
             Assert.Equal(at, BitPacking.Unpack(corrupt, bits, q.Value, back));
+        }
+    }
+
+    [Theory]
+    [InlineData(2048)]
+    [InlineData(8192)]
+    public void Vector_fft_equals_scalar_reference_bit_for_bit(int n)
+    {
+        var ctx = n == 8192 ? TestSupport.Standard8192 : TestSupport.Context(2048, 27, 27);
+        var encoder = new CkksEncoder(ctx);
+        var bytes = new byte[16 * n];
+        TestSupport.FillDeterministic(bytes, n);
+        foreach (int sign in new[] { -1, 1 })
+        {
+            var re = new double[n];
+            var im = new double[n];
+            for (int i = 0; i < n; i++)
+            {
+                re[i] = (BitConverter.ToInt64(bytes, 16 * i) >> 11) / (double)(1L << 40);
+                im[i] = (BitConverter.ToInt64(bytes, 16 * i + 8) >> 11) / (double)(1L << 40);
+            }
+            var re2 = (double[])re.Clone();
+            var im2 = (double[])im.Clone();
+            encoder.Fft(re, im, sign);
+            encoder.FftReference(re2, im2, sign);
+            Assert.Equal(re2, re);
+            Assert.Equal(im2, im);
+        }
+    }
+
+    [Fact]
+    public void Coefficient_rounding_into_primes_equals_exact_integer_residues()
+    {
+        var ctx = TestSupport.Standard8192;
+        int n = ctx.N;
+        var encoder = new CkksEncoder(ctx);
+        var bytes = new byte[8 * n];
+        TestSupport.FillDeterministic(bytes, 99);
+        var scaled = new double[n];
+        for (int k = 0; k < n; k++) scaled[k] = (BitConverter.ToInt64(bytes, 8 * k) >> 3) / 4096.0 * (k % 3 == 0 ? 1 : 1e-6);
+        double[] edges = [0.5, 1.5, 2.5, -0.5, -2.5, -3.5, 0, -0.0, 9.1e18, -9.1e18, 1e19, -1e19, 4.0e30, 123456789.4999, -123456789.5001, 1];
+        for (int e = 0; e < edges.Length; e++) scaled[e * 101 + 5] = edges[e];
+        var p = new Plaintext(ctx, ctx.MaxLevel, 1);
+        encoder.EncodeScaledCoefficients(scaled, 1, p);
+        for (int i = 0; i < p.PrimeCount; i++)
+        {
+            ulong q = ctx.Moduli[i].Value;
+            var c = p.Component(i).ToArray();
+            ctx.Ntt[i].Inverse(c);
+            for (int k = 0; k < n; k++)
+            {
+                var exact = new BigInteger(Math.Round(scaled[k])) % q;
+                if (exact < 0) exact += q;
+                Assert.Equal((ulong)exact, c[k]);
+            }
         }
     }
 }

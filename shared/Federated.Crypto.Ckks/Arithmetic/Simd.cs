@@ -65,4 +65,23 @@ internal static class Simd
         var r = lo - MulLo(estimate, q);
         return ConditionalSubtract(ConditionalSubtract(r, q), q);
     }
+
+    /// <summary>x mod q per lane for any 64-bit x, as <see cref="Modulus.Reduce(ulong)"/>; ratio = floor(2^64 / q)
+    /// (the modulus's RatioHi), whose estimate is at most 2 below the quotient.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<ulong> Reduce(Vector512<ulong> x, Vector512<ulong> q, Vector512<ulong> ratio, Vector512<ulong> ratioHi)
+    {
+        var r = x - MulLo(MulHi(x, ratio, ratioHi), q);
+        return ConditionalSubtract(ConditionalSubtract(r, q), q);
+    }
+
+    /// <summary>A signed 64-bit value per lane reduced into [0, q), as <see cref="Modulus.FromSigned"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<ulong> FromSigned(Vector512<long> x, Vector512<ulong> q, Vector512<ulong> ratio, Vector512<ulong> ratioHi)
+    {
+        var sign = Vector512.ShiftRightArithmetic(x, 63).AsUInt64();
+        var r = Reduce((x.AsUInt64() ^ sign) - sign, q, ratio, ratioHi);
+        var negated = ConditionalSubtract(q - r, q);
+        return Vector512.ConditionalSelect(sign, negated, r);
+    }
 }
