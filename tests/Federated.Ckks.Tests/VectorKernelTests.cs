@@ -160,11 +160,13 @@ public class VectorKernelTests
         foreach (bool permuted in new[] { false, true })
         {
             ulong[] lo0 = new ulong[length], hi0 = new ulong[length], lo1 = new ulong[length], hi1 = new ulong[length];
+            ulong[] lo2 = new ulong[length], hi2 = new ulong[length];
             var expected0 = new UInt128[length];
             var expected1 = new UInt128[length];
             for (int round = 0; round < 5; round++)
             {
                 RnsOps.KeySwitchAccumulate(d, permuted ? perm : default, kb, ka, lo0, hi0, lo1, hi1);
+                if (!permuted) RnsOps.MultiplyAccumulateLazy(d, kb, lo2, hi2);
                 for (int x = 0; x < length; x++)
                 {
                     ulong v = d[permuted ? perm[x] : x];
@@ -176,6 +178,7 @@ public class VectorKernelTests
             {
                 Assert.Equal(expected0[x], ((UInt128)hi0[x] << 64) | lo0[x]);
                 Assert.Equal(expected1[x], ((UInt128)hi1[x] << 64) | lo1[x]);
+                if (!permuted) Assert.Equal(expected0[x], ((UInt128)hi2[x] << 64) | lo2[x]);
             }
         }
     }

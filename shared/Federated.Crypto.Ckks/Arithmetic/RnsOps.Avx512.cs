@@ -199,4 +199,22 @@ internal static class RnsKernels
         }
         return n;
     }
+
+    /// <summary>(hi, lo) += a * b over the leading multiple of 8 elements (<see cref="RnsOps.MultiplyAccumulateLazy"/>).</summary>
+    public static int MultiplyAccumulateLazy(ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b, Span<ulong> lo, Span<ulong> hi)
+    {
+        if (!Simd.IsSupported) return 0;
+        int n = lo.Length & ~7;
+        ref ulong pa = ref At(a), pb = ref At(b), pl = ref At(lo), ph = ref At(hi);
+        for (int x = 0; x < n; x += 8)
+        {
+            nuint i = (nuint)x;
+            var l = Vector512.LoadUnsafe(ref pl, i);
+            var h = Vector512.LoadUnsafe(ref ph, i);
+            Accumulate(Vector512.LoadUnsafe(ref pa, i), Vector512.LoadUnsafe(ref pb, i), ref l, ref h);
+            l.StoreUnsafe(ref pl, i);
+            h.StoreUnsafe(ref ph, i);
+        }
+        return n;
+    }
 }

@@ -68,7 +68,8 @@ internal static class RnsOps
     /// <summary>(hi, lo) += a[x] * b[x]: 128-bit lazy accumulation, reduced once at the end.</summary>
     public static void MultiplyAccumulateLazy(ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b, Span<ulong> lo, Span<ulong> hi)
     {
-        for (int x = 0; x < lo.Length; x++)
+        if (a.Length < lo.Length || b.Length < lo.Length || hi.Length < lo.Length) throw new ArgumentException("lazy accumulation spans are shorter than the accumulator");
+        for (int x = RnsKernels.MultiplyAccumulateLazy(a, b, lo, hi); x < lo.Length; x++)
         {
             ulong h = Math.BigMul(a[x], b[x], out ulong l);
             ulong s = lo[x] + l;
