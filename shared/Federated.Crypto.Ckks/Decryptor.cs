@@ -32,17 +32,13 @@ public sealed class Decryptor
         ArgumentNullException.ThrowIfNull(ciphertext);
         if (!ciphertext.Context.SameParameters(_ctx)) throw new CkksMismatchException("ciphertext belongs to different parameters than this decryptor");
         destination.Reshape(ciphertext.Level, ciphertext.Scale);
-        int n = _ctx.N;
         for (int i = 0; i <= ciphertext.Level; i++)
         {
             Modulus q = _ctx.Moduli[i];
             ReadOnlySpan<ulong> c0 = ciphertext.Component(0, i), c1 = ciphertext.Component(1, i), s = _secretKey.Component(i);
             Span<ulong> d = destination.Component(i);
-            for (int j = 0; j < n; j++)
-            {
-                ulong hi = Math.BigMul(c1[j], s[j], out ulong lo);
-                d[j] = q.Add(c0[j], q.Reduce(hi, lo));
-            }
+            RnsOps.MultiplyPointwise(c1, s, d, q);
+            RnsOps.AddInto(d, c0, q);
         }
     }
 }

@@ -76,7 +76,7 @@ public sealed class Evaluator
                 ReadOnlySpan<ulong> x = a.Component(poly, i), y = b.Component(poly, i);
                 Span<ulong> d = destination.Component(poly, i);
                 ulong v = q.Value;
-                for (int j = 0; j < d.Length; j++) d[j] = Modulus.ConditionalSubtract(x[j] + y[j], v);
+                for (int j = RnsKernels.Add(x, y, d, v); j < d.Length; j++) d[j] = Modulus.ConditionalSubtract(x[j] + y[j], v);
             }
     }
 
@@ -108,7 +108,7 @@ public sealed class Evaluator
             ReadOnlySpan<ulong> x = a.Component(0, i), y = p.Component(i);
             Span<ulong> d = destination.Component(0, i);
             ulong v = q.Value;
-            for (int j = 0; j < d.Length; j++) d[j] = Modulus.ConditionalSubtract(x[j] + y[j], v);
+            for (int j = RnsKernels.Add(x, y, d, v); j < d.Length; j++) d[j] = Modulus.ConditionalSubtract(x[j] + y[j], v);
         }
         if (!same) destination.Seed = a.Seed;
     }
@@ -129,7 +129,7 @@ public sealed class Evaluator
             {
                 ReadOnlySpan<ulong> x = a.Component(poly, i);
                 Span<ulong> d = destination.Component(poly, i);
-                for (int j = 0; j < d.Length; j++) d[j] = q.MultiplyShoup(x[j], wq, ws);
+                for (int j = RnsKernels.MultiplyShoup(x, wq, ws, d, q.Value); j < d.Length; j++) d[j] = q.MultiplyShoup(x[j], wq, ws);
             }
         }
         destination.Scale = scale;

@@ -6,7 +6,7 @@ namespace Federated.Crypto.Ckks.Arithmetic;
 /// Negacyclic NTT modulo one prime (Harvey's lazy butterflies with Shoup constants). Forward output index k holds
 /// a(psi^(2*bitrev(k)+1)), where psi is a primitive 2N-th root of unity mod q.
 /// </summary>
-public sealed class NttTables
+public sealed partial class NttTables
 {
     public Modulus Modulus { get; }
     public int N { get; }
@@ -87,8 +87,23 @@ public sealed class NttTables
         throw new InvalidOperationException($"no primitive {order}-th root of unity modulo {q}");
     }
 
-    /// <summary>In-place forward negacyclic NTT; input in [0, q), output in [0, q).</summary>
+    /// <summary>In-place forward negacyclic NTT; input in [0, q), output in [0, q). Eight lanes at a time where
+    /// AVX-512 is present (<see cref="ForwardReference"/> is the scalar form; both give the same result).</summary>
     public unsafe void Forward(Span<ulong> a)
+    {
+        if (a.Length != N) throw new ArgumentException($"expected {N} coefficients, got {a.Length}");
+        ulong q = Modulus.Value;
+        bool vector = UsesVectorKernels;
+        fixed (ulong* pa = a, pw = _rootPowers, pws = _rootPowersShoup)
+        {
+            for (int m = 1, t = N >> 1; m < N; m <<= 1, t >>= 1) Stage(pa, pw, pws, m, t, q, vector);
+            if (vector) ReduceAllVector(pa, N, q);
+            else ReduceAll(pa, N, q);
+        }
+    }
+
+    /// <summary>The scalar forward NTT, the reference the vector form is tested against.</summary>
+    internal unsafe void ForwardReference(Span<ulong> a)
     {
         if (a.Length != N) throw new ArgumentException($"expected {N} coefficients, got {a.Length}");
         ulong q = Modulus.Value;
@@ -97,6 +112,13 @@ public sealed class NttTables
             for (int m = 1, t = N >> 1; m < N; m <<= 1, t >>= 1) FullStage(pa, pw, pws, m, t, q);
             ReduceAll(pa, N, q);
         }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe void Stage(ulong* pa, ulong* pw, ulong* pws, int m, int t, ulong q, bool vector)
+    {
+        if (vector) FullStageVector(pa, pw, pws, m, t, q);
+        else FullStage(pa, pw, pws, m, t, q);
     }
 
     /// <summary>
@@ -112,6 +134,7 @@ public sealed class NttTables
         if (width <= 0 || period < width || period > N || (period & (period - 1)) != 0 || (width & (width - 1)) != 0)
             throw new ArgumentException($"period ({period}) and width ({width}) must be powers of two with width <= period <= N");
         ulong q = Modulus.Value, twoQ = 2 * q;
+        bool vector = UsesVectorKernels;
         fixed (ulong* pa = a, pw = _rootPowers, pws = _rootPowersShoup)
         {
             for (int m = 1, t = N >> 1; m < N; m <<= 1, t >>= 1)
@@ -135,9 +158,10 @@ public sealed class NttTables
                         for (int j = 0; j < width; j++) x[t + j] = x[j] = Modulus.ConditionalSubtract(x[j], twoQ);
                     }
                 }
-                else FullStage(pa, pw, pws, m, t, q);
+                else Stage(pa, pw, pws, m, t, q, vector);
             }
-            ReduceAll(pa, N, q);
+            if (vector) ReduceAllVector(pa, N, q);
+            else ReduceAll(pa, N, q);
         }
     }
 
@@ -186,8 +210,22 @@ public sealed class NttTables
         for (int i = 0; i < n; i++) pa[i] = Modulus.ConditionalSubtract(Modulus.ConditionalSubtract(pa[i], twoQ), q);
     }
 
-    /// <summary>In-place inverse negacyclic NTT; input in [0, q), output in [0, q).</summary>
+    /// <summary>In-place inverse negacyclic NTT; input in [0, q), output in [0, q). Eight lanes at a time where
+    /// AVX-512 is present (<see cref="InverseReference"/> is the scalar form; both give the same result).</summary>
     public unsafe void Inverse(Span<ulong> a)
+    {
+        if (!UsesVectorKernels) { InverseReference(a); return; }
+        if (a.Length != N) throw new ArgumentException($"expected {N} coefficients, got {a.Length}");
+        ulong q = Modulus.Value;
+        fixed (ulong* pa = a, pw = _invRootPowers, pws = _invRootPowersShoup)
+        {
+            for (int h = N >> 1, t = 1; h >= 1; h >>= 1, t <<= 1) InverseStageVector(pa, pw, pws, h, t, q);
+            ScaleByInverseNVector(pa, N, q, _invN, _invNShoup);
+        }
+    }
+
+    /// <summary>The scalar inverse NTT, the reference the vector form is tested against.</summary>
+    internal unsafe void InverseReference(Span<ulong> a)
     {
         if (a.Length != N) throw new ArgumentException($"expected {N} coefficients, got {a.Length}");
         ulong q = Modulus.Value, twoQ = 2 * q;

@@ -31,11 +31,11 @@ internal static class RnsOps
                 Modulus qi = ctx.Moduli[idx];
                 ulong q = qi.Value;
                 ulong halfMod = qi.Reduce(half);
-                for (int j = 0; j < n; j++) buf[j] = qi.Sub(qi.Reduce(tmp[j]), halfMod);
+                for (int j = RnsKernels.ReduceSubtract(tmp, halfMod, buf, qi); j < n; j++) buf[j] = qi.Sub(qi.Reduce(tmp[j]), halfMod);
                 ctx.Ntt[idx].Forward(buf);
                 ulong inv = ctx.InverseOf[last][idx], invS = ctx.InverseOfShoup[last][idx];
                 Span<ulong> comp = poly.Slice(i * n, n);
-                for (int j = 0; j < n; j++) comp[j] = qi.MultiplyShoup(comp[j] + q - buf[j], inv, invS);
+                for (int j = RnsKernels.SubtractMultiplyShoup(comp, buf, inv, invS, comp, q); j < n; j++) comp[j] = qi.MultiplyShoup(comp[j] + q - buf[j], inv, invS);
             }
         }
         finally
@@ -48,7 +48,7 @@ internal static class RnsOps
     /// <summary>dst[j] = a[j] * b[j] mod q over one component.</summary>
     public static void MultiplyPointwise(ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b, Span<ulong> dst, Modulus q)
     {
-        for (int j = 0; j < dst.Length; j++)
+        for (int j = RnsKernels.MultiplyPointwise(a, b, dst, q); j < dst.Length; j++)
         {
             ulong hi = Math.BigMul(a[j], b[j], out ulong lo);
             dst[j] = q.Reduce(hi, lo);
@@ -58,7 +58,7 @@ internal static class RnsOps
     /// <summary>dst[j] = dst[j] + a[j] * b[j] mod q over one component.</summary>
     public static void MultiplyAddPointwise(ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b, Span<ulong> dst, Modulus q)
     {
-        for (int j = 0; j < dst.Length; j++)
+        for (int j = RnsKernels.MultiplyAddPointwise(a, b, dst, q); j < dst.Length; j++)
         {
             ulong hi = Math.BigMul(a[j], b[j], out ulong lo);
             dst[j] = q.Add(dst[j], q.Reduce(hi, lo));
@@ -68,7 +68,8 @@ internal static class RnsOps
     /// <summary>(hi, lo) += a[x] * b[x]: 128-bit lazy accumulation, reduced once at the end.</summary>
     public static void MultiplyAccumulateLazy(ReadOnlySpan<ulong> a, ReadOnlySpan<ulong> b, Span<ulong> lo, Span<ulong> hi)
     {
-        for (int x = 0; x < lo.Length; x++)
+        if (a.Length < lo.Length || b.Length < lo.Length || hi.Length < lo.Length) throw new ArgumentException("lazy accumulation spans are shorter than the accumulator");
+        for (int x = RnsKernels.MultiplyAccumulateLazy(a, b, lo, hi); x < lo.Length; x++)
         {
             ulong h = Math.BigMul(a[x], b[x], out ulong l);
             ulong s = lo[x] + l;
@@ -91,9 +92,9 @@ internal static class RnsOps
         ref ulong l0 = ref MemoryMarshal.GetReference(lo0), h0 = ref MemoryMarshal.GetReference(hi0);
         ref ulong l1 = ref MemoryMarshal.GetReference(lo1), h1 = ref MemoryMarshal.GetReference(hi1);
         if (perm.IsEmpty)
-            for (int x = 0; x < n; x++) Step(Unsafe.Add(ref d0, x), x, ref b0, ref a0, ref l0, ref h0, ref l1, ref h1);
+            for (int x = RnsKernels.KeySwitchAccumulate(d, kb, ka, lo0, hi0, lo1, hi1); x < n; x++) Step(Unsafe.Add(ref d0, x), x, ref b0, ref a0, ref l0, ref h0, ref l1, ref h1);
         else
-            for (int x = 0; x < n; x++) Step(Unsafe.Add(ref d0, Unsafe.Add(ref p0, x)), x, ref b0, ref a0, ref l0, ref h0, ref l1, ref h1);
+            for (int x = RnsKernels.KeySwitchAccumulatePermuted(d, perm, kb, ka, lo0, hi0, lo1, hi1); x < n; x++) Step(Unsafe.Add(ref d0, Unsafe.Add(ref p0, x)), x, ref b0, ref a0, ref l0, ref h0, ref l1, ref h1);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -126,13 +127,13 @@ internal static class RnsOps
     public static void AddInto(Span<ulong> dst, ReadOnlySpan<ulong> a, Modulus q)
     {
         ulong v = q.Value;
-        for (int j = 0; j < dst.Length; j++) dst[j] = Modulus.ConditionalSubtract(dst[j] + a[j], v);
+        for (int j = RnsKernels.Add(dst, a, dst, v); j < dst.Length; j++) dst[j] = Modulus.ConditionalSubtract(dst[j] + a[j], v);
     }
 
     public static void SubInto(Span<ulong> dst, ReadOnlySpan<ulong> a, Modulus q)
     {
         ulong v = q.Value;
-        for (int j = 0; j < dst.Length; j++)
+        for (int j = RnsKernels.Subtract(dst, a, dst, v); j < dst.Length; j++)
         {
             ulong d = dst[j] - a[j];
             dst[j] = d + (v & (ulong)((long)d >> 63));
@@ -148,6 +149,6 @@ internal static class RnsOps
     public static void MultiplyScalar(Span<ulong> dst, ulong w, Modulus q)
     {
         ulong ws = q.ShoupPrecompute(w);
-        for (int j = 0; j < dst.Length; j++) dst[j] = q.MultiplyShoup(dst[j], w, ws);
+        for (int j = RnsKernels.MultiplyShoup(dst, w, ws, dst, q.Value); j < dst.Length; j++) dst[j] = q.MultiplyShoup(dst[j], w, ws);
     }
 }

@@ -1,7 +1,9 @@
 using BenchmarkDotNet.Running;
 using Federated.Ckks.Benchmarks;
 
-// `-- --sizes` prints serialized sizes; `-- --cputime N8192 N16384` prints per-op thread CPU time; anything else goes to BenchmarkDotNet's switcher,
+// `-- --sizes` prints serialized sizes; `-- --cputime N8192 N16384 [--cold]` prints per-op thread CPU time (steady state
+// unless --cold); `-- --vs-seal PATH_TO_SEAL_BENCH --rounds 5` runs SEAL's timing program and ours interleaved, pinned to
+// one core, and prints the ratio table; anything else goes to BenchmarkDotNet's switcher,
 // e.g. `dotnet run -c Release -- --filter '*CoreOps*'`.
 if (args.Contains("--sizes"))
 {
@@ -13,9 +15,14 @@ if (args.Contains("--cputime-packed"))
     CpuTimeRunner.RunPacked();
     return;
 }
+if (args.Contains("--vs-seal"))
+{
+    SideBySide.Run(args);
+    return;
+}
 if (args.Contains("--cputime"))
 {
-    foreach (var set in args.Where(a => a.StartsWith("N")).DefaultIfEmpty("N8192")) CpuTimeRunner.Run(set);
+    CpuTimeRunner.Run(args.Where(a => a.StartsWith('N')).DefaultIfEmpty("N8192").ToList(), cold: args.Contains("--cold"));
     return;
 }
 BenchmarkSwitcher.FromAssembly(typeof(CoreOpsBenchmarks).Assembly).Run(args);
