@@ -128,11 +128,13 @@ public sealed class JobsService(JobStore jobs, JobCreator creator, RelayHub rela
         var job = Visible(request.JobId, party);
         if (request.State is not (JobState.Running or JobState.Completed or JobState.Failed))
             throw new RpcException(new Status(StatusCode.InvalidArgument, $"a party reports Running, Completed or Failed, not {request.State}"));
+        // The ledger settles before the report can finish the job: whoever sees the job finished sees its ε charged
+        // (or released), so a job created next is capped by what is really left.
+        privacy.OnReport(job, party.PartyId, request.State, request.Summary, request.Failure);
         var (before, after) = jobs.Report(job.Attempt, party.PartyId, request.State, request.Summary, request.Failure);
         var details = new Dictionary<string, object?> { ["party"] = party.PartyId, ["state"] = request.State.ToString(), ["summary"] = request.Summary };
         if (request.State == JobState.Failed) details["failure"] = request.Failure.ToString();
         audit.JobEvent(job.Attempt.Value, "party-state", details);
-        privacy.OnReport(after, party.PartyId, request.State, request.Summary, request.Failure);
         if (before.State != after.State)
         {
             audit.JobEvent(job.Attempt.Value, "state", new Dictionary<string, object?> { ["state"] = after.State.ToString() });
